@@ -1,0 +1,147 @@
+//! The pages' server functions: thin wrappers that read the session, run the
+//! shared `parse`, and call the same backend functions as the REST API.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AppError, Catalog, Workstation};
+#[cfg(feature = "ssr")]
+use crate::domain::{CreateWorkstationRequest, WorkstationForm};
+
+/// The signed-in user, as the pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub name: String,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use http::header::{HeaderValue, COOKIE, SET_COOKIE};
+    use leptos::prelude::*;
+
+    use crate::backend::{auth, repo::User, AppState};
+    use crate::domain::AppError;
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>().ok_or_else(|| internal("application state missing from context"))
+    }
+
+    fn request_id() -> String {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+            })
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// Logs the cause and returns a generic error naming the request.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        let request_id = request_id();
+        tracing::error!(%request_id, error = %cause, "server function failed");
+        AppError::Internal { request_id }
+    }
+
+    pub fn session_cookie() -> Option<String> {
+        let parts = use_context::<http::request::Parts>()?;
+        let header = parts.headers.get(COOKIE)?.to_str().ok()?;
+        auth::cookie_value(header, auth::SESSION_COOKIE).map(str::to_owned)
+    }
+
+    pub async fn current_user(state: &AppState) -> Result<Option<User>, AppError> {
+        match session_cookie() {
+            Some(value) => auth::session_user(&state.pool, &value).await.map_err(internal),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn require_user(state: &AppState) -> Result<User, AppError> {
+        current_user(state).await?.ok_or(AppError::Unauthorized)
+    }
+
+    pub fn set_cookie(value: &str) -> Result<(), AppError> {
+        let response = expect_context::<leptos_axum::ResponseOptions>();
+        response.append_header(SET_COOKIE, HeaderValue::from_str(value).map_err(internal)?);
+        Ok(())
+    }
+}
+
+/// The signed-in user, or `None`.
+#[server]
+pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
+    let state = ssr::state()?;
+    Ok(ssr::current_user(&state).await?.map(|u| SessionUser { name: u.name }))
+}
+
+/// Exchanges an API token for a browser session cookie (HttpOnly, so the
+/// token never reaches page script again) and goes to the home page.
+#[server]
+pub async fn sign_in(token: String) -> Result<(), AppError> {
+    use crate::backend::auth;
+    let state = ssr::state()?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AppError::SignInFailed("Paste your API token to sign in.".into()));
+    }
+    let user = auth::authenticate_token(&state.pool, token)
+        .await
+        .map_err(ssr::internal)?
+        .ok_or_else(|| AppError::SignInFailed("That token is not valid, or it has been revoked.".into()))?;
+    let ttl = state.settings.session_ttl;
+    let secret = auth::start_session(&state.pool, &user, ttl).await.map_err(ssr::internal)?;
+    ssr::set_cookie(&auth::session_cookie(&secret, ttl.as_secs(), state.settings.secure_cookies))?;
+    tracing::info!(user = %user.name, "signed in");
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Ends the session (server-side too) and goes to the sign-in page.
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::backend::auth;
+    let state = ssr::state()?;
+    if let Some(value) = ssr::session_cookie() {
+        auth::end_session(&state.pool, &value).await.map_err(ssr::internal)?;
+    }
+    ssr::set_cookie(&auth::clear_session_cookie(state.settings.secure_cookies))?;
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}
+
+/// The catalog the form's pickers and checks use.
+#[server]
+pub async fn get_catalog() -> Result<Catalog, AppError> {
+    Ok((*ssr::state()?.catalog).clone())
+}
+
+/// The signed-in user's workstations, newest first.
+#[server]
+pub async fn list_workstations() -> Result<Vec<Workstation>, AppError> {
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    crate::backend::workstations::list(&state.pool, &user).await.map_err(ssr::internal)
+}
+
+/// Creates a workstation from the form's fields. The same `parse` as the
+/// browser and the REST API decides; its errors come back per field.
+#[server]
+pub async fn create_workstation(
+    name: String,
+    cpu_cores: String,
+    memory_gb: String,
+    gpu: String,
+    storage_gb: String,
+    region: String,
+) -> Result<Workstation, AppError> {
+    use crate::backend::{workstations, Error};
+    let form = WorkstationForm { name, cpu_cores, memory_gb, gpu, storage_gb, region };
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    let spec = CreateWorkstationRequest::from_form(&form)
+        .parse(&state.catalog)
+        .map_err(|errors| AppError::Invalid { errors, submitted: Some(form.clone()) })?;
+    match workstations::create(&state.pool, &user, &spec).await {
+        Ok(ws) => Ok(ws),
+        Err(Error::Conflict(error)) => Err(AppError::Invalid { errors: vec![error], submitted: Some(form) }),
+        Err(e) => Err(ssr::internal(e)),
+    }
+}

@@ -1,0 +1,150 @@
+//! API tokens and browser sessions: random secrets handed out once and
+//! stored only as SHA-256 hashes.
+
+use rand::distr::{Alphanumeric, SampleString};
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+
+use super::repo::{self, User};
+use super::Error;
+
+/// Every API token starts with this, so leaked tokens are easy to spot.
+pub const TOKEN_PREFIX: &str = "atl_";
+/// How many leading characters of a token are kept to name it.
+pub const SHOWN_PREFIX_LEN: usize = 12;
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "atelier_session";
+
+/// The hex SHA-256 of a secret. Tokens carry 190 bits of randomness, so a
+/// fast hash is enough: there is nothing to brute-force.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_secret(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len)
+}
+
+/// A newly issued API token, shown to its owner once.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub prefix: String,
+}
+
+/// Issues a token for `user`.
+pub async fn issue_token(pool: &SqlitePool, user: &User, label: Option<&str>) -> Result<IssuedToken, Error> {
+    let token = format!("{TOKEN_PREFIX}{}", random_secret(32));
+    let prefix = token[..SHOWN_PREFIX_LEN].to_owned();
+    repo::insert_token(pool, user.id, &hash_secret(&token), &prefix, label).await?;
+    Ok(IssuedToken { token, prefix })
+}
+
+/// The user a presented token belongs to, if the token is well-formed, known and live.
+pub async fn authenticate_token(pool: &SqlitePool, token: &str) -> Result<Option<User>, Error> {
+    if !looks_like_token(token) {
+        return Ok(None);
+    }
+    repo::user_for_token(pool, &hash_secret(token)).await
+}
+
+/// Whether `s` has the shape of one of our tokens (cheap check before any query).
+pub fn looks_like_token(s: &str) -> bool {
+    s.len() == TOKEN_PREFIX.len() + 32
+        && s.starts_with(TOKEN_PREFIX)
+        && s[TOKEN_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Revokes a token given in full, or by the prefix shown for it; returns how
+/// many live tokens were revoked. `None` when the argument is neither.
+pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Option<u64>, Error> {
+    let arg = token_or_prefix.trim();
+    if looks_like_token(arg) {
+        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
+    }
+    if arg.len() == SHOWN_PREFIX_LEN && arg.starts_with(TOKEN_PREFIX) {
+        return repo::revoke_tokens(pool, None, Some(arg)).await.map(Some);
+    }
+    Ok(None)
+}
+
+/// Starts a browser session for `user`; returns the cookie value.
+pub async fn start_session(pool: &SqlitePool, user: &User, ttl: std::time::Duration) -> Result<String, Error> {
+    let secret = random_secret(43);
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    repo::insert_session(pool, &hash_secret(&secret), user.id, ttl).await?;
+    Ok(secret)
+}
+
+/// The user of the session named by a cookie value.
+pub async fn session_user(pool: &SqlitePool, cookie_value: &str) -> Result<Option<User>, Error> {
+    if cookie_value.is_empty() || cookie_value.len() > 128 {
+        return Ok(None);
+    }
+    repo::user_for_session(pool, &hash_secret(cookie_value)).await
+}
+
+/// Ends the session named by a cookie value.
+pub async fn end_session(pool: &SqlitePool, cookie_value: &str) -> Result<(), Error> {
+    repo::delete_session(pool, &hash_secret(cookie_value)).await
+}
+
+/// The value of cookie `name` in a `Cookie` request header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+/// A `Set-Cookie` value that stores the session.
+pub fn session_cookie(value: &str, max_age_secs: u64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// A `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie(secure: bool) -> String {
+    session_cookie("", 0, secure)
+}
+
+/// Checks a user name: the same rule as workstation names.
+pub fn check_user_name(name: &str) -> Result<(), String> {
+    crate::domain::WorkstationName::parse(name).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_shape() {
+        let t = format!("{TOKEN_PREFIX}{}", random_secret(32));
+        assert!(looks_like_token(&t));
+        assert!(!looks_like_token("atl_short"));
+        assert!(!looks_like_token(&t.replace("atl_", "xyz_")));
+        assert!(!looks_like_token(&format!("{t}x")));
+        assert!(!looks_like_token(&format!("{}!", &t[..t.len() - 1])));
+    }
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let h = "a=1; atelier_session=xyz; b=2";
+        assert_eq!(cookie_value(h, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(cookie_value("atelier_session_x=1", SESSION_COOKIE), None);
+        assert_eq!(cookie_value("", SESSION_COOKIE), None);
+        let set = session_cookie("v", 60, true);
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.ends_with("Secure"));
+    }
+}

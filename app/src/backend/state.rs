@@ -1,0 +1,33 @@
+//! The state every handler and server function reads.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+
+use crate::domain::Catalog;
+
+/// Shared, cheaply cloned process state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub catalog: Arc<Catalog>,
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+}
+
+/// Server settings the backend needs at request time.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long a browser session lasts.
+    pub session_ttl: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { secure_cookies: false, session_ttl: std::time::Duration::from_secs(7 * 24 * 3600) }
+    }
+}

@@ -1,0 +1,279 @@
+//! Building blocks of the pages.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+use crate::api::CreateWorkstation;
+use crate::domain::{pointer, AppError, Catalog, CreateWorkstationRequest, FieldError, Workstation, WorkstationForm};
+
+/// A message for an error that is not tied to one field.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    let text = match &error {
+        AppError::Unauthorized => "Your session has ended. Sign in again to continue.".to_owned(),
+        other => other.to_string(),
+    };
+    view! { <p class="alert" role="alert">{text}</p> }
+}
+
+/// The id of the input a field error belongs to.
+fn input_id(pointer_: &str) -> Option<&'static str> {
+    Some(match pointer_ {
+        pointer::NAME => "ws-name",
+        pointer::CPU_CORES => "ws-cpu",
+        pointer::MEMORY_GB => "ws-memory",
+        pointer::GPU => "ws-gpu",
+        pointer::STORAGE_GB => "ws-storage",
+        pointer::REGION => "ws-region",
+        _ => return None,
+    })
+}
+
+/// Moves keyboard focus to the first input with an error.
+fn focus_first_error(errors: &[FieldError]) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let first = errors.iter().find_map(|e| input_id(&e.pointer));
+        if let Some(el) = first
+            .and_then(|id| document().get_element_by_id(id))
+            .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = errors;
+}
+
+fn form_of(input: &CreateWorkstation) -> WorkstationForm {
+    WorkstationForm {
+        name: input.name.clone(),
+        cpu_cores: input.cpu_cores.clone(),
+        memory_gb: input.memory_gb.clone(),
+        gpu: input.gpu.clone(),
+        storage_gb: input.storage_gb.clone(),
+        region: input.region.clone(),
+    }
+}
+
+/// The "New workstation" form. It runs the shared `parse` before sending, and
+/// shows the server's verdict the same way; without JavaScript it posts as a
+/// plain form and the server's errors come back in the page.
+#[component]
+pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkstation>) -> impl IntoView {
+    // A form posted without JavaScript comes back with what was typed.
+    let submitted = action.value().with_untracked(|v| match v {
+        Some(Err(AppError::Invalid { submitted, .. })) => submitted.clone(),
+        _ => None,
+    });
+    let initial = submitted.unwrap_or_else(|| WorkstationForm {
+        name: String::new(),
+        cpu_cores: "8".into(),
+        memory_gb: "32".into(),
+        gpu: catalog.gpus.first().map(|g| g.id.clone()).unwrap_or_default(),
+        storage_gb: "256".into(),
+        region: catalog.regions.first().map(|r| r.id.clone()).unwrap_or_default(),
+    });
+
+    let client_errors = RwSignal::new(None::<Vec<FieldError>>);
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    let errors = Memo::new(move |_| {
+        client_errors.get().unwrap_or_else(|| match action.value().get() {
+            Some(Err(e)) => e.field_errors().to_vec(),
+            _ => Vec::new(),
+        })
+    });
+    let error_for = move |p: &'static str| {
+        move || errors.with(|errs| errs.iter().find(|e| e.pointer == p).map(|e| e.detail.clone()))
+    };
+    // Problems not tied to an input: a root error, or a failure of the call.
+    let form_error = move || {
+        if client_errors.with(Option::is_some) {
+            return None;
+        }
+        match action.value().get() {
+            Some(Err(AppError::Invalid { errors, .. })) => errors
+                .iter()
+                .find(|e| input_id(&e.pointer).is_none())
+                .map(|e| view! { <p class="alert" role="alert">{e.detail.clone()}</p> }.into_any()),
+            Some(Err(e)) => Some(view! { <ErrorNotice error=e/> }.into_any()),
+            _ => None,
+        }
+    };
+    let created = move || match action.value().get() {
+        Some(Ok(ws)) => Some(view! {
+            <p class="notice" role="status">"Created " <strong>{ws.name}</strong> ". Provisioning has started."</p>
+        }),
+        _ => None,
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            if let Some(form) = form_ref.get() {
+                form.reset();
+            }
+        }
+    });
+
+    let catalog = StoredValue::new(catalog);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = match <CreateWorkstation as leptos::form::FromFormData>::from_event(&ev) {
+            Ok(input) => input,
+            Err(e) => {
+                client_errors.set(Some(vec![FieldError::new(pointer::ROOT, e.to_string())]));
+                return;
+            }
+        };
+        let checked = catalog.with_value(|c| CreateWorkstationRequest::from_form(&form_of(&input)).parse(c));
+        match checked {
+            Ok(_) => {
+                client_errors.set(None);
+                action.dispatch(input);
+            }
+            Err(errs) => {
+                client_errors.set(Some(errs.clone()));
+                focus_first_error(&errs);
+            }
+        }
+    };
+
+    let range_hint = |r: crate::domain::Range, unit: &str| format!("{}–{}{unit}", r.min, r.max);
+    let (cpu, mem, disk) = catalog.with_value(|c| (c.cpu_cores, c.memory_gb, c.storage_gb));
+    let gpus = catalog.with_value(|c| c.gpus.clone());
+    let regions = catalog.with_value(|c| c.regions.clone());
+
+    view! {
+        <form
+            class="ws-form"
+            action=CreateWorkstation::url()
+            method="post"
+            novalidate
+            node_ref=form_ref
+            on:submit=on_submit
+        >
+            {form_error}
+            {created}
+            <Field label="Name" id="ws-name" hint="Letters, digits, - and _; up to 63 characters." error=Signal::derive(error_for(pointer::NAME))>
+                <input id="ws-name" name="name" type="text" autocomplete="off" spellcheck="false"
+                    value=initial.name.clone() placeholder="my-workstation"
+                    aria-invalid=move || error_for(pointer::NAME)().is_some().to_string()
+                    aria-describedby=move || describedby("ws-name", error_for(pointer::NAME)().is_some())/>
+            </Field>
+            <div class="row">
+                <Field label="CPU cores" id="ws-cpu" hint=range_hint(cpu, "") error=Signal::derive(error_for(pointer::CPU_CORES))>
+                    <input id="ws-cpu" name="cpu_cores" type="number" inputmode="numeric"
+                        min=cpu.min max=cpu.max step="1" value=initial.cpu_cores.clone()
+                        aria-invalid=move || error_for(pointer::CPU_CORES)().is_some().to_string()
+                        aria-describedby=move || describedby("ws-cpu", error_for(pointer::CPU_CORES)().is_some())/>
+                </Field>
+                <Field label="Memory (GB)" id="ws-memory" hint=range_hint(mem, " GB") error=Signal::derive(error_for(pointer::MEMORY_GB))>
+                    <input id="ws-memory" name="memory_gb" type="number" inputmode="numeric"
+                        min=mem.min max=mem.max step="1" value=initial.memory_gb.clone()
+                        aria-invalid=move || error_for(pointer::MEMORY_GB)().is_some().to_string()
+                        aria-describedby=move || describedby("ws-memory", error_for(pointer::MEMORY_GB)().is_some())/>
+                </Field>
+                <Field label="Storage (GB)" id="ws-storage" hint=range_hint(disk, " GB") error=Signal::derive(error_for(pointer::STORAGE_GB))>
+                    <input id="ws-storage" name="storage_gb" type="number" inputmode="numeric"
+                        min=disk.min max=disk.max step="1" value=initial.storage_gb.clone()
+                        aria-invalid=move || error_for(pointer::STORAGE_GB)().is_some().to_string()
+                        aria-describedby=move || describedby("ws-storage", error_for(pointer::STORAGE_GB)().is_some())/>
+                </Field>
+            </div>
+            <Field label="GPU" id="ws-gpu" hint="".to_owned() error=Signal::derive(error_for(pointer::GPU))>
+                <select id="ws-gpu" name="gpu"
+                    aria-invalid=move || error_for(pointer::GPU)().is_some().to_string()
+                    aria-describedby=move || describedby("ws-gpu", error_for(pointer::GPU)().is_some())>
+                    {gpus.into_iter().map(|g| {
+                        let selected = g.id == initial.gpu;
+                        let label = format!("{} · {} GB", g.id, g.memory_gb);
+                        view! { <option value=g.id selected=selected>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </Field>
+            <Field label="Region" id="ws-region" hint="".to_owned() error=Signal::derive(error_for(pointer::REGION))>
+                <select id="ws-region" name="region"
+                    aria-invalid=move || error_for(pointer::REGION)().is_some().to_string()
+                    aria-describedby=move || describedby("ws-region", error_for(pointer::REGION)().is_some())>
+                    {regions.into_iter().map(|r| {
+                        let selected = r.id == initial.region;
+                        let label = format!("{} · {}", r.name, r.id);
+                        view! { <option value=r.id selected=selected>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </Field>
+            <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Creating…" } else { "Create workstation" }}
+            </button>
+        </form>
+    }
+}
+
+/// `aria-describedby` for an input: its hint, and its error when there is one.
+fn describedby(id: &str, has_error: bool) -> String {
+    if has_error {
+        format!("{id}-hint {id}-error")
+    } else {
+        format!("{id}-hint")
+    }
+}
+
+/// A labelled form field with a hint and a slot for its error message.
+#[component]
+fn Field(
+    label: &'static str,
+    id: &'static str,
+    #[prop(into)] hint: String,
+    error: Signal<Option<String>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id>{label}</label>
+            {children()}
+            <p class="hint" id=format!("{id}-hint")>{hint}</p>
+            <p class="field-error" id=format!("{id}-error")>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// The user's workstations, newest first.
+#[component]
+pub fn WorkstationList(items: Vec<Workstation>) -> impl IntoView {
+    if items.is_empty() {
+        return view! {
+            <div class="empty" data-testid="empty-list">
+                <p><strong>"No workstations yet."</strong></p>
+                <p>"Create your first one with the form."</p>
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <ul class="ws-list" data-testid="workstation-list">
+            {items.into_iter().map(|ws| {
+                let status = ws.status.as_str();
+                let c = ws.configuration;
+                let id = ws.id;
+                let data_id = id.clone();
+                view! {
+                    <li class="ws-card" data-id=data_id>
+                        <div class="ws-head">
+                            <span class="ws-name">{ws.name}</span>
+                            <span class=format!("badge badge-{status}")>{status}</span>
+                        </div>
+                        <dl class="ws-spec">
+                            <div><dt>"CPU"</dt><dd>{c.cpu_cores} " cores"</dd></div>
+                            <div><dt>"Memory"</dt><dd>{c.memory_gb} " GB"</dd></div>
+                            <div><dt>"Storage"</dt><dd>{c.storage_gb} " GB"</dd></div>
+                            <div><dt>"GPU"</dt><dd>{c.gpu}</dd></div>
+                            <div><dt>"Region"</dt><dd>{c.region}</dd></div>
+                        </dl>
+                        <p class="ws-id"><code>{id}</code></p>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}

@@ -1,0 +1,14 @@
+//! Types shared by the browser and the server: no I/O here.
+
+pub mod catalog;
+pub mod error;
+pub mod request;
+pub mod workstation;
+
+pub use catalog::{Catalog, GpuOption, Range, RegionOption};
+pub use error::AppError;
+pub use request::{
+    pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm,
+    WorkstationName, WorkstationSpec,
+};
+pub use workstation::{Configuration, Workstation, WorkstationStatus};

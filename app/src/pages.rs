@@ -1,0 +1,133 @@
+//! The application's pages.
+
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::api::{get_catalog, get_session, list_workstations, CreateWorkstation, SessionUser, SignIn, SignOut};
+use crate::components::{CreateWorkstationForm, ErrorNotice, WorkstationList};
+
+/// The home page: the user's workstations and the form for a new one.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let session = Resource::new(|| (), |_| get_session());
+    view! {
+        <Title text="Workstations · Atelier"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(Some(user)) => EitherOf3::A(view! { <Dashboard user/> }),
+                    Ok(None) => EitherOf3::B(view! { <Redirect path="/sign-in"/> }),
+                    Err(e) => EitherOf3::C(view! {
+                        <main class="page"><p class="alert" role="alert">{e.to_string()}</p></main>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TopBar(user: SessionUser) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Atelier"</a>
+            <div class="account">
+                <span class="user" data-testid="signed-in-user">{user.name}</span>
+                <ActionForm action=sign_out>
+                    <button type="submit" class="button ghost">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn Dashboard(user: SessionUser) -> impl IntoView {
+    let create = ServerAction::<CreateWorkstation>::new();
+    let catalog = Resource::new(|| (), |_| get_catalog());
+    let workstations = Resource::new(move || create.version().get(), |_| list_workstations());
+    view! {
+        <TopBar user/>
+        <main class="page dashboard">
+            <section class="panel create" aria-labelledby="create-heading">
+                <h2 id="create-heading">"New workstation"</h2>
+                <Suspense fallback=|| view! { <div class="skeleton form-skeleton"></div> }>
+                    {move || Suspend::new(async move {
+                        match catalog.await {
+                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create/> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+            <section class="panel list" aria-labelledby="list-heading">
+                <h2 id="list-heading">"Your workstations"</h2>
+                <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                    {move || Suspend::new(async move {
+                        match workstations.await {
+                            Ok(items) => view! { <WorkstationList items/> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </main>
+    }
+}
+
+/// Sign in by pasting an API token; the server swaps it for a session cookie.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let error = move || sign_in.value().get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <Title text="Sign in · Atelier"/>
+        <main class="auth">
+            <h1 class="brand">"Atelier"</h1>
+            <p class="lead">"Cloud workstations, ready when you are."</p>
+            <ActionForm action=sign_in>
+                <div class="field" class:invalid=move || error().is_some()>
+                    <label for="token">"API token"</label>
+                    <input
+                        id="token"
+                        name="token"
+                        type="password"
+                        autocomplete="off"
+                        spellcheck="false"
+                        placeholder="atl_…"
+                        aria-invalid=move || error().is_some().to_string()
+                        aria-describedby=move || error().map(|_| "token-error")
+                    />
+                    <p class="field-error" id="token-error">{error}</p>
+                </div>
+                <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p class="hint">
+                "No token yet? An administrator can create one with "
+                <code>"atelier token create --user NAME"</code> "."
+            </p>
+        </main>
+    }
+}
+
+/// Shown for any path the app does not know.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found · Atelier"/>
+        <main class="auth">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address."</p>
+            <p><a class="button primary" href="/">"Go to your workstations"</a></p>
+        </main>
+    }
+}

@@ -1,0 +1,257 @@
+//! The `atelier` command line: `serve`, `user create`, `token create|list|revoke`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use app::backend::{auth, db, repo, state::Settings};
+use clap::{Args, Parser, Subcommand};
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+
+use crate::config::{build_state, ServeOptions};
+
+/// Self-hosted service for provisioning cloud workstations.
+#[derive(Debug, Parser)]
+#[command(name = "atelier", version, about)]
+pub struct Cli {
+    /// The database, as a `sqlite://` URL.
+    #[arg(long = "database", env = "DATABASE_URL", default_value = "sqlite://data/atelier.db", global = true)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Options of `atelier serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ATELIER_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// A TOML catalog of GPU types, regions and ranges (default: built in).
+    #[arg(long, env = "ATELIER_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// The compiled site (wasm, JS, CSS, assets) built by cargo-leptos.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// Do not create the `demo` user and token when the database has no users.
+    #[arg(long, env = "ATELIER_NO_DEMO_USER")]
+    pub no_demo_user: bool,
+    /// Mark the session cookie `Secure` (set this when serving over HTTPS).
+    #[arg(long, env = "ATELIER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// How long a browser session lasts, in hours.
+    #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = 168)]
+    pub session_hours: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self::parse_from_defaults()
+    }
+}
+
+impl ServeArgs {
+    fn parse_from_defaults() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Wrapper::parse_from(["atelier"]).args
+    }
+}
+
+/// `atelier user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Create {
+        /// The user's name: letters, digits, `-` and `_`.
+        name: String,
+    },
+}
+
+/// `atelier token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it (only the token, on stdout). Creates
+    /// the user if needed.
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        user: String,
+        /// A note to tell tokens apart.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens (never the tokens themselves: their prefixes).
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token, given in full or by the prefix `token list` shows.
+    Revoke {
+        /// The token, or its 12-character prefix.
+        token: String,
+    },
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_env("ATELIER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Machines read the log when it is not a terminal.
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::User(UserCommand::Create { name }) => {
+            let pool = open(&cli.database_url).await?;
+            auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;
+            let user = repo::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
+            eprintln!("created user {}", user.name);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { user, label }) => {
+            let pool = open(&cli.database_url).await?;
+            let user = match repo::find_user(&pool, &user).await.map_err(|e| e.to_string())? {
+                Some(u) => u,
+                None => {
+                    auth::check_user_name(&user).map_err(|e| format!("user name {e}"))?;
+                    let u = repo::create_user(&pool, &user).await.map_err(|e| e.to_string())?;
+                    eprintln!("created user {}", u.name);
+                    u
+                }
+            };
+            let issued = auth::issue_token(&pool, &user, label.as_deref()).await.map_err(|e| e.to_string())?;
+            println!("{}", issued.token);
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { user }) => {
+            let pool = open(&cli.database_url).await?;
+            let tokens = repo::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
+            println!("{:<14} {:<16} {:<26} {:<26} {:<10} LABEL", "PREFIX", "USER", "CREATED", "LAST USED", "STATE");
+            for t in tokens {
+                println!(
+                    "{:<14} {:<16} {:<26} {:<26} {:<10} {}",
+                    t.prefix,
+                    t.user_name,
+                    t.created_at,
+                    t.last_used_at.as_deref().unwrap_or("never"),
+                    if t.revoked_at.is_some() { "revoked" } else { "active" },
+                    t.label.as_deref().unwrap_or(""),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { token }) => {
+            let pool = open(&cli.database_url).await?;
+            match auth::revoke_token(&pool, &token).await.map_err(|e| e.to_string())? {
+                None => Err("give a whole token (atl_…) or the 12-character prefix `atelier token list` shows".into()),
+                Some(0) => Err("no active token matches".into()),
+                Some(n) => {
+                    eprintln!("revoked {n} token(s)");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn open(url: &str) -> Result<SqlitePool, String> {
+    db::connect(url).await.map_err(|e| format!("cannot open the database {url}: {e}"))
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
+    let options = ServeOptions {
+        addr: args.addr,
+        database_url: database_url.to_owned(),
+        catalog: args.catalog.clone(),
+        site_root: args.site_root.clone(),
+        settings: Settings {
+            secure_cookies: args.secure_cookies,
+            session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+        },
+    };
+    let state = build_state(&options).await.map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}/");
+
+    if !args.no_demo_user && repo::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
+        let user = repo::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
+        let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
+        println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
+        println!("Sign in at {url} with it, or call the API:\n");
+        println!("    curl -H 'Authorization: Bearer {}' {url}v1/workstations\n", issued.token);
+    }
+    println!("Atelier is listening on {url}");
+    tracing::info!(%addr, "listening");
+    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

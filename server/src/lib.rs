@@ -1,0 +1,12 @@
+//! Atelier's server: configuration, the axum router (REST API, pages, static
+//! files), and the command-line interface the `atelier` binary runs.
+
+pub mod cli;
+pub mod config;
+pub mod request_id;
+pub mod rest;
+pub mod routes;
+
+pub use app::backend::AppState;
+pub use config::{build_state, ServeOptions};
+pub use routes::{router, serve};

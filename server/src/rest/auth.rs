@@ -1,0 +1,42 @@
+//! Bearer-token authentication for the API.
+
+use app::backend::{auth, repo::User};
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+
+use super::ApiError;
+use crate::AppState;
+
+/// The user a request's bearer token belongs to.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized {
+                detail: "send an API token in the Authorization header: `Authorization: Bearer <token>`",
+                token_presented: false,
+            });
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or(ApiError::Unauthorized {
+                detail: "the Authorization header must be `Bearer <token>`",
+                token_presented: true,
+            })?;
+        match auth::authenticate_token(&state.pool, token).await? {
+            Some(user) => Ok(Self(user)),
+            None => Err(ApiError::Unauthorized {
+                detail: "the API token is not valid, or it has been revoked",
+                token_presented: true,
+            }),
+        }
+    }
+}

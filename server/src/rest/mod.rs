@@ -1,0 +1,25 @@
+//! The REST API under `/v1`: plain axum handlers over the same domain parse
+//! and backend functions as the pages.
+
+pub mod auth;
+pub mod extract;
+pub mod problem;
+pub mod workstations;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+
+use crate::AppState;
+pub use problem::ApiError;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Routes of the API, relative to `/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(workstations::router())
+        .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}

@@ -1,0 +1,161 @@
+//! The API's one error type, written as RFC 9457 `application/problem+json`.
+
+use app::domain::FieldError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::request_id;
+
+/// Everything an API request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Fields broke the rules.
+    #[error("invalid request")]
+    Validation(Vec<FieldError>),
+    /// The body is not JSON, or not readable.
+    #[error("malformed body: {0}")]
+    MalformedBody(String),
+    /// The body is not declared as JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is over the limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// No valid bearer token; the detail says which part was wrong.
+    #[error("unauthorized: {detail}")]
+    Unauthorized { detail: &'static str, token_presented: bool },
+    /// Nothing there (or not the caller's).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The method is not allowed on this path.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request conflicts with stored data.
+    #[error("conflict: {0}")]
+    Conflict(FieldError),
+    /// A server-side failure; the cause goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An internal error from any cause; the cause is logged, not sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+}
+
+impl From<app::backend::Error> for ApiError {
+    fn from(e: app::backend::Error) -> Self {
+        match e {
+            app::backend::Error::Conflict(field) => Self::Conflict(field),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// The body of a problem response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = request_id::current();
+        let root_error;
+        let (status, kind, title, detail, errors): (_, _, _, String, Option<&[FieldError]>) = match &self {
+            Self::Validation(errors) => (
+                StatusCode::BAD_REQUEST,
+                "/problems/validation-error",
+                "Your request is not valid",
+                format!("{} field(s) need attention; see errors", errors.len()),
+                Some(errors),
+            ),
+            Self::MalformedBody(why) => {
+                root_error = [FieldError::new(app::domain::pointer::ROOT, why.clone())];
+                (
+                    StatusCode::BAD_REQUEST,
+                    "/problems/malformed-body",
+                    "The request body could not be read",
+                    why.clone(),
+                    Some(&root_error[..]),
+                )
+            }
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+                "send the body as JSON with Content-Type: application/json".into(),
+                None,
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "/problems/payload-too-large",
+                "Request body too large",
+                format!("the request body must be at most {} bytes", super::MAX_BODY_BYTES),
+                None,
+            ),
+            Self::Unauthorized { detail, .. } => (
+                StatusCode::UNAUTHORIZED,
+                "/problems/unauthorized",
+                "Authentication required",
+                (*detail).to_owned(),
+                None,
+            ),
+            Self::NotFound(what) => {
+                (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", what.clone(), None)
+            }
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "/problems/method-not-allowed",
+                "Method not allowed",
+                "this endpoint does not support that HTTP method".into(),
+                None,
+            ),
+            Self::Conflict(field) => (
+                StatusCode::CONFLICT,
+                "/problems/conflict",
+                "Conflict",
+                field.detail.clone(),
+                Some(std::slice::from_ref(field)),
+            ),
+            Self::Internal(cause) => {
+                tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "/problems/internal-error",
+                    "Internal server error",
+                    "the server could not complete the request; quote the request id when reporting it".into(),
+                    None,
+                )
+            }
+        };
+        let body = Problem { kind, title, status: status.as_u16(), detail, request_id, errors };
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut res = (status, json).into_response();
+        let headers = res.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::Unauthorized { token_presented, .. } = self {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(if token_presented {
+                    r#"Bearer realm="atelier", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="atelier""#
+                }),
+            );
+        }
+        res
+    }
+}
