@@ -1,0 +1,121 @@
+use std::time::Duration;
+
+use app::backend::{auth, repo, state::Settings};
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::{json, Value};
+use server::{build_state, AppState, ServeOptions};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub client: Client,
+    _dir: TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let options = ServeOptions {
+            addr,
+            database_url: format!("sqlite://{}", dir.path().join("atelier.db").display()),
+            catalog: None,
+            site_root: dir.path().join("site").display().to_string(),
+            settings: Settings::default(),
+        };
+        let state = build_state(&options).await.expect("state");
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                server::serve(listener, state, std::future::pending()).await.expect("serve");
+            }
+        });
+        let client = Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self { base: format!("http://{addr}"), state, client, _dir: dir, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a user with a fresh token.
+    pub async fn token_for(&self, name: &str) -> String {
+        let user = match repo::find_user(&self.state.pool, name).await.unwrap() {
+            Some(u) => u,
+            None => repo::create_user(&self.state.pool, name).await.unwrap(),
+        };
+        auth::issue_token(&self.state.pool, &user, None).await.unwrap().token
+    }
+
+    pub fn post_json(&self, path: &str, token: &str, body: &Value) -> RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(token).json(body)
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub async fn workstation_count(&self) -> i64 {
+        repo::count_workstations(&self.state.pool).await.unwrap()
+    }
+}
+
+pub fn valid_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "configuration": {
+            "cpuCores": 8,
+            "memoryGB": 32,
+            "gpu": "NVIDIA RTX A5000",
+            "storageGB": 512,
+            "region": "us-west-2"
+        }
+    })
+}
+
+/// Checks the problem+json envelope and returns the body.
+pub async fn problem(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    assert_eq!(
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let request_id = res.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], json!(status));
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert_eq!(body["requestId"].as_str().map(str::to_owned), request_id, "{body}");
+    body
+}
+
+/// The `errors` array as sorted (pointer, detail) pairs.
+pub fn field_errors(body: &Value) -> Vec<(String, String)> {
+    let mut errors: Vec<_> = body["errors"]
+        .as_array()
+        .expect("errors array")
+        .iter()
+        .map(|e| {
+            assert_eq!(e.as_object().map(|o| o.len()), Some(2), "each error is {{pointer, detail}}: {e}");
+            (e["pointer"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    errors.sort();
+    errors
+}

@@ -1,0 +1,242 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{field_errors, problem, valid_body, TestApp};
+
+#[tokio::test]
+async fn create_answers_201_with_the_contract_shape() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app.post_json("/v1/workstations", &token, &valid_body("My-New-Workstation")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("ws-") && id.len() == 15, "{id}");
+    assert_eq!(location, format!("/v1/workstations/{id}"));
+    assert_eq!(
+        body,
+        json!({
+            "id": id,
+            "name": "My-New-Workstation",
+            "status": "provisioning",
+            "configuration": {
+                "cpuCores": 8, "memoryGB": 32, "gpu": "NVIDIA RTX A5000",
+                "storageGB": 512, "region": "us-west-2"
+            }
+        })
+    );
+
+    // The Location is readable and holds the same record.
+    let fetched: Value = app.get(&location, &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(fetched, body);
+}
+
+#[tokio::test]
+async fn list_is_newest_first_and_only_the_callers() {
+    let app = TestApp::spawn().await;
+    let alice = app.token_for("alice").await;
+    let bob = app.token_for("bob").await;
+    for name in ["first", "second", "third"] {
+        let res = app.post_json("/v1/workstations", &alice, &valid_body(name)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 201);
+    }
+    let res = app.post_json("/v1/workstations", &bob, &valid_body("bobs")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let bobs_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    let list: Value = app.get("/v1/workstations", &alice).send().await.unwrap().json().await.unwrap();
+    let names: Vec<_> = list["workstations"].as_array().unwrap().iter().map(|w| w["name"].clone()).collect();
+    assert_eq!(names, [json!("third"), json!("second"), json!("first")]);
+
+    // Another user's workstation does not exist for alice.
+    let res = app.get(&format!("/v1/workstations/{bobs_id}"), &alice).send().await.unwrap();
+    let body = problem(res, 404).await;
+    assert_eq!(body["type"], "/problems/not-found");
+    // Same for an id nobody has.
+    let res = app.get("/v1/workstations/ws-doesnotexist", &alice).send().await.unwrap();
+    problem(res, 404).await;
+
+    // A user may reuse a name another user has.
+    let res = app.post_json("/v1/workstations", &bob, &valid_body("first")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_400_with_every_error_and_nothing_stored() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let body = json!({
+        "name": "bad name",
+        "configuration": {
+            "cpuCores": 0, "memoryGB": 32.5, "gpu": "RTX 9090",
+            "storageGB": "512", "region": null
+        }
+    });
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
+    let problem = problem(res, 400).await;
+    assert_eq!(problem["type"], "/problems/validation-error");
+    let errors = field_errors(&problem);
+    let pointers: Vec<_> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "#/configuration/cpuCores",
+            "#/configuration/gpu",
+            "#/configuration/memoryGB",
+            "#/configuration/region",
+            "#/configuration/storageGB",
+            "#/name",
+        ]
+    );
+    assert!(errors.contains(&("#/configuration/cpuCores".into(), "must be between 1 and 128".into())));
+    assert!(errors.contains(&("#/configuration/region".into(), "is required".into())));
+    assert_eq!(app.workstation_count().await, 0);
+}
+
+#[tokio::test]
+async fn missing_fields_are_named() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app.post_json("/v1/workstations", &token, &json!({})).send().await.unwrap();
+    let body = problem(res, 400).await;
+    assert_eq!(
+        field_errors(&body),
+        [
+            ("#/configuration".to_owned(), "is required".to_owned()),
+            ("#/name".to_owned(), "is required".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_problem_json_400() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let cases: [(&str, &str); 5] = [
+        ("{\"name\": ", "the request body is not valid JSON"),
+        ("", "the request body is empty"),
+        ("   ", "the request body is empty"),
+        ("[1, 2]", "the request body must be a JSON object"),
+        ("\"text\"", "the request body must be a JSON object"),
+    ];
+    for (raw, expected) in cases {
+        let res = app
+            .client
+            .post(app.url("/v1/workstations"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(res, 400).await;
+        let errors = field_errors(&body);
+        assert_eq!(errors.len(), 1, "{raw:?}: {body}");
+        assert_eq!(errors[0].0, "#");
+        assert!(errors[0].1.starts_with(expected), "{raw:?}: {}", errors[0].1);
+    }
+    // Invalid UTF-8 is malformed too.
+    let res = app
+        .client
+        .post(app.url("/v1/workstations"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b'{', 0xff, b'}'])
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400).await;
+    assert_eq!(app.workstation_count().await, 0);
+}
+
+#[tokio::test]
+async fn non_json_content_type_is_415() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let mut req = app.client.post(app.url("/v1/workstations")).bearer_auth(&token).body(valid_body("x").to_string());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let body = problem(req.send().await.unwrap(), 415).await;
+        assert_eq!(body["type"], "/problems/unsupported-media-type");
+    }
+    assert_eq!(app.workstation_count().await, 0);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_413() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let mut body = valid_body("big");
+    body["padding"] = json!("x".repeat(70 * 1024));
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
+    let problem = problem(res, 413).await;
+    assert_eq!(problem["type"], "/problems/payload-too-large");
+
+    // Just under the limit is read (and rejected for the unknown field, not the size).
+    let mut body = valid_body("big");
+    body["padding"] = json!("x".repeat(60 * 1024));
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
+    problem_400_unknown(res).await;
+    assert_eq!(app.workstation_count().await, 0);
+}
+
+async fn problem_400_unknown(res: reqwest::Response) {
+    let body = problem(res, 400).await;
+    assert_eq!(field_errors(&body), [("#/padding".to_owned(), "is not a field of this request".to_owned())]);
+}
+
+#[tokio::test]
+async fn duplicate_name_is_409_on_name() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app.post_json("/v1/workstations", &token, &valid_body("dup")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let res = app.post_json("/v1/workstations", &token, &valid_body("dup")).send().await.unwrap();
+    let body = problem(res, 409).await;
+    assert_eq!(body["type"], "/problems/conflict");
+    assert_eq!(
+        field_errors(&body),
+        [("#/name".to_owned(), "you already have a workstation named \"dup\"".to_owned())]
+    );
+    assert_eq!(app.workstation_count().await, 1);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problem_json() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app.get("/v1/nothing-here", &token).send().await.unwrap();
+    problem(res, 404).await;
+    let res = app.client.delete(app.url("/v1/workstations")).bearer_auth(&token).send().await.unwrap();
+    let body = problem(res, 405).await;
+    assert_eq!(body["type"], "/problems/method-not-allowed");
+}
+
+#[tokio::test]
+async fn database_failure_is_a_generic_500_with_request_id() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    // Break the table the insert needs; auth still works (other tables).
+    sqlx::query("ALTER TABLE workstations RENAME TO workstations_gone")
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("boom"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 500).await;
+    assert_eq!(body["requestId"], "trace-me-123");
+    assert_eq!(body["type"], "/problems/internal-error");
+    let text = body.to_string();
+    assert!(!text.contains("workstations"), "the cause must not leak: {text}");
+    assert!(body.get("errors").is_none());
+    // Nothing half-written.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workstations_gone").fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(rows, 0);
+}
