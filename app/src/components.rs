@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::api::CreateWorkstation;
-use crate::domain::{pointer, AppError, Catalog, CreateWorkstationRequest, FieldError, Workstation, WorkstationForm};
+use crate::domain::{
+    pointer, AppError, Catalog, CreateWorkstationRequest, FieldError, Workstation, WorkstationForm,
+};
 
 /// A message for an error that is not tied to one field.
 #[component]
@@ -64,7 +66,7 @@ fn form_of(input: &CreateWorkstation) -> WorkstationForm {
 pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkstation>) -> impl IntoView {
     // A form posted without JavaScript comes back with what was typed.
     let submitted = action.value().with_untracked(|v| match v {
-        Some(Err(AppError::Invalid { submitted, .. })) => submitted.clone(),
+        Some(Err(AppError::Invalid { submitted, .. })) => submitted.as_deref().cloned(),
         _ => None,
     });
     let initial = submitted.unwrap_or_else(|| WorkstationForm {

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::api::{get_catalog, get_session, list_workstations, CreateWorkstation, SessionUser, SignIn, SignOut};
+use crate::api::{
+    get_catalog, get_session, list_workstations, CreateWorkstation, SessionUser, SignIn, SignOut,
+};
 use crate::components::{CreateWorkstationForm, ErrorNotice, WorkstationList};
 
 /// The home page: the user's workstations and the form for a new one.

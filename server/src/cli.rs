@@ -18,7 +18,12 @@ use crate::config::{build_state, ServeOptions};
 #[command(name = "atelier", version, about)]
 pub struct Cli {
     /// The database, as a `sqlite://` URL.
-    #[arg(long = "database", env = "DATABASE_URL", default_value = "sqlite://data/atelier.db", global = true)]
+    #[arg(
+        long = "database",
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/atelier.db",
+        global = true
+    )]
     pub database_url: String,
 
     #[command(subcommand)]
@@ -167,14 +172,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     u
                 }
             };
-            let issued = auth::issue_token(&pool, &user, label.as_deref()).await.map_err(|e| e.to_string())?;
+            let issued = auth::issue_token(&pool, &user, label.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", issued.token);
             Ok(())
         }
         Command::Token(TokenCommand::List { user }) => {
             let pool = open(&cli.database_url).await?;
-            let tokens = repo::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
-            println!("{:<14} {:<16} {:<26} {:<26} {:<10} LABEL", "PREFIX", "USER", "CREATED", "LAST USED", "STATE");
+            let tokens = repo::list_tokens(&pool, user.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:<14} {:<16} {:<26} {:<26} {:<10} LABEL",
+                "PREFIX", "USER", "CREATED", "LAST USED", "STATE"
+            );
             for t in tokens {
                 println!(
                     "{:<14} {:<16} {:<26} {:<26} {:<10} {}",
@@ -182,7 +194,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     t.user_name,
                     t.created_at,
                     t.last_used_at.as_deref().unwrap_or("never"),
-                    if t.revoked_at.is_some() { "revoked" } else { "active" },
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
                     t.label.as_deref().unwrap_or(""),
                 );
             }
@@ -190,8 +206,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { token }) => {
             let pool = open(&cli.database_url).await?;
-            match auth::revoke_token(&pool, &token).await.map_err(|e| e.to_string())? {
-                None => Err("give a whole token (atl_…) or the 12-character prefix `atelier token list` shows".into()),
+            match auth::revoke_token(&pool, &token)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                None => Err(
+                    "give a whole token (atl_…) or the 12-character prefix `atelier token list` shows".into(),
+                ),
                 Some(0) => Err("no active token matches".into()),
                 Some(n) => {
                     eprintln!("revoked {n} token(s)");
@@ -203,7 +224,9 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn open(url: &str) -> Result<SqlitePool, String> {
-    db::connect(url).await.map_err(|e| format!("cannot open the database {url}: {e}"))
+    db::connect(url)
+        .await
+        .map_err(|e| format!("cannot open the database {url}: {e}"))
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
@@ -218,20 +241,34 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         },
     };
     let state = build_state(&options).await.map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}/");
 
     if !args.no_demo_user && repo::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
-        let user = repo::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
-        let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
-        println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
+        let user = repo::create_user(&state.pool, "demo")
+            .await
+            .map_err(|e| e.to_string())?;
+        let issued = auth::issue_token(&state.pool, &user, Some("demo"))
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "Created user `demo`. Its API token (shown only now):\n\n    {}\n",
+            issued.token
+        );
         println!("Sign in at {url} with it, or call the API:\n");
-        println!("    curl -H 'Authorization: Bearer {}' {url}v1/workstations\n", issued.token);
+        println!(
+            "    curl -H 'Authorization: Bearer {}' {url}v1/workstations\n",
+            issued.token
+        );
     }
     println!("Atelier is listening on {url}");
     tracing::info!(%addr, "listening");
-    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+    crate::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

@@ -41,8 +41,14 @@ pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError>
     };
     let text = tokio::fs::read_to_string(path)
         .await
-        .map_err(|source| StartError::CatalogRead { path: path.clone(), source })?;
-    Catalog::from_toml(&text).map_err(|reason| StartError::CatalogInvalid { path: path.clone(), reason })
+        .map_err(|source| StartError::CatalogRead {
+            path: path.clone(),
+            source,
+        })?;
+    Catalog::from_toml(&text).map_err(|reason| StartError::CatalogInvalid {
+        path: path.clone(),
+        reason,
+    })
 }
 
 /// Opens the database (applying migrations) and assembles the state.
@@ -50,7 +56,10 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let catalog = load_catalog(options.catalog.as_ref()).await?;
     let pool = db::connect(&options.database_url)
         .await
-        .map_err(|source| StartError::Database { url: options.database_url.clone(), source })?;
+        .map_err(|source| StartError::Database {
+            url: options.database_url.clone(),
+            source,
+        })?;
     let leptos_options = LeptosOptions::builder()
         .output_name("atelier")
         .site_root(options.site_root.as_str())

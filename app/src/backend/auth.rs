@@ -60,7 +60,9 @@ pub fn looks_like_token(s: &str) -> bool {
 pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Option<u64>, Error> {
     let arg = token_or_prefix.trim();
     if looks_like_token(arg) {
-        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
+        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None)
+            .await
+            .map(Some);
     }
     if arg.len() == SHOWN_PREFIX_LEN && arg.starts_with(TOKEN_PREFIX) {
         return repo::revoke_tokens(pool, None, Some(arg)).await.map(Some);
@@ -69,7 +71,11 @@ pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Op
 }
 
 /// Starts a browser session for `user`; returns the cookie value.
-pub async fn start_session(pool: &SqlitePool, user: &User, ttl: std::time::Duration) -> Result<String, Error> {
+pub async fn start_session(
+    pool: &SqlitePool,
+    user: &User,
+    ttl: std::time::Duration,
+) -> Result<String, Error> {
     let secret = random_secret(43);
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
     repo::insert_session(pool, &hash_secret(&secret), user.id, ttl).await?;

@@ -39,7 +39,10 @@ pub async fn create_user(pool: &SqlitePool, name: &str) -> Result<User, Error> {
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                Error::Conflict(FieldError::new("#/name", format!("a user named {name:?} already exists")))
+                Error::Conflict(FieldError::new(
+                    "#/name",
+                    format!("a user named {name:?} already exists"),
+                ))
             } else {
                 e.into()
             }
@@ -48,15 +51,19 @@ pub async fn create_user(pool: &SqlitePool, name: &str) -> Result<User, Error> {
 
 /// The user with this name.
 pub async fn find_user(pool: &SqlitePool, name: &str) -> Result<Option<User>, Error> {
-    Ok(sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = ?")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// How many users exist.
 pub async fn count_users(pool: &SqlitePool) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Stores a new token's hash.
@@ -93,10 +100,12 @@ pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Optio
         return Ok(None);
     };
     if stale {
-        sqlx::query(&format!("UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"))
-            .bind(token_id)
-            .execute(pool)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"
+        ))
+        .bind(token_id)
+        .execute(pool)
+        .await?;
     }
     Ok(Some(User { id: user_id, name }))
 }
@@ -163,10 +172,12 @@ pub async fn user_for_session(pool: &SqlitePool, session_hash: &str) -> Result<O
 
 /// Ends a session.
 pub async fn delete_session(pool: &SqlitePool, session_hash: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM sessions WHERE session_hash = ? OR expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
-        .bind(session_hash)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "DELETE FROM sessions WHERE session_hash = ? OR expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    )
+    .bind(session_hash)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -191,7 +202,10 @@ impl TryFrom<WorkstationRow> for Workstation {
         };
         let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
         Ok(Workstation {
-            status: row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?,
+            status: row
+                .status
+                .parse::<WorkstationStatus>()
+                .map_err(|e| decode("status", e))?,
             configuration: Configuration {
                 cpu_cores: count("cpu_cores", row.cpu_cores)?,
                 memory_gb: count("memory_gb", row.memory_gb)?,
@@ -248,7 +262,11 @@ pub async fn insert_workstation(
 }
 
 /// One of the owner's workstations.
-pub async fn get_workstation(pool: &SqlitePool, owner_id: i64, id: &str) -> Result<Option<Workstation>, Error> {
+pub async fn get_workstation(
+    pool: &SqlitePool,
+    owner_id: i64,
+    id: &str,
+) -> Result<Option<Workstation>, Error> {
     sqlx::query_as::<_, WorkstationRow>(&format!(
         "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = ? AND id = ?"
     ))
@@ -275,5 +293,7 @@ pub async fn list_workstations(pool: &SqlitePool, owner_id: i64) -> Result<Vec<W
 
 /// How many workstations exist in all (used by tests to prove nothing was stored).
 pub async fn count_workstations(pool: &SqlitePool) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations")
+        .fetch_one(pool)
+        .await?)
 }

@@ -101,9 +101,8 @@ impl Catalog {
     /// The catalog compiled into the binary.
     pub fn embedded() -> Self {
         // The embedded file is checked by a unit test, so this cannot fail at run time.
-        Self::from_toml(include_str!("../../catalog.toml")).unwrap_or_else(|e| {
-            unreachable!("embedded catalog.toml is invalid: {e}")
-        })
+        Self::from_toml(include_str!("../../catalog.toml"))
+            .unwrap_or_else(|e| unreachable!("embedded catalog.toml is invalid: {e}"))
     }
 
     /// Parses and checks an operator's catalog file.
@@ -136,7 +135,13 @@ mod tests {
         ] {
             assert!(c.gpu(gpu).is_some(), "{gpu} missing");
         }
-        for region in ["us-west-2", "us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-1"] {
+        for region in [
+            "us-west-2",
+            "us-east-1",
+            "eu-west-1",
+            "eu-central-1",
+            "ap-southeast-1",
+        ] {
             assert!(c.region(region).is_some(), "{region} missing");
         }
         assert_eq!(c.cpu_cores, Range { min: 1, max: 128 });

@@ -1,9 +1,9 @@
 //! Errors the pages' server functions return, in a shape the browser can
 //! read back (also from the URL after a form post without JavaScript).
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use super::request::{FieldError, WorkstationForm};
 
@@ -21,7 +21,7 @@ pub enum AppError {
     #[error("the request has invalid fields")]
     Invalid {
         errors: Vec<FieldError>,
-        submitted: Option<WorkstationForm>,
+        submitted: Option<Box<WorkstationForm>>,
     },
     /// Something failed on the server; the id finds the cause in the log.
     #[error("something went wrong on our side (request {request_id})")]

@@ -8,7 +8,7 @@ pub mod workstation;
 pub use catalog::{Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
 pub use request::{
-    pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm,
-    WorkstationName, WorkstationSpec,
+    pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
+    WorkstationSpec,
 };
 pub use workstation::{Configuration, Workstation, WorkstationStatus};

@@ -14,7 +14,12 @@ use super::ApiError;
 pub struct JsonBody(pub Value);
 
 fn is_json(content_type: &str) -> bool {
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -34,11 +39,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::MalformedBody(format!("the request body could not be read: {}", rejection.body_text()))
+                ApiError::MalformedBody(format!(
+                    "the request body could not be read: {}",
+                    rejection.body_text()
+                ))
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::MalformedBody("the request body is empty; send a JSON object".into()));
+            return Err(ApiError::MalformedBody(
+                "the request body is empty; send a JSON object".into(),
+            ));
         }
         serde_json::from_slice(&bytes)
             .map(JsonBody)

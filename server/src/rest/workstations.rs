@@ -33,7 +33,8 @@ async fn create(
         .and_then(|request| request.parse(&state.catalog))
         .map_err(ApiError::Validation)?;
     let ws = workstations::create(&state.pool, &user, &spec).await?;
-    let location = HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
+    let location =
+        HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response())
 }
 
@@ -59,6 +60,11 @@ struct WorkstationPage {
 
 /// `GET /v1/workstations`: the caller's workstations, newest first.
 #[tracing::instrument(skip_all, fields(user = %user.name))]
-async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<impl Serialize>, ApiError> {
-    Ok(Json(WorkstationPage { workstations: workstations::list(&state.pool, &user).await? }))
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<impl Serialize>, ApiError> {
+    Ok(Json(WorkstationPage {
+        workstations: workstations::list(&state.pool, &user).await?,
+    }))
 }

@@ -8,8 +8,17 @@ async fn missing_token_is_401_with_challenge() {
     let app = TestApp::spawn().await;
     for res in [
         app.client.get(app.url("/v1/workstations")).send().await.unwrap(),
-        app.client.post(app.url("/v1/workstations")).json(&valid_body("x")).send().await.unwrap(),
-        app.client.get(app.url("/v1/workstations/ws-abc")).send().await.unwrap(),
+        app.client
+            .post(app.url("/v1/workstations"))
+            .json(&valid_body("x"))
+            .send()
+            .await
+            .unwrap(),
+        app.client
+            .get(app.url("/v1/workstations/ws-abc"))
+            .send()
+            .await
+            .unwrap(),
     ] {
         assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"atelier\"");
         let body = problem(res, 401).await;
@@ -34,19 +43,38 @@ async fn malformed_unknown_and_revoked_tokens_are_401() {
         format!("Bearer {token}x"),
     ];
     for header in bad_headers {
-        let res = app.client.get(app.url("/v1/workstations")).header("authorization", &header).send().await.unwrap();
+        let res = app
+            .client
+            .get(app.url("/v1/workstations"))
+            .header("authorization", &header)
+            .send()
+            .await
+            .unwrap();
         assert!(
-            res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer realm=\"atelier\""),
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer realm=\"atelier\""),
             "{header}"
         );
         problem(res, 401).await;
     }
 
-    assert_eq!(auth::revoke_token(&app.state.pool, &token).await.unwrap(), Some(1));
+    assert_eq!(
+        auth::revoke_token(&app.state.pool, &token).await.unwrap(),
+        Some(1)
+    );
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"atelier\", error=\"invalid_token\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"atelier\", error=\"invalid_token\""
+    );
     problem(res, 401).await;
-    let res = app.post_json("/v1/workstations", &token, &valid_body("after-revoke")).send().await.unwrap();
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("after-revoke"))
+        .send()
+        .await
+        .unwrap();
     problem(res, 401).await;
     assert_eq!(app.workstation_count().await, 0);
 }
@@ -78,7 +106,10 @@ async fn tokens_are_stored_only_as_hashes_and_revocable_by_prefix() {
     assert_ne!(stored[0].0, token);
     assert!(token.starts_with(&stored[0].1) && stored[0].1.len() == 12);
 
-    assert_eq!(auth::revoke_token(&app.state.pool, &stored[0].1).await.unwrap(), Some(1));
+    assert_eq!(
+        auth::revoke_token(&app.state.pool, &stored[0].1).await.unwrap(),
+        Some(1)
+    );
     assert_eq!(auth::revoke_token(&app.state.pool, "atl_").await.unwrap(), None);
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
     problem(res, 401).await;

@@ -38,7 +38,9 @@ impl TestApp {
         let task = tokio::spawn({
             let state = state.clone();
             async move {
-                server::serve(listener, state, std::future::pending()).await.expect("serve");
+                server::serve(listener, state, std::future::pending())
+                    .await
+                    .expect("serve");
             }
         });
         let client = Client::builder()
@@ -46,7 +48,13 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), state, client, _dir: dir, task }
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            client,
+            _dir: dir,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -59,7 +67,10 @@ impl TestApp {
             Some(u) => u,
             None => repo::create_user(&self.state.pool, name).await.unwrap(),
         };
-        auth::issue_token(&self.state.pool, &user, None).await.unwrap().token
+        auth::issue_token(&self.state.pool, &user, None)
+            .await
+            .unwrap()
+            .token
     }
 
     pub fn post_json(&self, path: &str, token: &str, body: &Value) -> RequestBuilder {
@@ -95,13 +106,24 @@ pub async fn problem(res: Response, status: u16) -> Value {
         res.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/problem+json")
     );
-    let request_id = res.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body: Value = res.json().await.expect("problem body is JSON");
     assert_eq!(body["status"], json!(status));
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
+    assert!(
+        body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")),
+        "{body}"
+    );
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert_eq!(body["requestId"].as_str().map(str::to_owned), request_id, "{body}");
+    assert_eq!(
+        body["requestId"].as_str().map(str::to_owned),
+        request_id,
+        "{body}"
+    );
     body
 }
 
@@ -112,8 +134,15 @@ pub fn field_errors(body: &Value) -> Vec<(String, String)> {
         .expect("errors array")
         .iter()
         .map(|e| {
-            assert_eq!(e.as_object().map(|o| o.len()), Some(2), "each error is {{pointer, detail}}: {e}");
-            (e["pointer"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned())
+            assert_eq!(
+                e.as_object().map(|o| o.len()),
+                Some(2),
+                "each error is {{pointer, detail}}: {e}"
+            );
+            (
+                e["pointer"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     errors.sort();

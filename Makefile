@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Both install what is missing
+# (from crates.io, npm and Debian only) before they build.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+ADDR ?= 127.0.0.1:3000
+DATABASE_URL ?= sqlite://data/atelier.db
+
+.PHONY: run build tools test test-rust test-e2e build-debug lint fmt clean
+
+## run: build in release and serve on $(ADDR) with the database under ./data/
+run: build
+	LEPTOS_SITE_ROOT=target/site ./target/release/atelier --database "$(DATABASE_URL)" serve --addr "$(ADDR)"
+
+build: tools
+	cargo leptos build --release
+
+tools:
+	@scripts/tools.sh build
+
+## test: unit and API tests, then the Playwright suite against a real server
+test:
+	@scripts/tools.sh test
+	$(MAKE) test-rust
+	$(MAKE) build-debug
+	$(MAKE) test-e2e
+
+test-rust:
+	cargo test -p app --features ssr
+	cargo test -p server
+
+build-debug:
+	cargo leptos build
+
+test-e2e:
+	scripts/e2e.sh
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -p server --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/.state

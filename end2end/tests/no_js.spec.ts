@@ -1,0 +1,29 @@
+import { test, expect } from '@playwright/test';
+import { signIn, uniqueName } from './helpers';
+
+test.use({ javaScriptEnabled: false });
+
+test('without JavaScript the form still creates a workstation', async ({ page }) => {
+  await signIn(page, 'e2e', false);
+  const name = uniqueName('nojs');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
+  await page.getByLabel('Region').selectOption('ap-southeast-1');
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card).toBeVisible();
+  await expect(card).toContainText('NVIDIA H100 80GB');
+  await expect(card).toContainText('ap-southeast-1');
+});
+
+test('without JavaScript the server errors show under the fields and keep the input', async ({ page }) => {
+  await signIn(page, 'e2e', false);
+  await page.getByLabel('Name').fill('-starts-with-dash');
+  await page.getByLabel('Storage (GB)').fill('2');
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+  await expect(page.locator('#ws-name-error')).toHaveText('must start with a letter or a digit');
+  await expect(page.locator('#ws-storage-error')).toHaveText('must be between 16 GB and 16384 GB');
+  await expect(page.getByLabel('Name')).toHaveValue('-starts-with-dash');
+  await expect(page.getByLabel('Storage (GB)')).toHaveValue('2');
+});
