@@ -10,7 +10,8 @@ test('without JavaScript the form still creates a workstation', async ({ page })
   await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
   await page.getByLabel('Region').selectOption('ap-southeast-1');
   await page.getByRole('button', { name: 'Create workstation' }).click();
-  await expect(page).toHaveURL(/\/$/);
+  // Back on the home page after the post (the server may leave an empty query).
+  await expect(page).toHaveURL(/127\.0\.0\.1:\d+\/\??$/);
   const card = page.locator('.ws-card', { hasText: name });
   await expect(card).toBeVisible();
   await expect(card).toContainText('NVIDIA H100 80GB');

@@ -147,7 +147,7 @@ fn init_tracing() {
     if std::io::stderr().is_terminal() {
         builder.init();
     } else {
-        builder.json().init();
+        builder.json().with_span_list(false).init();
     }
 }
 

@@ -18,7 +18,7 @@ pub fn new_id() -> String {
 }
 
 /// Records a new workstation for `owner`; provisioning starts from here.
-#[tracing::instrument(skip(pool, spec), fields(user = %owner.name, name = spec.name.as_str()))]
+#[tracing::instrument(skip_all, fields(user = %owner.name, workstation = spec.name.as_str()))]
 pub async fn create(pool: &SqlitePool, owner: &User, spec: &WorkstationSpec) -> Result<Workstation, Error> {
     let id = new_id();
     let ws = repo::insert_workstation(pool, owner.id, &id, spec, WorkstationStatus::Provisioning).await?;
