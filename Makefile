@@ -28,6 +28,7 @@ test:
 test-rust:
 	cargo test -p app --features ssr
 	cargo test -p server
+	cargo test -p atelier
 
 build-debug:
 	cargo leptos build

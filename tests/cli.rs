@@ -1,0 +1,168 @@
+//! The `atelier` binary as an administrator uses it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Db {
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("cli.db").display())
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .arg("--database")
+            .arg(self.url())
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("ATELIER_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn is_token(s: &str) -> bool {
+    s.len() == 36 && s.starts_with("atl_") && s[4..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[test]
+fn token_create_prints_only_the_token_and_creates_the_user() {
+    let db = Db::new();
+    let out = db.run(&["token", "create", "--user", "alice", "--label", "laptop"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    assert!(is_token(stdout.trim()), "{stdout:?}");
+    assert!(text(&out.stderr).contains("created user alice"));
+
+    // A second token for the same user does not create it again.
+    let out = db.run(&["token", "create", "--user", "alice"]);
+    assert!(out.status.success());
+    assert!(!text(&out.stderr).contains("created user"));
+}
+
+#[test]
+fn user_names_are_checked_and_unique() {
+    let db = Db::new();
+    assert!(db.run(&["user", "create", "bob"]).status.success());
+    let again = db.run(&["user", "create", "bob"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    let bad = db.run(&["user", "create", "no spaces"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("user name may contain only"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn tokens_are_listed_by_prefix_and_revoked() {
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "carol"]).stdout)
+        .trim()
+        .to_owned();
+    let prefix = &token[..12];
+    let list = text(&db.run(&["token", "list"]).stdout);
+    assert!(list.contains(prefix) && list.contains("active"), "{list}");
+    assert!(!list.contains(&token), "the list never shows whole tokens");
+
+    let out = db.run(&["token", "revoke", prefix]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&db.run(&["token", "list", "--user", "carol"]).stdout).contains("revoked"));
+
+    let again = db.run(&["token", "revoke", &token]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("no active token matches"));
+    let nonsense = db.run(&["token", "revoke", "xyz"]);
+    assert_eq!(nonsense.status.code(), Some(1));
+}
+
+#[test]
+fn a_bad_catalog_stops_the_server_with_the_reason() {
+    let db = Db::new();
+    let path = db.dir.path().join("catalog.toml");
+    std::fs::write(&path, "gpus = []\n").unwrap();
+    let out = db.run(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--catalog",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("catalog"), "{}", text(&out.stderr));
+}
+
+/// `serve` on an empty database creates `demo`, prints its token and the URL,
+/// and the printed token works against the API.
+#[test]
+fn first_start_prints_a_working_demo_token() {
+    let db = Db::new();
+    let site = db.dir.path().join("site");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args([
+            "--database",
+            &db.url(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--site-root",
+        ])
+        .arg(&site)
+        .env("ATELIER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut token, mut addr) = (None, None);
+    while addr.is_none() && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let line = line.trim().to_owned();
+        if is_token(&line) {
+            token = Some(line.clone());
+        }
+        if let Some(rest) = line.strip_prefix("Atelier is listening on http://") {
+            addr = Some(rest.trim_end_matches('/').to_owned());
+        }
+    }
+    let token = token.expect("a demo token is printed");
+    let addr = addr.expect("the URL is printed");
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "GET /v1/workstations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("{\"workstations\":[]}"), "{response}");
+}
