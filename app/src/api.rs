@@ -132,7 +132,7 @@ pub async fn get_catalog() -> Result<Catalog, AppError> {
 pub async fn list_workstations() -> Result<Vec<Workstation>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::list(&state.pool, &user)
+    crate::backend::workstations::list(&state, &user)
         .await
         .map_err(ssr::internal)
 }
@@ -165,7 +165,7 @@ pub async fn create_workstation(
             errors,
             submitted: Some(Box::new(form.clone())),
         })?;
-    match workstations::create(&state.pool, &user, &spec).await {
+    match workstations::create(&state, &user, &spec).await {
         Ok(ws) => Ok(ws),
         Err(Error::Conflict(error)) => Err(AppError::Invalid {
             errors: vec![error],

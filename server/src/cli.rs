@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
-use crate::config::{build_state, ServeOptions};
+use crate::config::{build_state, ProvisionerChoice, ServeOptions};
+use app::backend::engine::EngineConfig;
 
 /// Self-hosted service for provisioning cloud workstations.
 #[derive(Debug, Parser)]
@@ -64,6 +65,25 @@ pub struct ServeArgs {
     /// How long a browser session lasts, in hours.
     #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = 168)]
     pub session_hours: u64,
+    /// Which provisioner runs jobs: `simulated` or `command`.
+    #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command"])]
+    pub provisioner: String,
+    /// The executable the `command` provisioner runs.
+    #[arg(
+        long,
+        env = "ATELIER_PROVISIONER_COMMAND",
+        required_if_eq("provisioner", "command")
+    )]
+    pub provisioner_command: Option<PathBuf>,
+    /// Milliseconds the simulated provisioner spends in each of its four phases.
+    #[arg(long, env = "ATELIER_SIMULATED_PHASE_MS", default_value_t = 1500)]
+    pub simulated_phase_ms: u64,
+    /// How many provisioning jobs run at once.
+    #[arg(long, env = "ATELIER_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// A job running longer than this many seconds is stopped and fails.
+    #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
+    pub job_timeout_secs: u64,
 }
 
 impl Default for ServeArgs {
@@ -238,6 +258,19 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         settings: Settings {
             secure_cookies: args.secure_cookies,
             session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+        },
+        engine: EngineConfig {
+            workers: args.workers.max(1),
+            job_timeout: Duration::from_secs(args.job_timeout_secs.max(1)),
+            ..EngineConfig::default()
+        },
+        provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
+            ("command", Some(program)) => ProvisionerChoice::Command {
+                program: program.clone(),
+            },
+            _ => ProvisionerChoice::Simulated {
+                phase: Duration::from_millis(args.simulated_phase_ms),
+            },
         },
     };
     let state = build_state(&options).await.map_err(|e| e.to_string())?;

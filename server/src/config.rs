@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
+use app::backend::events::EventBus;
 use app::backend::{db, state::Settings, AppState};
 use app::domain::Catalog;
 use leptos::config::{Env, LeptosOptions};
@@ -21,6 +23,19 @@ pub struct ServeOptions {
     pub site_root: String,
     /// Request-time settings.
     pub settings: Settings,
+    /// How jobs run.
+    pub engine: EngineConfig,
+    /// Which provisioner runs them.
+    pub provisioner: ProvisionerChoice,
+}
+
+/// The provisioning driver.
+#[derive(Debug, Clone)]
+pub enum ProvisionerChoice {
+    /// Timed phases and catalog capacity; `phase` is the time in each phase.
+    Simulated { phase: std::time::Duration },
+    /// An administrator's executable.
+    Command { program: PathBuf },
 }
 
 /// Why the server could not start.
@@ -32,6 +47,10 @@ pub enum StartError {
     CatalogInvalid { path: PathBuf, reason: String },
     #[error("cannot open the database {url}: {source}")]
     Database { url: String, source: sqlx::Error },
+    #[error("the provisioner command {0} is not an executable file")]
+    ProvisionerCommand(PathBuf),
+    #[error("cannot recover interrupted jobs: {0}")]
+    Recovery(app::backend::Error),
 }
 
 /// Loads the catalog named in the options, or the embedded one.
@@ -51,7 +70,8 @@ pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError>
     })
 }
 
-/// Opens the database (applying migrations) and assembles the state.
+/// Opens the database (applying migrations), assembles the state, recovers
+/// jobs a previous process left running, and starts the workers.
 pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError> {
     let catalog = load_catalog(options.catalog.as_ref()).await?;
     let pool = db::connect(&options.database_url)
@@ -67,10 +87,41 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         .site_addr(options.addr)
         .env(Env::PROD)
         .build();
+    let catalog = Arc::new(catalog);
+    let provisioner: Arc<dyn Provisioner> = match &options.provisioner {
+        ProvisionerChoice::Simulated { phase } => {
+            Arc::new(SimulatedProvisioner::new(pool.clone(), catalog.clone(), *phase))
+        }
+        ProvisionerChoice::Command { program } => {
+            if !is_executable(program).await {
+                return Err(StartError::ProvisionerCommand(program.clone()));
+            }
+            Arc::new(CommandProvisioner::new(program.clone()))
+        }
+    };
+    let bus = EventBus::default();
+    let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
+    engine.recover().await.map_err(StartError::Recovery)?;
+    engine.start();
     Ok(AppState {
         pool,
-        catalog: Arc::new(catalog),
+        catalog,
         leptos_options,
         settings: Arc::new(options.settings.clone()),
+        bus,
+        engine,
     })
+}
+
+async fn is_executable(path: &std::path::Path) -> bool {
+    match tokio::fs::metadata(path).await {
+        #[cfg(unix)]
+        Ok(meta) => {
+            use std::os::unix::fs::PermissionsExt;
+            meta.is_file() && meta.permissions().mode() & 0o111 != 0
+        }
+        #[cfg(not(unix))]
+        Ok(meta) => meta.is_file(),
+        Err(_) => false,
+    }
 }

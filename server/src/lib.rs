@@ -8,5 +8,5 @@ pub mod rest;
 pub mod routes;
 
 pub use app::backend::AppState;
-pub use config::{build_state, ServeOptions};
+pub use config::{build_state, ProvisionerChoice, ServeOptions};
 pub use routes::{router, serve};

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod db;
+pub mod engine;
+pub mod events;
 pub mod repo;
 pub mod state;
 pub mod workstations;

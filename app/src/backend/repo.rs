@@ -3,8 +3,12 @@
 
 use sqlx::{FromRow, SqlitePool};
 
+use super::events::Published;
 use super::Error;
-use crate::domain::{pointer, Configuration, FieldError, Workstation, WorkstationSpec, WorkstationStatus};
+use crate::domain::{
+    pointer, Configuration, EventKind, FieldError, Workstation, WorkstationEvent, WorkstationSpec,
+    WorkstationState, WorkstationStatus,
+};
 
 /// An account.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -191,9 +195,13 @@ struct WorkstationRow {
     gpu: String,
     storage_gb: i64,
     region: String,
+    phase: Option<String>,
+    progress: Option<i64>,
+    status_reason: Option<String>,
+    created_at: String,
 }
 
-impl TryFrom<WorkstationRow> for Workstation {
+impl TryFrom<WorkstationRow> for WorkstationState {
     type Error = Error;
 
     fn try_from(row: WorkstationRow) -> Result<Self, Error> {
@@ -201,7 +209,7 @@ impl TryFrom<WorkstationRow> for Workstation {
             Error::Database(sqlx::Error::Decode(format!("workstations.{field}: {e}").into()))
         };
         let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
-        Ok(Workstation {
+        let workstation = Workstation {
             status: row
                 .status
                 .parse::<WorkstationStatus>()
@@ -215,26 +223,35 @@ impl TryFrom<WorkstationRow> for Workstation {
             },
             id: row.id,
             name: row.name,
+        };
+        Ok(WorkstationState {
+            workstation,
+            phase: row.phase,
+            progress: row.progress.and_then(|p| u8::try_from(p).ok()),
+            reason: row.status_reason,
+            created_at: row.created_at,
         })
     }
 }
 
-const WORKSTATION_COLUMNS: &str = "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region";
+const WORKSTATION_COLUMNS: &str =
+    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at";
 
-/// Stores a new workstation. A name the owner already uses is a conflict on
-/// `#/name`: the only unique key a client's input can hit here is
-/// `workstations_owner_name` (SQLite reports no constraint names).
-pub async fn insert_workstation(
+/// Stores a new workstation, its provisioning job and its first event in one
+/// transaction. A name the owner already uses is a conflict on `#/name`: the
+/// only unique key a client's input can hit here is `workstations_owner_name`
+/// (SQLite reports no constraint names).
+pub async fn insert_workstation_with_job(
     pool: &SqlitePool,
     owner_id: i64,
     id: &str,
     spec: &WorkstationSpec,
-    status: WorkstationStatus,
-) -> Result<Workstation, Error> {
+) -> Result<(Workstation, Published), Error> {
     let c = &spec.configuration;
+    let mut tx = pool.begin().await?;
     let row = sqlx::query_as::<_, WorkstationRow>(&format!(
         "INSERT INTO workstations (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning')
          RETURNING {WORKSTATION_COLUMNS}"
     ))
     .bind(id)
@@ -245,8 +262,7 @@ pub async fn insert_workstation(
     .bind(c.gpu.as_str())
     .bind(c.storage_gb.get())
     .bind(c.region.as_str())
-    .bind(status.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -258,7 +274,287 @@ pub async fn insert_workstation(
             Error::Database(e)
         }
     })?;
-    row.try_into()
+    sqlx::query("INSERT INTO jobs (workstation_id, state) VALUES (?, 'queued')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let event = append_event(
+        &mut tx,
+        NewEvent {
+            workstation_id: id,
+            owner_id,
+            kind: EventKind::Status,
+            status: WorkstationStatus::Provisioning,
+            phase: Some("queued"),
+            progress: Some(0),
+            message: Some("Queued for provisioning"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((WorkstationState::try_from(row)?.workstation, event))
+}
+
+/// An event to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub workstation_id: &'a str,
+    pub owner_id: i64,
+    pub kind: EventKind,
+    pub status: WorkstationStatus,
+    pub phase: Option<&'a str>,
+    pub progress: Option<u8>,
+    pub message: Option<&'a str>,
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    id: i64,
+    workstation_id: String,
+    seq: i64,
+    kind: String,
+    status: String,
+    phase: Option<String>,
+    progress: Option<i64>,
+    message: Option<String>,
+    created_at: String,
+}
+
+impl TryFrom<EventRow> for WorkstationEvent {
+    type Error = Error;
+
+    fn try_from(row: EventRow) -> Result<Self, Error> {
+        let decode = |e: String| Error::Database(sqlx::Error::Decode(format!("events: {e}").into()));
+        Ok(WorkstationEvent {
+            id: row.id,
+            workstation_id: row.workstation_id,
+            seq: row.seq,
+            kind: row.kind.parse().map_err(decode)?,
+            status: row.status.parse().map_err(decode)?,
+            phase: row.phase,
+            progress: row.progress.and_then(|p| u8::try_from(p).ok()),
+            message: row.message,
+            at: row.created_at,
+        })
+    }
+}
+
+const EVENT_COLUMNS: &str = "id, workstation_id, seq, kind, status, phase, progress, message, created_at";
+
+/// Records an event with the workstation's next sequence number, and applies
+/// it to the workstation's row (status, phase, progress, reason).
+pub async fn append_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    event: NewEvent<'_>,
+) -> Result<Published, Error> {
+    let row = sqlx::query_as::<_, EventRow>(&format!(
+        "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message)
+         SELECT ?1, ?2, COALESCE(MAX(seq), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM events WHERE workstation_id = ?1
+         RETURNING {EVENT_COLUMNS}"
+    ))
+    .bind(event.workstation_id)
+    .bind(event.owner_id)
+    .bind(event.kind.as_str())
+    .bind(event.status.as_str())
+    .bind(event.phase)
+    .bind(event.progress)
+    .bind(event.message)
+    .fetch_one(&mut **tx)
+    .await?;
+    match event.kind {
+        EventKind::Status => {
+            let reason = if event.status == WorkstationStatus::Error {
+                event.message
+            } else {
+                None
+            };
+            sqlx::query(&format!(
+                "UPDATE workstations SET status = ?, phase = ?, progress = ?, status_reason = ?, updated_at = {NOW}
+                 WHERE id = ?"
+            ))
+            .bind(event.status.as_str())
+            .bind(event.phase)
+            .bind(event.progress)
+            .bind(reason)
+            .bind(event.workstation_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        EventKind::Phase => {
+            sqlx::query(&format!(
+                "UPDATE workstations SET phase = ?, progress = COALESCE(?, progress), updated_at = {NOW} WHERE id = ?"
+            ))
+            .bind(event.phase)
+            .bind(event.progress)
+            .bind(event.workstation_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        EventKind::Log => {}
+    }
+    Ok(Published {
+        owner_id: event.owner_id,
+        event: row.try_into()?,
+    })
+}
+
+/// One workstation's events after sequence number `after_seq`, in order.
+pub async fn events_after_seq(
+    pool: &SqlitePool,
+    workstation_id: &str,
+    after_seq: i64,
+) -> Result<Vec<WorkstationEvent>, Error> {
+    sqlx::query_as::<_, EventRow>(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE workstation_id = ? AND seq > ? ORDER BY seq"
+    ))
+    .bind(workstation_id)
+    .bind(after_seq)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(WorkstationEvent::try_from)
+    .collect()
+}
+
+/// All of an owner's events after event id `after_id`, in order.
+pub async fn owner_events_after(
+    pool: &SqlitePool,
+    owner_id: i64,
+    after_id: i64,
+) -> Result<Vec<WorkstationEvent>, Error> {
+    sqlx::query_as::<_, EventRow>(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE owner_id = ? AND id > ? ORDER BY id LIMIT 10000"
+    ))
+    .bind(owner_id)
+    .bind(after_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(WorkstationEvent::try_from)
+    .collect()
+}
+
+/// Whether the owner has (or had) a workstation with this id: its history stays readable.
+pub async fn owner_has_history(
+    pool: &SqlitePool,
+    owner_id: i64,
+    workstation_id: &str,
+) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT EXISTS (SELECT 1 FROM workstations WHERE id = ?1 AND owner_id = ?2)
+             OR EXISTS (SELECT 1 FROM events WHERE workstation_id = ?1 AND owner_id = ?2)",
+    )
+    .bind(workstation_id)
+    .bind(owner_id)
+    .fetch_one(pool)
+    .await?
+        != 0)
+}
+
+/// A job a worker has claimed.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub workstation_id: String,
+    pub attempts: i64,
+}
+
+/// Claims the oldest queued job, if any. The single UPDATE is atomic, so two
+/// workers never claim the same job.
+pub async fn claim_job(pool: &SqlitePool) -> Result<Option<ClaimedJob>, Error> {
+    Ok(sqlx::query_as::<_, ClaimedJob>(&format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = {NOW}
+         WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)
+         RETURNING id, workstation_id, attempts"
+    ))
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Puts jobs that were running when the process stopped back in the queue.
+pub async fn requeue_running_jobs(pool: &SqlitePool) -> Result<Vec<ClaimedJob>, Error> {
+    Ok(sqlx::query_as::<_, ClaimedJob>(
+        "UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'
+         RETURNING id, workstation_id, attempts",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Ends a job.
+pub async fn finish_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    job_id: i64,
+    succeeded: bool,
+    error: Option<&str>,
+) -> Result<(), Error> {
+    sqlx::query(&format!(
+        "UPDATE jobs SET state = ?, error = ?, finished_at = {NOW} WHERE id = ?"
+    ))
+    .bind(if succeeded { "succeeded" } else { "failed" })
+    .bind(error)
+    .bind(job_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A workstation as a job sees it, with its owner.
+pub async fn job_target(
+    pool: &SqlitePool,
+    workstation_id: &str,
+) -> Result<Option<(i64, Workstation)>, Error> {
+    let row = sqlx::query_as::<_, (i64,)>("SELECT owner_id FROM workstations WHERE id = ?")
+        .bind(workstation_id)
+        .fetch_optional(pool)
+        .await?;
+    let Some((owner_id,)) = row else { return Ok(None) };
+    Ok(get_workstation(pool, owner_id, workstation_id)
+        .await?
+        .map(|w| (owner_id, w)))
+}
+
+/// How many workstations with this GPU in this region hold capacity, not
+/// counting `except` and anything created after it.
+pub async fn capacity_in_use(pool: &SqlitePool, region: &str, gpu: &str, except: &str) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM workstations
+         WHERE region = ?1 AND gpu = ?2 AND status != 'error' AND id != ?3
+           AND seq < (SELECT seq FROM workstations WHERE id = ?3)",
+    )
+    .bind(region)
+    .bind(gpu)
+    .bind(except)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The mean duration in seconds of finished provisioning jobs for this GPU
+/// type and region, if any finished.
+pub async fn mean_job_seconds(pool: &SqlitePool, gpu: &str, region: &str) -> Result<Option<f64>, Error> {
+    Ok(sqlx::query_scalar::<_, Option<f64>>(
+        "SELECT AVG((julianday(j.finished_at) - julianday(j.started_at)) * 86400.0)
+         FROM jobs j JOIN workstations w ON w.id = j.workstation_id
+         WHERE j.state = 'succeeded' AND w.gpu = ? AND w.region = ?",
+    )
+    .bind(gpu)
+    .bind(region)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// When the workstation's running job started, if one is running.
+pub async fn running_job_started_at(
+    pool: &SqlitePool,
+    workstation_id: &str,
+) -> Result<Option<String>, Error> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT started_at FROM jobs WHERE workstation_id = ? AND state = 'running' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(workstation_id)
+    .fetch_optional(pool)
+    .await?
+    .flatten())
 }
 
 /// One of the owner's workstations.
@@ -267,6 +563,17 @@ pub async fn get_workstation(
     owner_id: i64,
     id: &str,
 ) -> Result<Option<Workstation>, Error> {
+    Ok(get_workstation_state(pool, owner_id, id)
+        .await?
+        .map(|s| s.workstation))
+}
+
+/// One of the owner's workstations, with phase, progress and reason.
+pub async fn get_workstation_state(
+    pool: &SqlitePool,
+    owner_id: i64,
+    id: &str,
+) -> Result<Option<WorkstationState>, Error> {
     sqlx::query_as::<_, WorkstationRow>(&format!(
         "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = ? AND id = ?"
     ))
@@ -274,12 +581,24 @@ pub async fn get_workstation(
     .bind(id)
     .fetch_optional(pool)
     .await?
-    .map(Workstation::try_from)
+    .map(WorkstationState::try_from)
     .transpose()
 }
 
 /// The owner's workstations, newest first.
 pub async fn list_workstations(pool: &SqlitePool, owner_id: i64) -> Result<Vec<Workstation>, Error> {
+    Ok(list_workstation_states(pool, owner_id)
+        .await?
+        .into_iter()
+        .map(|s| s.workstation)
+        .collect())
+}
+
+/// The owner's workstations with phase, progress and reason, newest first.
+pub async fn list_workstation_states(
+    pool: &SqlitePool,
+    owner_id: i64,
+) -> Result<Vec<WorkstationState>, Error> {
     sqlx::query_as::<_, WorkstationRow>(&format!(
         "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = ? ORDER BY seq DESC"
     ))
@@ -287,7 +606,7 @@ pub async fn list_workstations(pool: &SqlitePool, owner_id: i64) -> Result<Vec<W
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(Workstation::try_from)
+    .map(WorkstationState::try_from)
     .collect()
 }
 

@@ -6,6 +6,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 
+use super::engine::Engine;
+use super::events::EventBus;
 use crate::domain::Catalog;
 
 /// Shared, cheaply cloned process state.
@@ -15,6 +17,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
+    pub bus: EventBus,
+    pub engine: Engine,
 }
 
 /// Server settings the backend needs at request time.

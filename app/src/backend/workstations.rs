@@ -1,11 +1,10 @@
 //! Workstation operations shared by the REST API and the pages.
 
 use rand::Rng;
-use sqlx::SqlitePool;
 
 use super::repo::{self, User};
-use super::Error;
-use crate::domain::{Workstation, WorkstationSpec, WorkstationStatus};
+use super::{AppState, Error};
+use crate::domain::{Workstation, WorkstationEvent, WorkstationSpec, WorkstationState};
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
 pub fn new_id() -> String {
@@ -17,21 +16,46 @@ pub fn new_id() -> String {
     format!("ws-{suffix}")
 }
 
-/// Records a new workstation for `owner`; provisioning starts from here.
+/// Records a new workstation for `owner` with its provisioning job, tells
+/// the streams, and wakes a worker.
 #[tracing::instrument(skip_all, fields(user = %owner.name, workstation = spec.name.as_str()))]
-pub async fn create(pool: &SqlitePool, owner: &User, spec: &WorkstationSpec) -> Result<Workstation, Error> {
+pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> Result<Workstation, Error> {
     let id = new_id();
-    let ws = repo::insert_workstation(pool, owner.id, &id, spec, WorkstationStatus::Provisioning).await?;
+    let ws = state
+        .bus
+        .record(|| async {
+            let (ws, event) = repo::insert_workstation_with_job(&state.pool, owner.id, &id, spec).await?;
+            Ok((ws, vec![event]))
+        })
+        .await?;
+    state.engine.wake();
     tracing::info!(id = %ws.id, "workstation created");
     Ok(ws)
 }
 
 /// One of the owner's workstations.
-pub async fn get(pool: &SqlitePool, owner: &User, id: &str) -> Result<Option<Workstation>, Error> {
-    repo::get_workstation(pool, owner.id, id).await
+pub async fn get(state: &AppState, owner: &User, id: &str) -> Result<Option<Workstation>, Error> {
+    repo::get_workstation(&state.pool, owner.id, id).await
 }
 
 /// The owner's workstations, newest first.
-pub async fn list(pool: &SqlitePool, owner: &User) -> Result<Vec<Workstation>, Error> {
-    repo::list_workstations(pool, owner.id).await
+pub async fn list(state: &AppState, owner: &User) -> Result<Vec<Workstation>, Error> {
+    repo::list_workstations(&state.pool, owner.id).await
+}
+
+/// The owner's workstations with phase, progress and reason, newest first.
+pub async fn list_states(state: &AppState, owner: &User) -> Result<Vec<WorkstationState>, Error> {
+    repo::list_workstation_states(&state.pool, owner.id).await
+}
+
+/// A workstation's history, if the owner has (or had) it.
+pub async fn history(
+    state: &AppState,
+    owner: &User,
+    id: &str,
+) -> Result<Option<Vec<WorkstationEvent>>, Error> {
+    if !repo::owner_has_history(&state.pool, owner.id, id).await? {
+        return Ok(None);
+    }
+    repo::events_after_seq(&state.pool, id, 0).await.map(Some)
 }

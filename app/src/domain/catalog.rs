@@ -40,6 +40,32 @@ pub struct RegionOption {
     pub name: String,
 }
 
+/// How many workstations with one GPU type one region can hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityLimit {
+    pub region: String,
+    pub gpu: String,
+    pub count: u32,
+}
+
+/// Capacity per region and GPU type: a default, and exceptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Workstations per region and GPU type, unless a limit says otherwise.
+    pub default: u32,
+    #[serde(default)]
+    pub limits: Vec<CapacityLimit>,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self {
+            default: 16,
+            limits: Vec::new(),
+        }
+    }
+}
+
 /// The full set of choices and limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
@@ -48,6 +74,8 @@ pub struct Catalog {
     pub storage_gb: Range,
     pub gpus: Vec<GpuOption>,
     pub regions: Vec<RegionOption>,
+    #[serde(default)]
+    pub capacity: Capacity,
 }
 
 impl Catalog {
@@ -59,6 +87,15 @@ impl Catalog {
     /// The region with this id, if the catalog offers it.
     pub fn region(&self, id: &str) -> Option<&RegionOption> {
         self.regions.iter().find(|r| r.id == id)
+    }
+
+    /// How many workstations with `gpu` the region `region` can hold.
+    pub fn capacity_for(&self, region: &str, gpu: &str) -> u32 {
+        self.capacity
+            .limits
+            .iter()
+            .find(|l| l.region == region && l.gpu == gpu)
+            .map_or(self.capacity.default, |l| l.count)
     }
 
     /// Problems that make a catalog unusable; empty when it is fine.
@@ -91,6 +128,14 @@ impl Catalog {
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
             problems.push("regions: ids must be unique".into());
+        }
+        for limit in &self.capacity.limits {
+            if self.gpu(&limit.gpu).is_none() || self.region(&limit.region).is_none() {
+                problems.push(format!(
+                    "capacity: limit for {} in {} names a GPU or region the catalog does not offer",
+                    limit.gpu, limit.region
+                ));
+            }
         }
         problems
     }

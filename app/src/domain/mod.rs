@@ -2,11 +2,13 @@
 
 pub mod catalog;
 pub mod error;
+pub mod event;
 pub mod request;
 pub mod workstation;
 
-pub use catalog::{Catalog, GpuOption, Range, RegionOption};
+pub use catalog::{Capacity, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
+pub use event::{EventKind, WorkstationEvent, WorkstationState};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,

@@ -2,7 +2,7 @@
 
 use app::backend::{auth, repo::User};
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use axum::http::{header, request::Parts, Method};
 
 use super::ApiError;
 use crate::AppState;
@@ -16,6 +16,13 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // Browsers cannot put headers on an EventSource: reads may use the
+            // session cookie instead. Writes always need a token.
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                if let Some(user) = session_user(parts, state).await? {
+                    return Ok(Self(user));
+                }
+            }
             return Err(ApiError::Unauthorized {
                 detail: "send an API token in the Authorization header: `Authorization: Bearer <token>`",
                 token_presented: false,
@@ -38,5 +45,18 @@ impl FromRequestParts<AppState> for AuthUser {
                 token_presented: true,
             }),
         }
+    }
+}
+
+async fn session_user(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    let cookie = parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| auth::cookie_value(h, auth::SESSION_COOKIE));
+    match cookie {
+        Some(value) => Ok(auth::session_user(&state.pool, value).await?),
+        None => Ok(None),
     }
 }

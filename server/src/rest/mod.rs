@@ -2,6 +2,7 @@
 //! and backend functions as the pages.
 
 pub mod auth;
+pub mod events;
 pub mod extract;
 pub mod problem;
 pub mod workstations;
@@ -19,6 +20,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(workstations::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

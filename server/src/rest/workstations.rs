@@ -32,7 +32,7 @@ async fn create(
     let spec = CreateWorkstationRequest::from_json(body)
         .and_then(|request| request.parse(&state.catalog))
         .map_err(ApiError::Validation)?;
-    let ws = workstations::create(&state.pool, &user, &spec).await?;
+    let ws = workstations::create(&state, &user, &spec).await?;
     let location =
         HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response())
@@ -46,7 +46,7 @@ async fn show(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Workstation>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
-    workstations::get(&state.pool, &user, &id)
+    workstations::get(&state, &user, &id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))
@@ -65,6 +65,6 @@ async fn list(
     AuthUser(user): AuthUser,
 ) -> Result<Json<impl Serialize>, ApiError> {
     Ok(Json(WorkstationPage {
-        workstations: workstations::list(&state.pool, &user).await?,
+        workstations: workstations::list(&state, &user).await?,
     }))
 }

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
+use app::backend::engine::EngineConfig;
 use app::backend::{auth, repo, state::Settings};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
-use server::{build_state, AppState, ServeOptions};
+use server::{build_state, AppState, ProvisionerChoice, ServeOptions};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
@@ -24,6 +25,11 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose options `configure` may change (provisioner, timeouts).
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServeOptions)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -33,7 +39,17 @@ impl TestApp {
             catalog: None,
             site_root: dir.path().join("site").display().to_string(),
             settings: Settings::default(),
+            engine: EngineConfig {
+                workers: 2,
+                job_timeout: Duration::from_secs(20),
+                max_attempts: 3,
+            },
+            provisioner: ProvisionerChoice::Simulated {
+                phase: Duration::from_millis(10),
+            },
         };
+        let mut options = options;
+        configure(&mut options);
         let state = build_state(&options).await.expect("state");
         let task = tokio::spawn({
             let state = state.clone();
@@ -79,6 +95,56 @@ impl TestApp {
 
     pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
         self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    /// Creates a workstation through the API and returns its id.
+    pub async fn create(&self, token: &str, body: &Value) -> String {
+        let res = self
+            .post_json("/v1/workstations", token, body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201);
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Opens an event stream.
+    pub async fn stream(&self, path: &str, token: &str, last_event_id: Option<&str>) -> SseClient {
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(60));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "stream {path}");
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        SseClient {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// Reads the stream until the workstation reaches `stopped` or `error`.
+    pub async fn follow_to_end(&self, token: &str, id: &str) -> Vec<Value> {
+        let mut stream = self
+            .stream(&format!("/v1/workstations/{id}/events"), token, None)
+            .await;
+        let mut events = Vec::new();
+        loop {
+            let event = stream.next().await.expect("stream ended before the job did");
+            let data: Value = serde_json::from_str(&event.data).unwrap();
+            let done = data["kind"] == "status" && (data["status"] == "stopped" || data["status"] == "error");
+            events.push(data);
+            if done {
+                return events;
+            }
+        }
     }
 
     pub async fn workstation_count(&self) -> i64 {
@@ -147,4 +213,68 @@ pub fn field_errors(body: &Value) -> Vec<(String, String)> {
         .collect();
     errors.sort();
     errors
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+/// A minimal Server-Sent Events reader over a streaming response.
+pub struct SseClient {
+    res: Response,
+    buf: String,
+}
+
+impl SseClient {
+    /// The next event (comments such as keep-alives are skipped); `None` when
+    /// the stream ends or nothing arrives within 20 s.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        tokio::time::timeout(Duration::from_secs(20), self.next_inner())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The next event if one arrives within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
+        tokio::time::timeout(wait, self.next_inner()).await.ok().flatten()
+    }
+
+    async fn next_inner(&mut self) -> Option<SseEvent> {
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    id: None,
+                    event: None,
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.event = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        if !event.data.is_empty() {
+                            event.data.push('\n');
+                        }
+                        event.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                        any = true;
+                    }
+                }
+                if any {
+                    return Some(event);
+                }
+            }
+            let chunk = self.res.chunk().await.ok()??;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }

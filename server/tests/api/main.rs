@@ -2,6 +2,8 @@
 //! file per test, driven over HTTP.
 
 mod auth;
+mod events;
 mod helpers;
 mod pages;
+mod provisioners;
 mod workstations;

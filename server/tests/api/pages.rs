@@ -110,7 +110,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
     assert!(html.contains("alice"));
     assert!(html.contains("NVIDIA H100 80GB"), "catalog pickers are filled");
 
-    // The session cookie does not authenticate the REST API (Bearer only).
+    // The session cookie may read the API (EventSource cannot send headers)...
     let res = app
         .client
         .get(app.url("/v1/workstations"))
@@ -118,8 +118,19 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list["workstations"][0]["name"], "from-api");
+    // ...but never write through it: writes need a token.
+    let res = app
+        .client
+        .post(app.url("/v1/workstations"))
+        .header("cookie", &session)
+        .json(&crate::helpers::valid_body("via-cookie"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 401);
-    let _: Value = res.json().await.unwrap();
 }
 
 #[tokio::test]

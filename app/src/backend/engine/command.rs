@@ -1,0 +1,156 @@
+//! A provisioner that runs an administrator's executable.
+//!
+//! The program gets the workstation as JSON on stdin and as `ATELIER_*`
+//! environment variables. Each line it prints (stdout or stderr) becomes a log
+//! event; a line `::progress <percent> <phase>` sets the phase instead. Exit
+//! status 0 means success; anything else fails the job with the last lines
+//! as the reason. The process is killed when the job times out.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use super::{BoxFuture, Failure, Progress, Provisioner};
+use crate::domain::Workstation;
+
+/// How many trailing output lines a failure quotes.
+const TAIL_LINES: usize = 5;
+
+/// Runs `program` for each job.
+pub struct CommandProvisioner {
+    program: PathBuf,
+}
+
+impl CommandProvisioner {
+    /// A driver that runs `program`.
+    pub fn new(program: PathBuf) -> Self {
+        Self { program }
+    }
+}
+
+async fn forward_lines(stream: impl tokio::io::AsyncRead + Unpin, tx: tokio::sync::mpsc::Sender<String>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tx.send(line).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A `::progress <percent> <phase words>` line, parsed.
+pub fn parse_progress(line: &str) -> Option<(u8, String)> {
+    let rest = line.trim().strip_prefix("::progress")?;
+    let rest = rest.trim_start();
+    let (percent, phase) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let percent: u8 = percent.parse().ok().filter(|p| *p <= 100)?;
+    let phase = phase.trim();
+    Some((
+        percent,
+        if phase.is_empty() {
+            "working".to_owned()
+        } else {
+            phase.to_owned()
+        },
+    ))
+}
+
+impl Provisioner for CommandProvisioner {
+    fn provision<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let c = &ws.configuration;
+            let spec =
+                serde_json::to_vec(ws).map_err(|e| Failure(format!("cannot encode the workstation: {e}")))?;
+            let mut child = Command::new(&self.program)
+                .env("ATELIER_WORKSTATION_ID", &ws.id)
+                .env("ATELIER_NAME", &ws.name)
+                .env("ATELIER_CPU_CORES", c.cpu_cores.to_string())
+                .env("ATELIER_MEMORY_GB", c.memory_gb.to_string())
+                .env("ATELIER_GPU", &c.gpu)
+                .env("ATELIER_STORAGE_GB", c.storage_gb.to_string())
+                .env("ATELIER_REGION", &c.region)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| {
+                    Failure(format!(
+                        "cannot start the provisioner {}: {e}",
+                        self.program.display()
+                    ))
+                })?;
+
+            if let Some(mut stdin) = child.stdin.take() {
+                // A program that ignores stdin may close it early; that is fine.
+                let _ = stdin.write_all(&spec).await;
+                let _ = stdin.write_all(b"\n").await;
+            }
+            // Both streams feed one channel, so lines keep their arrival order.
+            let (tx, mut lines) = tokio::sync::mpsc::channel::<String>(64);
+            if let Some(stdout) = child.stdout.take() {
+                tokio::spawn(forward_lines(stdout, tx.clone()));
+            }
+            if let Some(stderr) = child.stderr.take() {
+                tokio::spawn(forward_lines(stderr, tx.clone()));
+            }
+            drop(tx);
+            let mut tail = VecDeque::with_capacity(TAIL_LINES);
+            while let Some(line) = lines.recv().await {
+                if let Some((percent, phase)) = parse_progress(&line) {
+                    progress.phase(&phase, percent, None).await?;
+                } else {
+                    if tail.len() == TAIL_LINES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line.clone());
+                    progress.log(&line).await?;
+                }
+            }
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| Failure(format!("lost the provisioner process: {e}")))?;
+            if status.success() {
+                return Ok(());
+            }
+            let how = match status.code() {
+                Some(code) => format!("exited with status {code}"),
+                None => "was killed by a signal".to_owned(),
+            };
+            let lines: Vec<_> = tail.into_iter().collect();
+            Err(Failure(if lines.is_empty() {
+                format!("The provisioner {how}")
+            } else {
+                format!("The provisioner {how}: {}", lines.join(" | "))
+            }))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_progress;
+
+    #[test]
+    fn progress_lines() {
+        assert_eq!(
+            parse_progress("::progress 40 booting"),
+            Some((40, "booting".into()))
+        );
+        assert_eq!(
+            parse_progress("  ::progress 100 attaching storage "),
+            Some((100, "attaching storage".into()))
+        );
+        assert_eq!(parse_progress("::progress 7"), Some((7, "working".into())));
+        assert_eq!(parse_progress("::progress 101 x"), None);
+        assert_eq!(parse_progress("::progress abc"), None);
+        assert_eq!(parse_progress("progress 40 booting"), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! A provisioner that walks through the phases of a real one with timers,
+//! within a capacity per region and GPU type taken from the catalog.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+
+use super::{BoxFuture, Failure, Progress, Provisioner};
+use crate::backend::repo;
+use crate::domain::{Catalog, Workstation};
+
+/// The default driver: phases on timers, capacity from the catalog.
+pub struct SimulatedProvisioner {
+    pool: SqlitePool,
+    catalog: Arc<Catalog>,
+    phase_duration: Duration,
+}
+
+impl SimulatedProvisioner {
+    /// A simulator that spends `phase_duration` in each phase.
+    pub fn new(pool: SqlitePool, catalog: Arc<Catalog>, phase_duration: Duration) -> Self {
+        Self {
+            pool,
+            catalog,
+            phase_duration,
+        }
+    }
+}
+
+impl Provisioner for SimulatedProvisioner {
+    fn provision<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            let c = &ws.configuration;
+            let capacity = self.catalog.capacity_for(&c.region, &c.gpu);
+            let in_use = repo::capacity_in_use(&self.pool, &c.region, &c.gpu, &ws.id).await?;
+            if in_use >= i64::from(capacity) {
+                let region_name = self
+                    .catalog
+                    .region(&c.region)
+                    .map_or(c.region.as_str(), |r| r.name.as_str());
+                return Err(Failure(if capacity == 0 {
+                    format!(
+                        "No {} capacity in {} ({region_name}): that GPU is not offered there",
+                        c.gpu, c.region
+                    )
+                } else {
+                    format!(
+                        "No {} capacity left in {} ({region_name}): all {capacity} are in use",
+                        c.gpu, c.region
+                    )
+                }));
+            }
+            let steps = [
+                (
+                    "allocating",
+                    5,
+                    format!(
+                        "Allocating {} vCPUs, {} GB memory and an {} in {}",
+                        c.cpu_cores, c.memory_gb, c.gpu, c.region
+                    ),
+                ),
+                (
+                    "attaching-storage",
+                    35,
+                    format!("Creating and attaching a {} GB volume", c.storage_gb),
+                ),
+                ("booting", 65, "Booting the workstation image".to_owned()),
+                (
+                    "configuring",
+                    90,
+                    "Configuring the workstation and its agent".to_owned(),
+                ),
+            ];
+            for (phase, percent, message) in steps {
+                progress.phase(phase, percent, Some(&message)).await?;
+                progress.log(&message).await?;
+                tokio::time::sleep(self.phase_duration).await;
+            }
+            Ok(())
+        })
+    }
+}

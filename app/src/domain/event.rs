@@ -1,0 +1,99 @@
+//! A workstation's history: every change of status or phase and every log
+//! line of its jobs, in order.
+
+use serde::{Deserialize, Serialize};
+
+use super::workstation::{Workstation, WorkstationStatus};
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// The status changed (or was set at creation).
+    Status,
+    /// A job moved to a new phase.
+    Phase,
+    /// A line of a job's log.
+    Log,
+}
+
+impl EventKind {
+    /// The kind as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Phase => "phase",
+            Self::Log => "log",
+        }
+    }
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "status" => Ok(Self::Status),
+            "phase" => Ok(Self::Phase),
+            "log" => Ok(Self::Log),
+            other => Err(format!("unknown event kind {other:?}")),
+        }
+    }
+}
+
+/// One event of one workstation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkstationEvent {
+    /// Position among all events (the `id:` of `/v1/events`).
+    pub id: i64,
+    pub workstation_id: String,
+    /// Position among this workstation's events, from 1 (the `id:` of its own stream).
+    pub seq: i64,
+    pub kind: EventKind,
+    /// The workstation's status after this event.
+    pub status: WorkstationStatus,
+    /// What is happening inside the status, e.g. `booting`.
+    pub phase: Option<String>,
+    /// Percent done of the current job.
+    pub progress: Option<u8>,
+    pub message: Option<String>,
+    /// When it happened (RFC 3339, UTC).
+    pub at: String,
+}
+
+/// A workstation with what the pages show beyond the API shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkstationState {
+    pub workstation: Workstation,
+    pub phase: Option<String>,
+    pub progress: Option<u8>,
+    /// Why it is in `error`.
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+impl WorkstationState {
+    /// Applies an event of this workstation.
+    pub fn apply(&mut self, event: &WorkstationEvent) {
+        if event.workstation_id != self.workstation.id {
+            return;
+        }
+        self.workstation.status = event.status;
+        match event.kind {
+            EventKind::Status => {
+                self.phase = event.phase.clone();
+                self.progress = event.progress;
+                self.reason = (event.status == WorkstationStatus::Error)
+                    .then(|| event.message.clone())
+                    .flatten();
+            }
+            EventKind::Phase => {
+                self.phase = event.phase.clone();
+                self.progress = event.progress.or(self.progress);
+            }
+            EventKind::Log => {}
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Live status: Server-Sent Events per workstation and per user, and the
+//! history as JSON. Streams replay the stored events first, then follow the
+//! in-process bus; `Last-Event-ID` resumes with no gap and no duplicate.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::backend::events::Published;
+use app::backend::{repo, workstations, AppState};
+use app::domain::WorkstationEvent;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::auth::AuthUser;
+use super::ApiError;
+
+/// Routes for events.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", get(user_stream))
+        .route("/workstations/{id}/events", get(workstation_stream))
+        .route("/workstations/{id}/history", get(history))
+}
+
+/// `?lastEventId=` for clients that cannot set headers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Resume {
+    last_event_id: Option<String>,
+}
+
+/// Where to resume: the `Last-Event-ID` header, else the query; 0 = from the start.
+fn resume_point(headers: &HeaderMap, query: Result<Query<Resume>, QueryRejection>) -> Result<i64, ApiError> {
+    let raw = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| query.ok().and_then(|Query(q)| q.last_event_id));
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::Validation(vec![app::domain::FieldError::new(
+                "#/lastEventId",
+                "must be a non-negative whole number (an event id this stream sent)",
+            )])
+        }),
+    }
+}
+
+/// What a stream follows, and how its events are numbered.
+#[derive(Debug, Clone)]
+enum Scope {
+    /// One workstation; ids are its sequence numbers.
+    Workstation(String),
+    /// All of a user's workstations; ids are global event ids.
+    Owner(i64),
+}
+
+impl Scope {
+    fn position(&self, event: &WorkstationEvent) -> i64 {
+        match self {
+            Self::Workstation(_) => event.seq,
+            Self::Owner(_) => event.id,
+        }
+    }
+
+    fn matches(&self, published: &Published, owner_id: i64) -> bool {
+        published.owner_id == owner_id
+            && match self {
+                Self::Workstation(id) => &published.event.workstation_id == id,
+                Self::Owner(_) => true,
+            }
+    }
+
+    async fn stored_after(
+        &self,
+        state: &AppState,
+        after: i64,
+    ) -> Result<Vec<WorkstationEvent>, app::backend::Error> {
+        match self {
+            Self::Workstation(id) => repo::events_after_seq(&state.pool, id, after).await,
+            Self::Owner(owner) => repo::owner_events_after(&state.pool, *owner, after).await,
+        }
+    }
+}
+
+/// `GET /v1/workstations/{id}/events`
+async fn workstation_stream(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    query: Result<Query<Resume>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
+    if !repo::owner_has_history(&state.pool, user.id, &id).await? {
+        return Err(ApiError::NotFound(format!(
+            "you have no workstation with id {id:?}"
+        )));
+    }
+    let after = resume_point(&headers, query)?;
+    Ok(stream(state, Scope::Workstation(id), user.id, after))
+}
+
+/// `GET /v1/events`: every workstation of the caller on one connection.
+async fn user_stream(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    query: Result<Query<Resume>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let after = resume_point(&headers, query)?;
+    Ok(stream(state, Scope::Owner(user.id), user.id, after))
+}
+
+fn stream(
+    state: AppState,
+    scope: Scope,
+    owner_id: i64,
+    after: i64,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(pump(state, scope, owner_id, after, tx));
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    });
+    Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("keep-alive"),
+    )
+}
+
+fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
+    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
+    Event::default().id(scope.position(event).to_string()).data(data)
+}
+
+/// Feeds one stream: stored events after `after`, then live ones. Ends when
+/// the client goes away or the server shuts down.
+async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc::Sender<Event>) {
+    // Subscribe before reading the store, so nothing falls between the two;
+    // anything seen twice is dropped by position.
+    let mut live = state.bus.subscribe();
+    let closing = state.bus.closing();
+    tokio::pin!(closing);
+    let mut cursor = after;
+    let mut catch_up = true;
+    loop {
+        if catch_up {
+            catch_up = false;
+            let stored = match scope.stored_after(&state, cursor).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read stored events for a stream");
+                    return;
+                }
+            };
+            for event in stored {
+                cursor = scope.position(&event);
+                if tx.send(to_sse(&scope, &event)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let event = tokio::select! {
+            () = &mut closing => {
+                let _ = tx.send(Event::default().event("shutdown").data("the server is restarting; reconnect to resume")).await;
+                return;
+            }
+            () = tx.closed() => return,
+            received = live.recv() => received,
+        };
+        match event {
+            Ok(published) => {
+                let event = published.event.clone();
+                if !scope.matches(&published, owner_id) || scope.position(&event) <= cursor {
+                    continue;
+                }
+                cursor = scope.position(&event);
+                if tx.send(to_sse(&scope, &event)).await.is_err() {
+                    return;
+                }
+            }
+            // Fell behind the bus: the store has everything.
+            Err(RecvError::Lagged(_)) => catch_up = true,
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The history response.
+#[derive(Debug, Serialize)]
+struct History {
+    events: Vec<WorkstationEvent>,
+}
+
+/// `GET /v1/workstations/{id}/history`: the same events as the stream, as JSON.
+async fn history(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<History>, ApiError> {
+    let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
+    workstations::history(&state, &user, &id)
+        .await?
+        .map(|events| Json(History { events }))
+        .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))
+}
