@@ -12,4 +12,5 @@ db="sqlite://$PWD/.state/e2e.db"
 "$ATELIER_BIN" --database "$db" token create --user e2e --label e2e > .state/token
 "$ATELIER_BIN" --database "$db" token create --user other --label e2e > .state/token-other
 exec "$ATELIER_BIN" --database "$db" serve \
-  --addr "127.0.0.1:$ATELIER_E2E_PORT" --site-root "$ATELIER_SITE_ROOT" --no-demo-user
+  --addr "127.0.0.1:$ATELIER_E2E_PORT" --site-root "$ATELIER_SITE_ROOT" --no-demo-user \
+  --simulated-phase-ms 500

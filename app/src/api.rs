@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AppError, Catalog, Workstation};
+use crate::domain::{AppError, Catalog, Dashboard, Workstation, WorkstationDetail};
 #[cfg(feature = "ssr")]
 use crate::domain::{CreateWorkstationRequest, WorkstationForm};
 
@@ -127,12 +127,23 @@ pub async fn get_catalog() -> Result<Catalog, AppError> {
     Ok((*ssr::state()?.catalog).clone())
 }
 
-/// The signed-in user's workstations, newest first.
+/// The signed-in user's workstations, newest first, and where their live
+/// stream starts.
 #[server]
-pub async fn list_workstations() -> Result<Vec<Workstation>, AppError> {
+pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::list(&state, &user)
+    crate::backend::workstations::dashboard(&state, &user)
+        .await
+        .map_err(ssr::internal)
+}
+
+/// One of the signed-in user's workstations with its history.
+#[server]
+pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, AppError> {
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    crate::backend::workstations::detail(&state, &user, &id)
         .await
         .map_err(ssr::internal)
 }

@@ -5,8 +5,10 @@ use leptos::server_fn::ServerFn;
 
 use crate::api::CreateWorkstation;
 use crate::domain::{
-    pointer, AppError, Catalog, CreateWorkstationRequest, FieldError, Workstation, WorkstationForm,
+    pointer, time, AppError, Catalog, CreateWorkstationRequest, Dashboard, EventKind, FieldError,
+    WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
+use crate::live::{follow_events, LiveStatus};
 
 /// A message for an error that is not tied to one field.
 #[component]
@@ -239,43 +241,272 @@ fn Field(
     }
 }
 
-/// The user's workstations, newest first.
+/// The user's workstations, newest first, kept current by the live stream.
 #[component]
-pub fn WorkstationList(items: Vec<Workstation>) -> impl IntoView {
-    if items.is_empty() {
-        return view! {
-            <div class="empty" data-testid="empty-list">
-                <p><strong>"No workstations yet."</strong></p>
-                <p>"Create your first one with the form."</p>
-            </div>
+pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<()>) -> impl IntoView {
+    let items = RwSignal::new(data.workstations);
+    let live = follow_events(data.last_event_id, move |event| {
+        let mut known = false;
+        items.update(|list| {
+            for state in list
+                .iter_mut()
+                .filter(|s| s.workstation.id == event.workstation_id)
+            {
+                state.apply(&event);
+                known = true;
+            }
+        });
+        if !known {
+            // Created elsewhere (another tab, the API): read the list again.
+            on_unknown.run(());
         }
-        .into_any();
-    }
+    });
     view! {
-        <ul class="ws-list" data-testid="workstation-list">
-            {items.into_iter().map(|ws| {
-                let status = ws.status.as_str();
-                let c = ws.configuration;
-                let id = ws.id;
-                let data_id = id.clone();
-                view! {
-                    <li class="ws-card" data-id=data_id>
-                        <div class="ws-head">
-                            <span class="ws-name">{ws.name}</span>
-                            <span class=format!("badge badge-{status}")>{status}</span>
-                        </div>
-                        <dl class="ws-spec">
-                            <div><dt>"CPU"</dt><dd>{c.cpu_cores} " cores"</dd></div>
-                            <div><dt>"Memory"</dt><dd>{c.memory_gb} " GB"</dd></div>
-                            <div><dt>"Storage"</dt><dd>{c.storage_gb} " GB"</dd></div>
-                            <div><dt>"GPU"</dt><dd>{c.gpu}</dd></div>
-                            <div><dt>"Region"</dt><dd>{c.region}</dd></div>
-                        </dl>
-                        <p class="ws-id"><code>{id}</code></p>
-                    </li>
+        <ReconnectingBanner live/>
+        {move || {
+            if items.with(Vec::is_empty) {
+                return view! {
+                    <div class="empty" data-testid="empty-list">
+                        <p><strong>"No workstations yet."</strong></p>
+                        <p>"Create your first one with the form."</p>
+                    </div>
                 }
-            }).collect_view()}
-        </ul>
+                .into_any();
+            }
+            view! {
+                <ul class="ws-list" data-testid="workstation-list">
+                    <For
+                        each=move || items.get()
+                        key=|s| (s.workstation.id.clone(), s.workstation.status, s.phase.clone(), s.progress)
+                        children=|state| view! { <WorkstationCard state/> }
+                    />
+                </ul>
+            }
+            .into_any()
+        }}
     }
-    .into_any()
+}
+
+/// Says so while the live stream is down.
+#[component]
+fn ReconnectingBanner(live: LiveStatus) -> impl IntoView {
+    view! {
+        <Show when=move || !live.connected.get()>
+            <p class="banner" role="status">"Live updates are paused: reconnecting…"</p>
+        </Show>
+    }
+}
+
+/// A status badge.
+#[component]
+pub fn StatusBadge(status: WorkstationStatus) -> impl IntoView {
+    let status = status.as_str();
+    view! { <span class=format!("badge badge-{status}") data-testid="status">{status}</span> }
+}
+
+/// A labelled progress bar.
+#[component]
+fn ProgressBar(percent: u8, label: String) -> impl IntoView {
+    view! {
+        <div class="progress-row">
+            <div
+                class="progress"
+                role="progressbar"
+                aria-label=label.clone()
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=percent
+            >
+                <div class="progress-fill" style=format!("width: {percent}%")></div>
+            </div>
+            <span class="progress-text">{label}</span>
+        </div>
+    }
+}
+
+fn phase_label(phase: Option<&str>, progress: Option<u8>) -> String {
+    let phase = phase.unwrap_or("working").replace(['-', '_'], " ");
+    match progress {
+        Some(p) => format!("{phase} · {p}%"),
+        None => phase,
+    }
+}
+
+/// One workstation in the list.
+#[component]
+fn WorkstationCard(state: WorkstationState) -> impl IntoView {
+    let ws = state.workstation;
+    let c = ws.configuration;
+    let href = format!("/workstations/{}", ws.id);
+    let data_id = ws.id.clone();
+    let activity = match ws.status {
+        WorkstationStatus::Provisioning => {
+            let percent = state.progress.unwrap_or(0);
+            let label = phase_label(state.phase.as_deref(), state.progress);
+            Some(view! { <ProgressBar percent label/> }.into_any())
+        }
+        WorkstationStatus::Error => state
+            .reason
+            .map(|reason| view! { <p class="reason" data-testid="reason">{reason}</p> }.into_any()),
+        _ => None,
+    };
+    view! {
+        <li class="ws-card" data-id=data_id>
+            <div class="ws-head">
+                <a class="ws-name" href=href>{ws.name}</a>
+                <StatusBadge status=ws.status/>
+            </div>
+            {activity}
+            <dl class="ws-spec">
+                <div><dt>"CPU"</dt><dd>{c.cpu_cores} " cores"</dd></div>
+                <div><dt>"Memory"</dt><dd>{c.memory_gb} " GB"</dd></div>
+                <div><dt>"Storage"</dt><dd>{c.storage_gb} " GB"</dd></div>
+                <div><dt>"GPU"</dt><dd>{c.gpu}</dd></div>
+                <div><dt>"Region"</dt><dd>{c.region}</dd></div>
+            </dl>
+            <p class="ws-id"><code>{ws.id}</code></p>
+        </li>
+    }
+}
+
+/// Milliseconds since the epoch, now.
+fn now_millis() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+}
+
+/// A workstation's page: status, live progress with an estimate, the reason
+/// of a failure, and the timeline of its events.
+#[component]
+pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
+    let id = detail.state.workstation.id.clone();
+    let state = RwSignal::new(detail.state);
+    let events = RwSignal::new(detail.events);
+    let started = RwSignal::new(detail.job_started_at);
+    let typical = detail.typical_job_seconds;
+    let now = RwSignal::new(now_millis());
+
+    let live = follow_events(detail.last_event_id, move |event| {
+        if event.workstation_id != id {
+            return;
+        }
+        if event.kind == EventKind::Phase && started.with_untracked(Option::is_none) {
+            started.set(Some(event.at.clone()));
+        }
+        if event.kind == EventKind::Status && event.status != WorkstationStatus::Provisioning {
+            started.set(None);
+        }
+        state.update(|s| s.apply(&event));
+        events.update(|list| list.push(event));
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(now_millis()), std::time::Duration::from_secs(1))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
+    let eta = move || {
+        let typical = typical?;
+        let started = started.get()?;
+        let elapsed = (now.get() - time::parse_utc_millis(&started)? as f64) / 1000.0;
+        Some(if elapsed < typical {
+            format!("about {} left", time::short_duration(typical - elapsed))
+        } else {
+            "taking longer than usual".to_owned()
+        })
+    };
+    let last_lines = move || {
+        events.with(|list| {
+            let logs: Vec<String> = list
+                .iter()
+                .filter(|e| e.kind == EventKind::Log)
+                .filter_map(|e| e.message.clone())
+                .collect();
+            logs[logs.len().saturating_sub(5)..].to_vec()
+        })
+    };
+    let name = move || state.with(|s| s.workstation.name.clone());
+
+    view! {
+        <ReconnectingBanner live/>
+        <section class="panel" aria-labelledby="ws-title">
+            <div class="ws-head">
+                <h1 id="ws-title">{name}</h1>
+                {move || view! { <StatusBadge status=state.with(|s| s.workstation.status)/> }}
+            </div>
+            <div aria-live="polite" data-testid="activity">
+                {move || {
+                    let s = state.get();
+                    match s.workstation.status {
+                        WorkstationStatus::Provisioning => view! {
+                            <ProgressBar
+                                percent=s.progress.unwrap_or(0)
+                                label=phase_label(s.phase.as_deref(), s.progress)
+                            />
+                            <p class="eta" data-testid="eta">{eta}</p>
+                        }
+                        .into_any(),
+                        WorkstationStatus::Error => view! {
+                            <div class="alert" role="alert">
+                                <p><strong>"Provisioning failed. "</strong>{s.reason.clone()}</p>
+                                <ul class="log-tail">
+                                    {last_lines().into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
+                                </ul>
+                            </div>
+                        }
+                        .into_any(),
+                        WorkstationStatus::Stopped => view! {
+                            <p class="notice">"Provisioned and stopped: ready to launch."</p>
+                        }
+                        .into_any(),
+                        WorkstationStatus::Running => view! { <p class="notice">"Running."</p> }.into_any(),
+                    }
+                }}
+            </div>
+            {move || {
+                let c = state.with(|s| s.workstation.configuration.clone());
+                let id = state.with(|s| s.workstation.id.clone());
+                view! {
+                    <dl class="ws-spec wide">
+                        <div><dt>"CPU"</dt><dd>{c.cpu_cores} " cores"</dd></div>
+                        <div><dt>"Memory"</dt><dd>{c.memory_gb} " GB"</dd></div>
+                        <div><dt>"Storage"</dt><dd>{c.storage_gb} " GB"</dd></div>
+                        <div><dt>"GPU"</dt><dd>{c.gpu}</dd></div>
+                        <div><dt>"Region"</dt><dd>{c.region}</dd></div>
+                        <div><dt>"ID"</dt><dd><code>{id}</code></dd></div>
+                    </dl>
+                }
+            }}
+        </section>
+        <section class="panel" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <ol class="timeline" data-testid="timeline">
+                <For
+                    each=move || events.get()
+                    key=|e| e.seq
+                    children=|e| {
+                        let text = e.message.clone().unwrap_or_else(|| e.phase.clone().unwrap_or_default());
+                        view! {
+                            <li class=format!("event event-{}", e.kind.as_str())>
+                                <time datetime=e.at.clone() title=e.at.clone()>{time::clock(&e.at).to_owned()}</time>
+                                <span class="event-text">{text}</span>
+                            </li>
+                        }
+                    }
+                />
+            </ol>
+        </section>
+    }
 }

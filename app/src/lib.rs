@@ -6,6 +6,7 @@
 pub mod api;
 pub mod components;
 pub mod domain;
+pub mod live;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
@@ -14,7 +15,7 @@ pub mod backend;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,6 +57,11 @@ pub fn App() -> impl IntoView {
                 // first byte, so redirects work and pages need no JavaScript.
                 <Route path=StaticSegment("") view=pages::HomePage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("workstations"), ParamSegment("id"))
+                    view=pages::WorkstationPage
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
     }

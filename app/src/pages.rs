@@ -4,29 +4,45 @@ use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    get_catalog, get_session, list_workstations, CreateWorkstation, SessionUser, SignIn, SignOut,
+    get_catalog, get_dashboard, get_session, get_workstation, CreateWorkstation, SessionUser, SignIn, SignOut,
 };
-use crate::components::{CreateWorkstationForm, ErrorNotice, WorkstationList};
+use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, WorkstationView};
 
-/// The home page: the user's workstations and the form for a new one.
+/// Renders `children` for a signed-in user under the top bar; sends anyone
+/// else to the sign-in page.
 #[component]
-pub fn HomePage() -> impl IntoView {
+fn Authenticated(children: ChildrenFn) -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
+    let children = StoredValue::new(children);
     view! {
-        <Title text="Workstations · Atelier"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(Some(user)) => EitherOf3::A(view! { <Dashboard user/> }),
+                    Ok(Some(user)) => EitherOf3::A(view! {
+                        <TopBar user/>
+                        {children.read_value()()}
+                    }),
                     Ok(None) => EitherOf3::B(view! { <Redirect path="/sign-in"/> }),
                     Err(e) => EitherOf3::C(view! {
-                        <main class="page"><p class="alert" role="alert">{e.to_string()}</p></main>
+                        <main class="page"><ErrorNotice error=e/></main>
                     }),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The home page: the user's workstations and the form for a new one.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="Workstations · Atelier"/>
+        <Authenticated>
+            <Dashboard/>
+        </Authenticated>
     }
 }
 
@@ -47,12 +63,11 @@ fn TopBar(user: SessionUser) -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(user: SessionUser) -> impl IntoView {
+fn Dashboard() -> impl IntoView {
     let create = ServerAction::<CreateWorkstation>::new();
     let catalog = Resource::new(|| (), |_| get_catalog());
-    let workstations = Resource::new(move || create.version().get(), |_| list_workstations());
+    let dashboard = Resource::new(move || create.version().get(), |_| get_dashboard());
     view! {
-        <TopBar user/>
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">
                 <h2 id="create-heading">"New workstation"</h2>
@@ -69,14 +84,63 @@ fn Dashboard(user: SessionUser) -> impl IntoView {
                 <h2 id="list-heading">"Your workstations"</h2>
                 <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
                     {move || Suspend::new(async move {
-                        match workstations.await {
-                            Ok(items) => view! { <WorkstationList items/> }.into_any(),
+                        match dashboard.await {
+                            Ok(data) => view! {
+                                <LiveWorkstationList data on_unknown=move || dashboard.refetch()/>
+                            }
+                            .into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
                 </Transition>
             </section>
         </main>
+    }
+}
+
+/// One workstation: live status, progress, and its history.
+#[component]
+pub fn WorkstationPage() -> impl IntoView {
+    view! {
+        <Title text="Workstation · Atelier"/>
+        <Authenticated>
+            <WorkstationDetailPanel/>
+        </Authenticated>
+    }
+}
+
+#[component]
+fn WorkstationDetailPanel() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_workstation);
+    view! {
+        <main class="page detail">
+            <p class="back"><a href="/">"← All workstations"</a></p>
+            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(Some(detail)) => EitherOf3::A(view! { <WorkstationView detail/> }),
+                        Ok(None) => EitherOf3::B(view! { <MissingWorkstation/> }),
+                        Err(error) => EitherOf3::C(view! { <ErrorNotice error/> }),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn MissingWorkstation() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="panel">
+            <h1>"No such workstation"</h1>
+            <p>"You have no workstation with this id. It may have been deleted, or belong to someone else."</p>
+        </section>
     }
 }
 

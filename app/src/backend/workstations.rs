@@ -4,7 +4,9 @@ use rand::Rng;
 
 use super::repo::{self, User};
 use super::{AppState, Error};
-use crate::domain::{Workstation, WorkstationEvent, WorkstationSpec, WorkstationState};
+use crate::domain::{
+    Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec, WorkstationState,
+};
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
 pub fn new_id() -> String {
@@ -58,4 +60,35 @@ pub async fn history(
         return Ok(None);
     }
     repo::events_after_seq(&state.pool, id, 0).await.map(Some)
+}
+
+/// The home page's data, read in one consistent snapshot with its event id.
+pub async fn dashboard(state: &AppState, owner: &User) -> Result<Dashboard, Error> {
+    // Read the event id first: anything newer is replayed by the stream, so
+    // nothing between the two reads is lost (at worst applied twice, which is idempotent).
+    let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
+    let workstations = repo::list_workstation_states(&state.pool, owner.id).await?;
+    Ok(Dashboard {
+        workstations,
+        last_event_id,
+    })
+}
+
+/// A workstation's page data, if it is the owner's.
+pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<WorkstationDetail>, Error> {
+    let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
+    let Some(ws) = repo::get_workstation_state(&state.pool, owner.id, id).await? else {
+        return Ok(None);
+    };
+    let events = repo::events_after_seq(&state.pool, id, 0).await?;
+    let c = &ws.workstation.configuration;
+    let typical_job_seconds = repo::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
+    let job_started_at = repo::running_job_started_at(&state.pool, id).await?;
+    Ok(Some(WorkstationDetail {
+        state: ws,
+        events,
+        last_event_id,
+        typical_job_seconds,
+        job_started_at,
+    }))
 }

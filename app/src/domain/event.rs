@@ -97,3 +97,27 @@ impl WorkstationState {
         }
     }
 }
+
+/// What the home page shows: the workstations and where the live stream starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub workstations: Vec<WorkstationState>,
+    /// The newest event id already reflected in `workstations`.
+    pub last_event_id: i64,
+}
+
+/// What a workstation's page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkstationDetail {
+    pub state: WorkstationState,
+    /// The history, oldest first.
+    pub events: Vec<WorkstationEvent>,
+    /// The newest event id already reflected above.
+    pub last_event_id: i64,
+    /// Mean seconds past jobs of the same GPU type and region took.
+    pub typical_job_seconds: Option<f64>,
+    /// When the running job started (RFC 3339), if one is running.
+    pub job_started_at: Option<String>,
+}

@@ -4,11 +4,12 @@ pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod request;
+pub mod time;
 pub mod workstation;
 
 pub use catalog::{Capacity, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
-pub use event::{EventKind, WorkstationEvent, WorkstationState};
+pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,

@@ -1,0 +1,80 @@
+//! The little time arithmetic the pages need, without a date library in the
+//! wasm: our timestamps are always `YYYY-MM-DDTHH:MM:SS(.fff)Z` in UTC.
+
+/// Milliseconds since the Unix epoch of a UTC timestamp as the server writes them.
+pub fn parse_utc_millis(s: &str) -> Option<i64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let mut t = time.splitn(3, ':');
+    let (hh, mm): (i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    let secs = t.next()?;
+    let (whole, frac) = secs.split_once('.').unwrap_or((secs, "0"));
+    let ss: i64 = whole.parse().ok()?;
+    let frac = format!("{frac:0<3}");
+    let ms: i64 = frac.get(..3)?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some((days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60 + ss) * 1000 + ms)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// "12 s", "3 min", "2 h": a short, rounded duration.
+pub fn short_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as i64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", (s + 30) / 60),
+        _ => format!("{} h", (s + 1800) / 3600),
+    }
+}
+
+/// The clock time part of a timestamp, `HH:MM:SS`, for timelines.
+pub fn clock(s: &str) -> &str {
+    s.split_once('T').and_then(|(_, t)| t.get(..8)).unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_our_timestamps() {
+        assert_eq!(parse_utc_millis("1970-01-01T00:00:00.000Z"), Some(0));
+        assert_eq!(parse_utc_millis("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(parse_utc_millis("2000-03-01T00:00:00.5Z"), Some(951_868_800_500));
+        assert_eq!(
+            parse_utc_millis("2026-11-27T18:42:12.188Z"),
+            Some(1_795_804_932_188)
+        );
+        assert_eq!(parse_utc_millis("2026-11-27 18:42:12Z"), None);
+        assert_eq!(parse_utc_millis("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_utc_millis("garbage"), None);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(short_duration(-3.0), "0 s");
+        assert_eq!(short_duration(4.4), "4 s");
+        assert_eq!(short_duration(89.0), "1 min");
+        assert_eq!(short_duration(150.0), "3 min");
+        assert_eq!(short_duration(7200.0), "2 h");
+        assert_eq!(clock("2026-11-27T18:42:12.188Z"), "18:42:12");
+    }
+}

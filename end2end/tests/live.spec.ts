@@ -1,0 +1,74 @@
+import { test, expect } from '@playwright/test';
+import { signIn, token, uniqueName } from './helpers';
+
+test('a new workstation goes from provisioning to stopped on the page, live', async ({ page }) => {
+  await signIn(page);
+  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+  const name = uniqueName('live');
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card.getByTestId('status')).toHaveText('provisioning');
+  const bar = card.getByRole('progressbar');
+  await expect(bar).toBeVisible();
+  // The phases arrive one by one: the bar moves past the start.
+  await expect(bar).toHaveAttribute('aria-valuenow', /^(35|65|90)$/);
+  await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 15_000 });
+  await expect(card.getByRole('progressbar')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+});
+
+test('a request beyond capacity shows its reason instead of a spinner', async ({ page }) => {
+  await signIn(page);
+  const name = uniqueName('nocap');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
+  await page.getByLabel('Region').selectOption('ap-southeast-1');
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card.getByTestId('status')).toHaveText('error', { timeout: 15_000 });
+  await expect(card.getByTestId('reason')).toHaveText(
+    'No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there',
+  );
+  await expect(card.getByRole('progressbar')).toHaveCount(0);
+
+  // Its page says the same, with the last log lines.
+  await card.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByRole('alert')).toContainText('Provisioning failed.');
+  await expect(page.getByRole('alert')).toContainText('that GPU is not offered there');
+});
+
+test('the workstation page follows provisioning and keeps the timeline', async ({ page, request }) => {
+  await signIn(page);
+  const name = uniqueName('detail');
+  // Created through the API: the list picks it up without a reload.
+  const res = await request.post('/v1/workstations', {
+    headers: { Authorization: `Bearer ${token()}` },
+    data: {
+      name,
+      configuration: { cpuCores: 4, memoryGB: 16, gpu: 'NVIDIA L4', storageGB: 128, region: 'eu-west-1' },
+    },
+  });
+  expect(res.status()).toBe(201);
+  const { id } = await res.json();
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card).toBeVisible();
+
+  await page.goto(`/workstations/${id}`);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByText('Provisioned and stopped: ready to launch.')).toBeVisible({ timeout: 15_000 });
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline).toContainText('Queued for provisioning');
+  await expect(timeline).toContainText('Booting the workstation image');
+  await expect(timeline).toContainText('Ready: the workstation is provisioned and stopped');
+});
+
+test('an unknown workstation page is a 404 in the app style', async ({ page }) => {
+  await signIn(page);
+  const res = await page.goto('/workstations/ws-nosuchthing0');
+  expect(res?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: 'No such workstation' })).toBeVisible();
+});
