@@ -166,3 +166,87 @@ fn first_start_prints_a_working_demo_token() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("{\"workstations\":[]}"), "{response}");
 }
+
+/// A plain HTTP/1.1 exchange; returns the status code and the body.
+fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// Starts `atelier serve` on a free port and returns it with its address.
+fn start_server(db: &Db, extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["--database", &db.url(), "serve", "--addr", "127.0.0.1:0", "--no-demo-user", "--site-root"])
+        .arg(db.dir.path().join("site"))
+        .args(extra)
+        .env("ATELIER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.trim().strip_prefix("Atelier is listening on http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    (child, addr)
+}
+
+/// Waits (up to 30 s) until `check` on the workstation's history is true.
+fn wait_for_history(addr: &str, token: &str, id: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http(addr, "GET", &format!("/v1/workstations/{id}/history"), token, None);
+        assert_eq!(status, 200, "{body}");
+        if check(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "timed out; history: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Killing the server mid-job and starting it again ends the job: it is
+/// started again and finishes, never left in `provisioning`.
+#[test]
+fn a_job_interrupted_by_a_crash_is_finished_after_restart() {
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "dana"]).stdout).trim().to_owned();
+    let (mut first, addr) = start_server(&db, &["--simulated-phase-ms", "3000"]);
+    let body = r#"{"name":"crashy","configuration":{"cpuCores":4,"memoryGB":16,"gpu":"NVIDIA L4","storageGB":64,"region":"us-east-1"}}"#;
+    let (status, created) = http(&addr, "POST", "/v1/workstations", &token, Some(body));
+    assert_eq!(status, 201, "{created}");
+    let id = created.split("\"id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+
+    // Mid-job: it has started allocating.
+    wait_for_history(&addr, &token, &id, |h| h.contains("\"phase\":\"allocating\""));
+    first.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.wait().unwrap();
+
+    let (mut second, addr) = start_server(&db, &["--simulated-phase-ms", "20"]);
+    let history = wait_for_history(&addr, &token, &id, |h| h.contains("\"status\":\"stopped\""));
+    let (_, ws) = http(&addr, "GET", &format!("/v1/workstations/{id}"), &token, None);
+    second.kill().unwrap();
+    let _ = second.wait();
+    assert!(ws.contains("\"status\":\"stopped\""), "{ws}");
+    assert!(
+        history.contains("The server restarted during provisioning; starting again (attempt 2 of 3)"),
+        "{history}"
+    );
+}
