@@ -11,9 +11,7 @@ struct Db {
 
 impl Db {
     fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Self { dir: tempfile::tempdir().unwrap() }
     }
 
     fn url(&self) -> String {
@@ -62,26 +60,16 @@ fn user_names_are_checked_and_unique() {
     assert!(db.run(&["user", "create", "bob"]).status.success());
     let again = db.run(&["user", "create", "bob"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(
-        text(&again.stderr).contains("already exists"),
-        "{}",
-        text(&again.stderr)
-    );
+    assert!(text(&again.stderr).contains("already exists"), "{}", text(&again.stderr));
     let bad = db.run(&["user", "create", "no spaces"]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        text(&bad.stderr).contains("user name may contain only"),
-        "{}",
-        text(&bad.stderr)
-    );
+    assert!(text(&bad.stderr).contains("user name may contain only"), "{}", text(&bad.stderr));
 }
 
 #[test]
 fn tokens_are_listed_by_prefix_and_revoked() {
     let db = Db::new();
-    let token = text(&db.run(&["token", "create", "--user", "carol"]).stdout)
-        .trim()
-        .to_owned();
+    let token = text(&db.run(&["token", "create", "--user", "carol"]).stdout).trim().to_owned();
     let prefix = &token[..12];
     let list = text(&db.run(&["token", "list"]).stdout);
     assert!(list.contains(prefix) && list.contains("active"), "{list}");
@@ -103,13 +91,7 @@ fn a_bad_catalog_stops_the_server_with_the_reason() {
     let db = Db::new();
     let path = db.dir.path().join("catalog.toml");
     std::fs::write(&path, "gpus = []\n").unwrap();
-    let out = db.run(&[
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--catalog",
-        path.to_str().unwrap(),
-    ]);
+    let out = db.run(&["serve", "--addr", "127.0.0.1:0", "--catalog", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("catalog"), "{}", text(&out.stderr));
 }
@@ -121,14 +103,7 @@ fn first_start_prints_a_working_demo_token() {
     let db = Db::new();
     let site = db.dir.path().join("site");
     let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args([
-            "--database",
-            &db.url(),
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--site-root",
-        ])
+        .args(["--database", &db.url(), "serve", "--addr", "127.0.0.1:0", "--site-root"])
         .arg(&site)
         .env("ATELIER_LOG", "warn")
         .stdout(Stdio::piped())

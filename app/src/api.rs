@@ -29,11 +29,7 @@ mod ssr {
     fn request_id() -> String {
         use_context::<http::request::Parts>()
             .and_then(|parts| {
-                parts
-                    .headers
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
+                parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
             })
             .unwrap_or_else(|| "unknown".to_owned())
     }
@@ -73,9 +69,7 @@ mod ssr {
 #[server]
 pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     let state = ssr::state()?;
-    Ok(ssr::current_user(&state)
-        .await?
-        .map(|u| SessionUser { name: u.name }))
+    Ok(ssr::current_user(&state).await?.map(|u| SessionUser { name: u.name }))
 }
 
 /// Exchanges an API token for a browser session cookie (HttpOnly, so the
@@ -93,14 +87,8 @@ pub async fn sign_in(token: String) -> Result<(), AppError> {
         .map_err(ssr::internal)?
         .ok_or_else(|| AppError::SignInFailed("That token is not valid, or it has been revoked.".into()))?;
     let ttl = state.settings.session_ttl;
-    let secret = auth::start_session(&state.pool, &user, ttl)
-        .await
-        .map_err(ssr::internal)?;
-    ssr::set_cookie(&auth::session_cookie(
-        &secret,
-        ttl.as_secs(),
-        state.settings.secure_cookies,
-    ))?;
+    let secret = auth::start_session(&state.pool, &user, ttl).await.map_err(ssr::internal)?;
+    ssr::set_cookie(&auth::session_cookie(&secret, ttl.as_secs(), state.settings.secure_cookies))?;
     tracing::info!(user = %user.name, "signed in");
     leptos_axum::redirect("/");
     Ok(())
@@ -112,9 +100,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::backend::auth;
     let state = ssr::state()?;
     if let Some(value) = ssr::session_cookie() {
-        auth::end_session(&state.pool, &value)
-            .await
-            .map_err(ssr::internal)?;
+        auth::end_session(&state.pool, &value).await.map_err(ssr::internal)?;
     }
     ssr::set_cookie(&auth::clear_session_cookie(state.settings.secure_cookies))?;
     leptos_axum::redirect("/sign-in");
@@ -133,9 +119,7 @@ pub async fn get_catalog() -> Result<Catalog, AppError> {
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::dashboard(&state, &user)
-        .await
-        .map_err(ssr::internal)
+    crate::backend::workstations::dashboard(&state, &user).await.map_err(ssr::internal)
 }
 
 /// One of the signed-in user's workstations with its history.
@@ -143,9 +127,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::detail(&state, &user, &id)
-        .await
-        .map_err(ssr::internal)
+    crate::backend::workstations::detail(&state, &user, &id).await.map_err(ssr::internal)
 }
 
 /// Creates a workstation from the form's fields. The same `parse` as the
@@ -160,28 +142,17 @@ pub async fn create_workstation(
     region: String,
 ) -> Result<Workstation, AppError> {
     use crate::backend::{workstations, Error};
-    let form = WorkstationForm {
-        name,
-        cpu_cores,
-        memory_gb,
-        gpu,
-        storage_gb,
-        region,
-    };
+    let form = WorkstationForm { name, cpu_cores, memory_gb, gpu, storage_gb, region };
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let spec = CreateWorkstationRequest::from_form(&form)
         .parse(&state.catalog)
-        .map_err(|errors| AppError::Invalid {
-            errors,
-            submitted: Some(Box::new(form.clone())),
-        })?;
+        .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
     match workstations::create(&state, &user, &spec).await {
         Ok(ws) => Ok(ws),
-        Err(Error::Conflict(error)) => Err(AppError::Invalid {
-            errors: vec![error],
-            submitted: Some(Box::new(form)),
-        }),
+        Err(Error::Conflict(error)) => {
+            Err(AppError::Invalid { errors: vec![error], submitted: Some(Box::new(form)) })
+        }
         Err(e) => Err(ssr::internal(e)),
     }
 }

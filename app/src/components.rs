@@ -248,10 +248,7 @@ pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<(
     let live = follow_events(data.last_event_id, move |event| {
         let mut known = false;
         items.update(|list| {
-            for state in list
-                .iter_mut()
-                .filter(|s| s.workstation.id == event.workstation_id)
-            {
+            for state in list.iter_mut().filter(|s| s.workstation.id == event.workstation_id) {
                 state.apply(&event);
                 known = true;
             }
@@ -429,11 +426,8 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
     };
     let last_lines = move || {
         events.with(|list| {
-            let logs: Vec<String> = list
-                .iter()
-                .filter(|e| e.kind == EventKind::Log)
-                .filter_map(|e| e.message.clone())
-                .collect();
+            let logs: Vec<String> =
+                list.iter().filter(|e| e.kind == EventKind::Log).filter_map(|e| e.message.clone()).collect();
             logs[logs.len().saturating_sub(5)..].to_vec()
         })
     };

@@ -107,11 +107,7 @@ mod client {
         let s = shared.clone();
         let on_error = Closure::<dyn FnMut()>::new(move || {
             s.set_connected.set(false);
-            let closed = s
-                .source
-                .borrow()
-                .as_ref()
-                .is_some_and(|es| es.ready_state() == EventSource::CLOSED);
+            let closed = s.source.borrow().as_ref().is_some_and(|es| es.ready_state() == EventSource::CLOSED);
             if closed {
                 // The browser gave up (e.g. a proxy answered an error): try
                 // again ourselves, from the last event seen.

@@ -69,15 +69,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command"])]
     pub provisioner: String,
     /// The executable the `command` provisioner runs.
-    #[arg(
-        long,
-        env = "ATELIER_PROVISIONER_COMMAND",
-        required_if_eq("provisioner", "command")
-    )]
+    #[arg(long, env = "ATELIER_PROVISIONER_COMMAND", required_if_eq("provisioner", "command"))]
     pub provisioner_command: Option<PathBuf>,
-    /// Milliseconds the simulated provisioner spends in each of its four phases.
-    #[arg(long, env = "ATELIER_SIMULATED_PHASE_MS", default_value_t = 1500)]
-    pub simulated_phase_ms: u64,
+    /// Milliseconds the simulated provisioner spends in its phases: one
+    /// number for all four, or four comma-separated (allocating,
+    /// attaching-storage, booting, configuring).
+    #[arg(long, env = "ATELIER_SIMULATED_PHASE_MS", default_value = "1500", value_parser = parse_phase_ms)]
+    pub simulated_phase_ms: PhaseDurations,
     /// How many provisioning jobs run at once.
     #[arg(long, env = "ATELIER_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -100,6 +98,22 @@ impl ServeArgs {
             args: ServeArgs,
         }
         Wrapper::parse_from(["atelier"]).args
+    }
+}
+
+/// The simulator's time in each phase.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseDurations(pub [Duration; 4]);
+
+fn parse_phase_ms(s: &str) -> Result<PhaseDurations, String> {
+    let values: Vec<u64> = s
+        .split(',')
+        .map(|v| v.trim().parse::<u64>().map_err(|_| format!("{v:?} is not a number of milliseconds")))
+        .collect::<Result<_, _>>()?;
+    match values[..] {
+        [all] => Ok(PhaseDurations([Duration::from_millis(all); 4])),
+        [a, b, c, d] => Ok(PhaseDurations([a, b, c, d].map(Duration::from_millis))),
+        _ => Err("give one number for all phases, or four separated by commas".into()),
     }
 }
 
@@ -192,17 +206,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     u
                 }
             };
-            let issued = auth::issue_token(&pool, &user, label.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+            let issued =
+                auth::issue_token(&pool, &user, label.as_deref()).await.map_err(|e| e.to_string())?;
             println!("{}", issued.token);
             Ok(())
         }
         Command::Token(TokenCommand::List { user }) => {
             let pool = open(&cli.database_url).await?;
-            let tokens = repo::list_tokens(&pool, user.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+            let tokens = repo::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
             println!(
                 "{:<14} {:<16} {:<26} {:<26} {:<10} LABEL",
                 "PREFIX", "USER", "CREATED", "LAST USED", "STATE"
@@ -214,11 +225,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     t.user_name,
                     t.created_at,
                     t.last_used_at.as_deref().unwrap_or("never"),
-                    if t.revoked_at.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    },
+                    if t.revoked_at.is_some() { "revoked" } else { "active" },
                     t.label.as_deref().unwrap_or(""),
                 );
             }
@@ -226,13 +233,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { token }) => {
             let pool = open(&cli.database_url).await?;
-            match auth::revoke_token(&pool, &token)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                None => Err(
-                    "give a whole token (atl_…) or the 12-character prefix `atelier token list` shows".into(),
-                ),
+            match auth::revoke_token(&pool, &token).await.map_err(|e| e.to_string())? {
+                None => {
+                    Err("give a whole token (atl_…) or the 12-character prefix `atelier token list` shows"
+                        .into())
+                }
                 Some(0) => Err("no active token matches".into()),
                 Some(n) => {
                     eprintln!("revoked {n} token(s)");
@@ -244,9 +249,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn open(url: &str) -> Result<SqlitePool, String> {
-    db::connect(url)
-        .await
-        .map_err(|e| format!("cannot open the database {url}: {e}"))
+    db::connect(url).await.map_err(|e| format!("cannot open the database {url}: {e}"))
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
@@ -265,43 +268,26 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             ..EngineConfig::default()
         },
         provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
-            ("command", Some(program)) => ProvisionerChoice::Command {
-                program: program.clone(),
-            },
-            _ => ProvisionerChoice::Simulated {
-                phase: Duration::from_millis(args.simulated_phase_ms),
-            },
+            ("command", Some(program)) => ProvisionerChoice::Command { program: program.clone() },
+            _ => ProvisionerChoice::Simulated { phases: args.simulated_phase_ms.0 },
         },
     };
     let state = build_state(&options).await.map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let listener =
+        TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}/");
 
     if !args.no_demo_user && repo::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
-        let user = repo::create_user(&state.pool, "demo")
-            .await
-            .map_err(|e| e.to_string())?;
-        let issued = auth::issue_token(&state.pool, &user, Some("demo"))
-            .await
-            .map_err(|e| e.to_string())?;
-        println!(
-            "Created user `demo`. Its API token (shown only now):\n\n    {}\n",
-            issued.token
-        );
+        let user = repo::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
+        let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
+        println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
         println!("Sign in at {url} with it, or call the API:\n");
-        println!(
-            "    curl -H 'Authorization: Bearer {}' {url}v1/workstations\n",
-            issued.token
-        );
+        println!("    curl -H 'Authorization: Bearer {}' {url}v1/workstations\n", issued.token);
     }
     println!("Atelier is listening on {url}");
     tracing::info!(%addr, "listening");
-    crate::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

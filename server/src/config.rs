@@ -29,11 +29,19 @@ pub struct ServeOptions {
     pub provisioner: ProvisionerChoice,
 }
 
+impl ProvisionerChoice {
+    /// The simulator with the same time in every phase.
+    pub fn simulated(each_phase: std::time::Duration) -> Self {
+        Self::Simulated { phases: [each_phase; 4] }
+    }
+}
+
 /// The provisioning driver.
 #[derive(Debug, Clone)]
 pub enum ProvisionerChoice {
-    /// Timed phases and catalog capacity; `phase` is the time in each phase.
-    Simulated { phase: std::time::Duration },
+    /// Timed phases and catalog capacity; `phases` is the time in each of
+    /// the four phases.
+    Simulated { phases: [std::time::Duration; 4] },
     /// An administrator's executable.
     Command { program: PathBuf },
 }
@@ -60,14 +68,8 @@ pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError>
     };
     let text = tokio::fs::read_to_string(path)
         .await
-        .map_err(|source| StartError::CatalogRead {
-            path: path.clone(),
-            source,
-        })?;
-    Catalog::from_toml(&text).map_err(|reason| StartError::CatalogInvalid {
-        path: path.clone(),
-        reason,
-    })
+        .map_err(|source| StartError::CatalogRead { path: path.clone(), source })?;
+    Catalog::from_toml(&text).map_err(|reason| StartError::CatalogInvalid { path: path.clone(), reason })
 }
 
 /// Opens the database (applying migrations), assembles the state, recovers
@@ -76,10 +78,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let catalog = load_catalog(options.catalog.as_ref()).await?;
     let pool = db::connect(&options.database_url)
         .await
-        .map_err(|source| StartError::Database {
-            url: options.database_url.clone(),
-            source,
-        })?;
+        .map_err(|source| StartError::Database { url: options.database_url.clone(), source })?;
     let leptos_options = LeptosOptions::builder()
         .output_name("atelier")
         .site_root(options.site_root.as_str())
@@ -89,8 +88,8 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         .build();
     let catalog = Arc::new(catalog);
     let provisioner: Arc<dyn Provisioner> = match &options.provisioner {
-        ProvisionerChoice::Simulated { phase } => {
-            Arc::new(SimulatedProvisioner::new(pool.clone(), catalog.clone(), *phase))
+        ProvisionerChoice::Simulated { phases } => {
+            Arc::new(SimulatedProvisioner::new(pool.clone(), catalog.clone(), *phases))
         }
         ProvisionerChoice::Command { program } => {
             if !is_executable(program).await {
@@ -103,14 +102,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
     engine.start();
-    Ok(AppState {
-        pool,
-        catalog,
-        leptos_options,
-        settings: Arc::new(options.settings.clone()),
-        bus,
-        engine,
-    })
+    Ok(AppState { pool, catalog, leptos_options, settings: Arc::new(options.settings.clone()), bus, engine })
 }
 
 async fn is_executable(path: &std::path::Path) -> bool {

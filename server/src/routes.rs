@@ -27,7 +27,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Event streams never end by themselves: close them when shutdown starts,
+    // so the graceful shutdown only waits for ordinary requests.
+    let bus = state.bus.clone();
+    let shutdown = async move {
+        shutdown.await;
+        bus.close();
+    };
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

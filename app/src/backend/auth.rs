@@ -60,9 +60,7 @@ pub fn looks_like_token(s: &str) -> bool {
 pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Option<u64>, Error> {
     let arg = token_or_prefix.trim();
     if looks_like_token(arg) {
-        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None)
-            .await
-            .map(Some);
+        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
     }
     if arg.len() == SHOWN_PREFIX_LEN && arg.starts_with(TOKEN_PREFIX) {
         return repo::revoke_tokens(pool, None, Some(arg)).await.map(Some);
@@ -138,10 +136,7 @@ mod tests {
 
     #[test]
     fn hashes_are_hex_sha256() {
-        assert_eq!(
-            hash_secret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -25,10 +25,7 @@ pub async fn connect(url: &str) -> Result<SqlitePool, sqlx::Error> {
             tokio::fs::create_dir_all(parent).await.map_err(sqlx::Error::Io)?;
         }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }

@@ -36,13 +36,7 @@ impl EventBus {
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity);
         let (closing, _) = watch::channel(false);
-        Self {
-            inner: Arc::new(Inner {
-                tx,
-                order: Mutex::new(()),
-                closing,
-            }),
-        }
+        Self { inner: Arc::new(Inner { tx, order: Mutex::new(()), closing }) }
     }
 
     /// Receives every event published from now on.

@@ -43,10 +43,7 @@ pub async fn create_user(pool: &SqlitePool, name: &str) -> Result<User, Error> {
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                Error::Conflict(FieldError::new(
-                    "#/name",
-                    format!("a user named {name:?} already exists"),
-                ))
+                Error::Conflict(FieldError::new("#/name", format!("a user named {name:?} already exists")))
             } else {
                 e.into()
             }
@@ -55,19 +52,15 @@ pub async fn create_user(pool: &SqlitePool, name: &str) -> Result<User, Error> {
 
 /// The user with this name.
 pub async fn find_user(pool: &SqlitePool, name: &str) -> Result<Option<User>, Error> {
-    Ok(
-        sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = ?")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = ?")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// How many users exist.
 pub async fn count_users(pool: &SqlitePool) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?)
 }
 
 /// Stores a new token's hash.
@@ -104,12 +97,10 @@ pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Optio
         return Ok(None);
     };
     if stale {
-        sqlx::query(&format!(
-            "UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"
-        ))
-        .bind(token_id)
-        .execute(pool)
-        .await?;
+        sqlx::query(&format!("UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"))
+            .bind(token_id)
+            .execute(pool)
+            .await?;
     }
     Ok(Some(User { id: user_id, name }))
 }
@@ -210,10 +201,7 @@ impl TryFrom<WorkstationRow> for WorkstationState {
         };
         let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
         let workstation = Workstation {
-            status: row
-                .status
-                .parse::<WorkstationStatus>()
-                .map_err(|e| decode("status", e))?,
+            status: row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?,
             configuration: Configuration {
                 cpu_cores: count("cpu_cores", row.cpu_cores)?,
                 memory_gb: count("memory_gb", row.memory_gb)?,
@@ -363,11 +351,7 @@ pub async fn append_event(
     .await?;
     match event.kind {
         EventKind::Status => {
-            let reason = if event.status == WorkstationStatus::Error {
-                event.message
-            } else {
-                None
-            };
+            let reason = if event.status == WorkstationStatus::Error { event.message } else { None };
             sqlx::query(&format!(
                 "UPDATE workstations SET status = ?, phase = ?, progress = ?, status_reason = ?, updated_at = {NOW}
                  WHERE id = ?"
@@ -392,10 +376,7 @@ pub async fn append_event(
         }
         EventKind::Log => {}
     }
-    Ok(Published {
-        owner_id: event.owner_id,
-        event: row.try_into()?,
-    })
+    Ok(Published { owner_id: event.owner_id, event: row.try_into()? })
 }
 
 /// One workstation's events after sequence number `after_seq`, in order.
@@ -454,13 +435,11 @@ pub async fn owner_has_history(
 /// The id of the owner's newest event (0 when none): where a live stream
 /// opened after reading the current state should start.
 pub async fn last_owner_event_id(pool: &SqlitePool, owner_id: i64) -> Result<i64, Error> {
-    Ok(
-        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events WHERE owner_id = ?")
-            .bind(owner_id)
-            .fetch_one(pool)
-            .await?
-            .unwrap_or(0),
-    )
+    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events WHERE owner_id = ?")
+        .bind(owner_id)
+        .fetch_one(pool)
+        .await?
+        .unwrap_or(0))
 }
 
 /// A job a worker has claimed.
@@ -500,14 +479,12 @@ pub async fn finish_job(
     succeeded: bool,
     error: Option<&str>,
 ) -> Result<(), Error> {
-    sqlx::query(&format!(
-        "UPDATE jobs SET state = ?, error = ?, finished_at = {NOW} WHERE id = ?"
-    ))
-    .bind(if succeeded { "succeeded" } else { "failed" })
-    .bind(error)
-    .bind(job_id)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(&format!("UPDATE jobs SET state = ?, error = ?, finished_at = {NOW} WHERE id = ?"))
+        .bind(if succeeded { "succeeded" } else { "failed" })
+        .bind(error)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -521,9 +498,7 @@ pub async fn job_target(
         .fetch_optional(pool)
         .await?;
     let Some((owner_id,)) = row else { return Ok(None) };
-    Ok(get_workstation(pool, owner_id, workstation_id)
-        .await?
-        .map(|w| (owner_id, w)))
+    Ok(get_workstation(pool, owner_id, workstation_id).await?.map(|w| (owner_id, w)))
 }
 
 /// How many workstations with this GPU in this region hold capacity, not
@@ -575,9 +550,7 @@ pub async fn get_workstation(
     owner_id: i64,
     id: &str,
 ) -> Result<Option<Workstation>, Error> {
-    Ok(get_workstation_state(pool, owner_id, id)
-        .await?
-        .map(|s| s.workstation))
+    Ok(get_workstation_state(pool, owner_id, id).await?.map(|s| s.workstation))
 }
 
 /// One of the owner's workstations, with phase, progress and reason.
@@ -599,11 +572,7 @@ pub async fn get_workstation_state(
 
 /// The owner's workstations, newest first.
 pub async fn list_workstations(pool: &SqlitePool, owner_id: i64) -> Result<Vec<Workstation>, Error> {
-    Ok(list_workstation_states(pool, owner_id)
-        .await?
-        .into_iter()
-        .map(|s| s.workstation)
-        .collect())
+    Ok(list_workstation_states(pool, owner_id).await?.into_iter().map(|s| s.workstation).collect())
 }
 
 /// The owner's workstations with phase, progress and reason, newest first.
@@ -624,7 +593,5 @@ pub async fn list_workstation_states(
 
 /// How many workstations exist in all (used by tests to prove nothing was stored).
 pub async fn count_workstations(pool: &SqlitePool) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations")
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations").fetch_one(pool).await?)
 }

@@ -32,9 +32,6 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            secure_cookies: false,
-            session_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
-        }
+        Self { secure_cookies: false, session_ttl: std::time::Duration::from_secs(7 * 24 * 3600) }
     }
 }

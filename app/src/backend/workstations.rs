@@ -12,9 +12,7 @@ use crate::domain::{
 pub fn new_id() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
     let mut rng = rand::rng();
-    let suffix: String = (0..12)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let suffix: String = (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("ws-{suffix}")
 }
 
@@ -68,10 +66,7 @@ pub async fn dashboard(state: &AppState, owner: &User) -> Result<Dashboard, Erro
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
     let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
     let workstations = repo::list_workstation_states(&state.pool, owner.id).await?;
-    Ok(Dashboard {
-        workstations,
-        last_event_id,
-    })
+    Ok(Dashboard { workstations, last_event_id })
 }
 
 /// A workstation's page data, if it is the owner's.
@@ -84,11 +79,5 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
     let c = &ws.workstation.configuration;
     let typical_job_seconds = repo::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
     let job_started_at = repo::running_job_started_at(&state.pool, id).await?;
-    Ok(Some(WorkstationDetail {
-        state: ws,
-        events,
-        last_event_id,
-        typical_job_seconds,
-        job_started_at,
-    }))
+    Ok(Some(WorkstationDetail { state: ws, events, last_event_id, typical_job_seconds, job_started_at }))
 }

@@ -59,10 +59,7 @@ pub struct Capacity {
 
 impl Default for Capacity {
     fn default() -> Self {
-        Self {
-            default: 16,
-            limits: Vec::new(),
-        }
+        Self { default: 16, limits: Vec::new() }
     }
 }
 
@@ -101,11 +98,9 @@ impl Catalog {
     /// Problems that make a catalog unusable; empty when it is fine.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        for (name, range) in [
-            ("cpu_cores", self.cpu_cores),
-            ("memory_gb", self.memory_gb),
-            ("storage_gb", self.storage_gb),
-        ] {
+        for (name, range) in
+            [("cpu_cores", self.cpu_cores), ("memory_gb", self.memory_gb), ("storage_gb", self.storage_gb)]
+        {
             if range.min == 0 || range.min > range.max {
                 problems.push(format!(
                     "{name}: min must be at least 1 and not above max (got {}..={})",
@@ -180,13 +175,7 @@ mod tests {
         ] {
             assert!(c.gpu(gpu).is_some(), "{gpu} missing");
         }
-        for region in [
-            "us-west-2",
-            "us-east-1",
-            "eu-west-1",
-            "eu-central-1",
-            "ap-southeast-1",
-        ] {
+        for region in ["us-west-2", "us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-1"] {
             assert!(c.region(region).is_some(), "{region} missing");
         }
         assert_eq!(c.cpu_cores, Range { min: 1, max: 128 });

@@ -19,10 +19,7 @@ pub enum AppError {
     /// The input broke one or more rules. `submitted` carries the form back
     /// so that a form posted without JavaScript is shown again as it was.
     #[error("the request has invalid fields")]
-    Invalid {
-        errors: Vec<FieldError>,
-        submitted: Option<Box<WorkstationForm>>,
-    },
+    Invalid { errors: Vec<FieldError>, submitted: Option<Box<WorkstationForm>> },
     /// Something failed on the server; the id finds the cause in the log.
     #[error("something went wrong on our side (request {request_id})")]
     Internal { request_id: String },

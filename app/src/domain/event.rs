@@ -85,9 +85,8 @@ impl WorkstationState {
             EventKind::Status => {
                 self.phase = event.phase.clone();
                 self.progress = event.progress;
-                self.reason = (event.status == WorkstationStatus::Error)
-                    .then(|| event.message.clone())
-                    .flatten();
+                self.reason =
+                    (event.status == WorkstationStatus::Error).then(|| event.message.clone()).flatten();
             }
             EventKind::Phase => {
                 self.phase = event.phase.clone();

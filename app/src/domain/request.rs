@@ -24,10 +24,7 @@ pub struct FieldError {
 impl FieldError {
     /// A problem at `pointer`.
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
+        Self { pointer: pointer.into(), detail: detail.into() }
     }
 }
 
@@ -85,10 +82,7 @@ impl CreateWorkstationRequest {
             }),
             other => Err(vec![FieldError::new(
                 pointer::ROOT,
-                format!(
-                    "the request body must be a JSON object, not {}",
-                    json_kind(&other)
-                ),
+                format!("the request body must be a JSON object, not {}", json_kind(&other)),
             )]),
         }
     }
@@ -108,9 +102,7 @@ impl CreateWorkstationRequest {
             let digits = s.strip_prefix('-').unwrap_or(s);
             if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                 // Too many digits for i64 still reads as a number, out of range.
-                let n = s
-                    .parse::<i64>()
-                    .unwrap_or(if s.starts_with('-') { i64::MIN } else { i64::MAX });
+                let n = s.parse::<i64>().unwrap_or(if s.starts_with('-') { i64::MIN } else { i64::MAX });
                 return Some(Value::from(n));
             }
             match s.parse::<f64>() {
@@ -122,15 +114,9 @@ impl CreateWorkstationRequest {
         let fields = [
             ("cpuCores", number(&form.cpu_cores)),
             ("memoryGB", number(&form.memory_gb)),
-            (
-                "gpu",
-                Some(form.gpu.trim()).filter(|s| !s.is_empty()).and_then(text),
-            ),
+            ("gpu", Some(form.gpu.trim()).filter(|s| !s.is_empty()).and_then(text)),
             ("storageGB", number(&form.storage_gb)),
-            (
-                "region",
-                Some(form.region.trim()).filter(|s| !s.is_empty()).and_then(text),
-            ),
+            ("region", Some(form.region.trim()).filter(|s| !s.is_empty()).and_then(text)),
         ];
         for (key, value) in fields {
             if let Some(value) = value {
@@ -172,10 +158,7 @@ impl CreateWorkstationRequest {
             }
             Some(Value::Object(map)) => Some(parse_configuration(map, catalog, &mut errors)),
             Some(other) => {
-                errors.push(FieldError::new(
-                    pointer::CONFIGURATION,
-                    must_be("an object", other),
-                ));
+                errors.push(FieldError::new(pointer::CONFIGURATION, must_be("an object", other)));
                 None
             }
         };
@@ -204,19 +187,13 @@ fn parse_configuration(
     let field = |key: &str| map.get(key).cloned().filter(|v| !v.is_null());
 
     let cpu_cores = integer(field("cpuCores"), pointer::CPU_CORES, errors).and_then(|n| {
-        CpuCores::parse(n, catalog)
-            .map_err(|d| errors.push(FieldError::new(pointer::CPU_CORES, d)))
-            .ok()
+        CpuCores::parse(n, catalog).map_err(|d| errors.push(FieldError::new(pointer::CPU_CORES, d))).ok()
     });
     let memory_gb = integer(field("memoryGB"), pointer::MEMORY_GB, errors).and_then(|n| {
-        MemoryGb::parse(n, catalog)
-            .map_err(|d| errors.push(FieldError::new(pointer::MEMORY_GB, d)))
-            .ok()
+        MemoryGb::parse(n, catalog).map_err(|d| errors.push(FieldError::new(pointer::MEMORY_GB, d))).ok()
     });
     let storage_gb = integer(field("storageGB"), pointer::STORAGE_GB, errors).and_then(|n| {
-        StorageGb::parse(n, catalog)
-            .map_err(|d| errors.push(FieldError::new(pointer::STORAGE_GB, d)))
-            .ok()
+        StorageGb::parse(n, catalog).map_err(|d| errors.push(FieldError::new(pointer::STORAGE_GB, d))).ok()
     });
     let gpu = required(&field("gpu"), pointer::GPU, errors).and_then(|v| match v {
         Value::String(s) => GpuType::parse(s, catalog)
@@ -308,18 +285,9 @@ impl WorkstationName {
         if !first.is_ascii_alphanumeric() {
             return Err("must start with a letter or a digit".into());
         }
-        if let Some(bad) = s
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-        {
-            let shown = if bad.is_whitespace() {
-                "whitespace".to_owned()
-            } else {
-                format!("'{bad}'")
-            };
-            return Err(format!(
-                "may contain only letters, digits, '-' and '_' (found {shown})"
-            ));
+        if let Some(bad) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+            let shown = if bad.is_whitespace() { "whitespace".to_owned() } else { format!("'{bad}'") };
+            return Err(format!("may contain only letters, digits, '-' and '_' (found {shown})"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -351,10 +319,7 @@ macro_rules! number_newtype {
                 if range.contains(value) {
                     u32::try_from(value).map(Self).map_err(|e| e.to_string())
                 } else {
-                    Err(format!(
-                        "must be between {}{} and {}{}",
-                        range.min, $unit, range.max, $unit
-                    ))
+                    Err(format!("must be between {}{} and {}{}", range.min, $unit, range.max, $unit))
                 }
             }
 
@@ -380,12 +345,7 @@ impl GpuType {
             Some(gpu) => Ok(Self(gpu.id.clone())),
             None => Err(format!(
                 "is not an available GPU type; choose one of: {}",
-                catalog
-                    .gpus
-                    .iter()
-                    .map(|g| g.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                catalog.gpus.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
             )),
         }
     }
@@ -407,12 +367,7 @@ impl Region {
             Some(region) => Ok(Self(region.id.clone())),
             None => Err(format!(
                 "is not an available region; choose one of: {}",
-                catalog
-                    .regions
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                catalog.regions.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
             )),
         }
     }

@@ -6,11 +6,8 @@ pub fn parse_utc_millis(s: &str) -> Option<i64> {
     let s = s.strip_suffix('Z')?;
     let (date, time) = s.split_once('T')?;
     let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
+    let (y, m, day): (i64, i64, i64) =
+        (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
     let mut t = time.splitn(3, ':');
     let (hh, mm): (i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
     let secs = t.next()?;
@@ -59,10 +56,7 @@ mod tests {
         assert_eq!(parse_utc_millis("1970-01-01T00:00:00.000Z"), Some(0));
         assert_eq!(parse_utc_millis("1970-01-01T00:00:01Z"), Some(1000));
         assert_eq!(parse_utc_millis("2000-03-01T00:00:00.5Z"), Some(951_868_800_500));
-        assert_eq!(
-            parse_utc_millis("2026-11-27T18:42:12.188Z"),
-            Some(1_795_804_932_188)
-        );
+        assert_eq!(parse_utc_millis("2026-11-27T18:42:12.188Z"), Some(1_795_804_932_188));
         assert_eq!(parse_utc_millis("2026-11-27 18:42:12Z"), None);
         assert_eq!(parse_utc_millis("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_utc_millis("garbage"), None);

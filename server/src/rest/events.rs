@@ -102,9 +102,7 @@ async fn workstation_stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
     if !repo::owner_has_history(&state.pool, user.id, &id).await? {
-        return Err(ApiError::NotFound(format!(
-            "you have no workstation with id {id:?}"
-        )));
+        return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let after = resume_point(&headers, query)?;
     Ok(stream(state, Scope::Workstation(id), user.id, after))
@@ -129,14 +127,12 @@ fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(pump(state, scope, owner_id, after, tx));
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (Ok(event), rx))
-    });
-    Sse::new(events).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(15))
-            .text("keep-alive"),
-    )
+    let events =
+        futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) },
+        );
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
 }
 
 fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {

@@ -24,10 +24,7 @@ pub enum ApiError {
     PayloadTooLarge,
     /// No valid bearer token; the detail says which part was wrong.
     #[error("unauthorized: {detail}")]
-    Unauthorized {
-        detail: &'static str,
-        token_presented: bool,
-    },
+    Unauthorized { detail: &'static str, token_presented: bool },
     /// Nothing there (or not the caller's).
     #[error("not found: {0}")]
     NotFound(String),
@@ -116,13 +113,9 @@ impl IntoResponse for ApiError {
                 (*detail).to_owned(),
                 None,
             ),
-            Self::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                "/problems/not-found",
-                "Not found",
-                what.clone(),
-                None,
-            ),
+            Self::NotFound(what) => {
+                (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", what.clone(), None)
+            }
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "/problems/method-not-allowed",
@@ -149,21 +142,11 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let body = Problem {
-            kind,
-            title,
-            status: status.as_u16(),
-            detail,
-            request_id,
-            errors,
-        };
+        let body = Problem { kind, title, status: status.as_u16(), detail, request_id, errors };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = (status, json).into_response();
         let headers = res.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::Unauthorized { token_presented, .. } = self {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -17,9 +17,7 @@ use crate::AppState;
 
 /// Routes for workstations.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workstations", get(list).post(create))
-        .route("/workstations/{id}", get(show))
+    Router::new().route("/workstations", get(list).post(create)).route("/workstations/{id}", get(show))
 }
 
 /// `POST /v1/workstations`: validate, store, answer 201 with the record.
@@ -64,7 +62,5 @@ async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<impl Serialize>, ApiError> {
-    Ok(Json(WorkstationPage {
-        workstations: workstations::list(&state, &user).await?,
-    }))
+    Ok(Json(WorkstationPage { workstations: workstations::list(&state, &user).await? }))
 }

@@ -8,17 +8,8 @@ async fn missing_token_is_401_with_challenge() {
     let app = TestApp::spawn().await;
     for res in [
         app.client.get(app.url("/v1/workstations")).send().await.unwrap(),
-        app.client
-            .post(app.url("/v1/workstations"))
-            .json(&valid_body("x"))
-            .send()
-            .await
-            .unwrap(),
-        app.client
-            .get(app.url("/v1/workstations/ws-abc"))
-            .send()
-            .await
-            .unwrap(),
+        app.client.post(app.url("/v1/workstations")).json(&valid_body("x")).send().await.unwrap(),
+        app.client.get(app.url("/v1/workstations/ws-abc")).send().await.unwrap(),
     ] {
         assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"atelier\"");
         let body = problem(res, 401).await;
@@ -51,30 +42,17 @@ async fn malformed_unknown_and_revoked_tokens_are_401() {
             .await
             .unwrap();
         assert!(
-            res.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Bearer realm=\"atelier\""),
+            res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer realm=\"atelier\""),
             "{header}"
         );
         problem(res, 401).await;
     }
 
-    assert_eq!(
-        auth::revoke_token(&app.state.pool, &token).await.unwrap(),
-        Some(1)
-    );
+    assert_eq!(auth::revoke_token(&app.state.pool, &token).await.unwrap(), Some(1));
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
-    assert_eq!(
-        res.headers()["www-authenticate"],
-        "Bearer realm=\"atelier\", error=\"invalid_token\""
-    );
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"atelier\", error=\"invalid_token\"");
     problem(res, 401).await;
-    let res = app
-        .post_json("/v1/workstations", &token, &valid_body("after-revoke"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &valid_body("after-revoke")).send().await.unwrap();
     problem(res, 401).await;
     assert_eq!(app.workstation_count().await, 0);
 }
@@ -97,19 +75,14 @@ async fn auth_is_checked_before_the_body() {
 async fn tokens_are_stored_only_as_hashes_and_revocable_by_prefix() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let stored: Vec<(String, String)> = sqlx::query_as("SELECT token_hash, prefix FROM api_tokens")
-        .fetch_all(&app.state.pool)
-        .await
-        .unwrap();
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT token_hash, prefix FROM api_tokens").fetch_all(&app.state.pool).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].0, auth::hash_secret(&token));
     assert_ne!(stored[0].0, token);
     assert!(token.starts_with(&stored[0].1) && stored[0].1.len() == 12);
 
-    assert_eq!(
-        auth::revoke_token(&app.state.pool, &stored[0].1).await.unwrap(),
-        Some(1)
-    );
+    assert_eq!(auth::revoke_token(&app.state.pool, &stored[0].1).await.unwrap(), Some(1));
     assert_eq!(auth::revoke_token(&app.state.pool, "atl_").await.unwrap(), None);
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
     problem(res, 401).await;

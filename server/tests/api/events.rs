@@ -26,24 +26,12 @@ async fn a_new_workstation_streams_its_phases_to_stopped() {
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     assert_eq!(events[0]["kind"], "status");
     assert_eq!(events[0]["status"], "provisioning");
-    let phases: Vec<&str> = events
-        .iter()
-        .filter(|e| e["kind"] == "phase")
-        .map(|e| e["phase"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        phases,
-        ["allocating", "attaching-storage", "booting", "configuring"]
-    );
-    let progress: Vec<i64> = events
-        .iter()
-        .filter(|e| e["kind"] == "phase")
-        .map(|e| e["progress"].as_i64().unwrap())
-        .collect();
-    assert!(
-        progress.windows(2).all(|w| w[0] < w[1]),
-        "progress only grows: {progress:?}"
-    );
+    let phases: Vec<&str> =
+        events.iter().filter(|e| e["kind"] == "phase").map(|e| e["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["allocating", "attaching-storage", "booting", "configuring"]);
+    let progress: Vec<i64> =
+        events.iter().filter(|e| e["kind"] == "phase").map(|e| e["progress"].as_i64().unwrap()).collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "progress only grows: {progress:?}");
     assert!(events.iter().any(|e| e["kind"] == "log"));
     let last = events.last().unwrap();
     assert_eq!(last["status"], "stopped");
@@ -54,14 +42,8 @@ async fn a_new_workstation_streams_its_phases_to_stopped() {
     }
 
     // The record says the same, and the history holds exactly the streamed events.
-    let ws: Value = app
-        .get(&format!("/v1/workstations/{id}"), &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ws: Value =
+        app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(ws["status"], "stopped");
     let history: Value = app
         .get(&format!("/v1/workstations/{id}/history"), &token)
@@ -84,13 +66,8 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     assert!(n >= 6, "{n} events");
 
     for from in [0, 1, n / 2, n - 1] {
-        let mut stream = app
-            .stream(
-                &format!("/v1/workstations/{id}/events"),
-                &token,
-                Some(&from.to_string()),
-            )
-            .await;
+        let mut stream =
+            app.stream(&format!("/v1/workstations/{id}/events"), &token, Some(&from.to_string())).await;
         let mut seen = Vec::new();
         while let Some(event) = stream.next_within(Duration::from_millis(500)).await {
             let data: Value = serde_json::from_str(&event.data).unwrap();
@@ -105,14 +82,8 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
     }
 
     // The query parameter works for clients that cannot set headers.
-    let res = app
-        .get(
-            &format!("/v1/workstations/{id}/events?lastEventId={}", n - 1),
-            &token,
-        )
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.get(&format!("/v1/workstations/{id}/events?lastEventId={}", n - 1), &token).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
 
     // A resume point that is not a number is a 400, not a silent restart.
@@ -130,9 +101,7 @@ async fn last_event_id_resumes_without_gap_or_duplicate() {
 #[tokio::test]
 async fn the_user_stream_carries_all_and_only_the_users_workstations() {
     let app = TestApp::spawn_with(|o| {
-        o.provisioner = server::ProvisionerChoice::Simulated {
-            phase: Duration::from_millis(100),
-        };
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_millis(100));
     })
     .await;
     let alice = app.token_for("alice").await;
@@ -166,10 +135,7 @@ async fn streams_and_history_of_other_users_are_404_and_need_auth() {
     let alice = app.token_for("alice").await;
     let bob = app.token_for("bob").await;
     let id = app.create(&alice, &valid_body("private")).await;
-    for path in [
-        format!("/v1/workstations/{id}/events"),
-        format!("/v1/workstations/{id}/history"),
-    ] {
+    for path in [format!("/v1/workstations/{id}/events"), format!("/v1/workstations/{id}/history")] {
         let res = app.get(&path, &bob).send().await.unwrap();
         problem(res, 404).await;
         let res = app.client.get(app.url(&path)).send().await.unwrap();
@@ -185,12 +151,7 @@ async fn beyond_capacity_ends_in_error_naming_what_was_unavailable() {
     let token = app.token_for("alice").await;
 
     // The default catalog offers no H100 in ap-southeast-1.
-    let id = app
-        .create(
-            &token,
-            &body_with("no-h100", "NVIDIA H100 80GB", "ap-southeast-1"),
-        )
-        .await;
+    let id = app.create(&token, &body_with("no-h100", "NVIDIA H100 80GB", "ap-southeast-1")).await;
     let events = app.follow_to_end(&token, &id).await;
     let last = events.last().unwrap();
     assert_eq!(last["status"], "error");
@@ -203,11 +164,7 @@ async fn beyond_capacity_ends_in_error_naming_what_was_unavailable() {
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(
-            app.create(
-                &token,
-                &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1"),
-            )
-            .await,
+            app.create(&token, &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).await,
         );
     }
     let mut ends = Vec::new();
@@ -223,13 +180,24 @@ async fn beyond_capacity_ends_in_error_naming_what_was_unavailable() {
         "No NVIDIA A100 80GB capacity left in eu-central-1 (Europe (Frankfurt)): all 2 are in use"
     );
     // A failed workstation frees nothing it never held, and stays readable.
-    let ws: Value = app
-        .get(&format!("/v1/workstations/{}", ids[2]), &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ws: Value =
+        app.get(&format!("/v1/workstations/{}", ids[2]), &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(ws["status"], "error");
+}
+
+#[tokio::test]
+async fn shutdown_closes_streams_with_a_final_event_and_finishes() {
+    let mut app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("bye")).await;
+    app.follow_to_end(&token, &id).await;
+    let mut stream = app.stream("/v1/events", &token, None).await;
+    // Drain the stored history first.
+    while stream.next_within(Duration::from_millis(300)).await.is_some() {}
+
+    app.shut_down();
+    let last = stream.next().await.expect("a final event");
+    assert_eq!(last.event.as_deref(), Some("shutdown"));
+    assert!(stream.next_within(Duration::from_secs(5)).await.is_none(), "the stream ends");
+    assert!(app.stopped().await, "the server stops once streams are closed");
 }

@@ -15,6 +15,7 @@ pub struct TestApp {
     pub client: Client,
     _dir: TempDir,
     task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for TestApp {
@@ -39,24 +40,20 @@ impl TestApp {
             catalog: None,
             site_root: dir.path().join("site").display().to_string(),
             settings: Settings::default(),
-            engine: EngineConfig {
-                workers: 2,
-                job_timeout: Duration::from_secs(20),
-                max_attempts: 3,
-            },
-            provisioner: ProvisionerChoice::Simulated {
-                phase: Duration::from_millis(10),
-            },
+            engine: EngineConfig { workers: 2, job_timeout: Duration::from_secs(20), max_attempts: 3 },
+            provisioner: ProvisionerChoice::simulated(Duration::from_millis(10)),
         };
         let mut options = options;
         configure(&mut options);
         let state = build_state(&options).await.expect("state");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn({
             let state = state.clone();
             async move {
-                server::serve(listener, state, std::future::pending())
-                    .await
-                    .expect("serve");
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                server::serve(listener, state, shutdown).await.expect("serve");
             }
         });
         let client = Client::builder()
@@ -64,13 +61,19 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        Self {
-            base: format!("http://{addr}"),
-            state,
-            client,
-            _dir: dir,
-            task,
+        Self { base: format!("http://{addr}"), state, client, _dir: dir, task, stop: Some(stop) }
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does.
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
+    }
+
+    /// Waits for the server to finish shutting down.
+    pub async fn stopped(&mut self) -> bool {
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task).await.is_ok()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -83,10 +86,7 @@ impl TestApp {
             Some(u) => u,
             None => repo::create_user(&self.state.pool, name).await.unwrap(),
         };
-        auth::issue_token(&self.state.pool, &user, None)
-            .await
-            .unwrap()
-            .token
+        auth::issue_token(&self.state.pool, &user, None).await.unwrap().token
     }
 
     pub fn post_json(&self, path: &str, token: &str, body: &Value) -> RequestBuilder {
@@ -99,42 +99,26 @@ impl TestApp {
 
     /// Creates a workstation through the API and returns its id.
     pub async fn create(&self, token: &str, body: &Value) -> String {
-        let res = self
-            .post_json("/v1/workstations", token, body)
-            .send()
-            .await
-            .unwrap();
+        let res = self.post_json("/v1/workstations", token, body).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 201);
-        res.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
     }
 
     /// Opens an event stream.
     pub async fn stream(&self, path: &str, token: &str, last_event_id: Option<&str>) -> SseClient {
-        let mut req = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .timeout(Duration::from_secs(60));
+        let mut req = self.client.get(self.url(path)).bearer_auth(token).timeout(Duration::from_secs(60));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200, "stream {path}");
         assert_eq!(res.headers()["content-type"], "text/event-stream");
-        SseClient {
-            res,
-            buf: String::new(),
-        }
+        SseClient { res, buf: String::new() }
     }
 
     /// Reads the stream until the workstation reaches `stopped` or `error`.
     pub async fn follow_to_end(&self, token: &str, id: &str) -> Vec<Value> {
-        let mut stream = self
-            .stream(&format!("/v1/workstations/{id}/events"), token, None)
-            .await;
+        let mut stream = self.stream(&format!("/v1/workstations/{id}/events"), token, None).await;
         let mut events = Vec::new();
         loop {
             let event = stream.next().await.expect("stream ended before the job did");
@@ -172,24 +156,13 @@ pub async fn problem(res: Response, status: u16) -> Value {
         res.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/problem+json")
     );
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = res.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body: Value = res.json().await.expect("problem body is JSON");
     assert_eq!(body["status"], json!(status));
-    assert!(
-        body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")),
-        "{body}"
-    );
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert_eq!(
-        body["requestId"].as_str().map(str::to_owned),
-        request_id,
-        "{body}"
-    );
+    assert_eq!(body["requestId"].as_str().map(str::to_owned), request_id, "{body}");
     body
 }
 
@@ -200,15 +173,8 @@ pub fn field_errors(body: &Value) -> Vec<(String, String)> {
         .expect("errors array")
         .iter()
         .map(|e| {
-            assert_eq!(
-                e.as_object().map(|o| o.len()),
-                Some(2),
-                "each error is {{pointer, detail}}: {e}"
-            );
-            (
-                e["pointer"].as_str().unwrap().to_owned(),
-                e["detail"].as_str().unwrap().to_owned(),
-            )
+            assert_eq!(e.as_object().map(|o| o.len()), Some(2), "each error is {{pointer, detail}}: {e}");
+            (e["pointer"].as_str().unwrap().to_owned(), e["detail"].as_str().unwrap().to_owned())
         })
         .collect();
     errors.sort();
@@ -233,10 +199,7 @@ impl SseClient {
     /// The next event (comments such as keep-alives are skipped); `None` when
     /// the stream ends or nothing arrives within 20 s.
     pub async fn next(&mut self) -> Option<SseEvent> {
-        tokio::time::timeout(Duration::from_secs(20), self.next_inner())
-            .await
-            .ok()
-            .flatten()
+        tokio::time::timeout(Duration::from_secs(20), self.next_inner()).await.ok().flatten()
     }
 
     /// The next event if one arrives within `wait`.
@@ -248,11 +211,7 @@ impl SseClient {
         loop {
             while let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
-                let mut event = SseEvent {
-                    id: None,
-                    event: None,
-                    data: String::new(),
-                };
+                let mut event = SseEvent { id: None, event: None, data: String::new() };
                 let mut any = false;
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {

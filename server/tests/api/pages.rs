@@ -7,13 +7,7 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn home_redirects_to_sign_in_without_a_session() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(res.status().as_u16(), 302);
     assert_eq!(res.headers()["location"], "/sign-in");
 }
@@ -23,25 +17,13 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
     let created = app
-        .post_json(
-            "/v1/workstations",
-            &token,
-            &crate::helpers::valid_body("from-api"),
-        )
+        .post_json("/v1/workstations", &token, &crate::helpers::valid_body("from-api"))
         .send()
         .await
         .unwrap();
     assert_eq!(created.status().as_u16(), 201);
 
-    let page = app
-        .client
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.client.get(app.url("/sign-in")).send().await.unwrap().text().await.unwrap();
     let action = page
         .split("action=\"")
         .nth(1)
@@ -63,19 +45,8 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.contains("__err="), "{location}");
     assert!(res.headers().get("set-cookie").is_none());
-    let page = app
-        .client
-        .get(&location)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        page.contains("That token is not valid"),
-        "error shown on the page"
-    );
+    let page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("That token is not valid"), "error shown on the page");
 
     let res = app
         .client
@@ -94,30 +65,15 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
     assert!(!cookie.contains(&token), "the token itself is never the cookie");
     let session = cookie.split(';').next().unwrap().to_owned();
 
-    let res = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/")).header("cookie", &session).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
-    assert!(
-        html.contains("from-api"),
-        "server-rendered list holds the workstation"
-    );
+    assert!(html.contains("from-api"), "server-rendered list holds the workstation");
     assert!(html.contains("alice"));
     assert!(html.contains("NVIDIA H100 80GB"), "catalog pickers are filled");
 
     // The session cookie may read the API (EventSource cannot send headers)...
-    let res = app
-        .client
-        .get(app.url("/v1/workstations"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/v1/workstations")).header("cookie", &session).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let list: Value = res.json().await.unwrap();
     assert_eq!(list["workstations"][0]["name"], "from-api");
@@ -136,13 +92,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
 #[tokio::test]
 async fn unknown_pages_are_404_in_the_app_style() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/no/such/page"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/no/such/page")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }

@@ -43,38 +43,22 @@ async fn the_qemu_example_creates_a_thin_disk_of_the_requested_size() {
     let last = events.last().unwrap();
     assert_eq!(last["status"], "stopped", "{events:#?}");
 
-    let phases: Vec<&str> = events
-        .iter()
-        .filter(|e| e["kind"] == "phase")
-        .map(|e| e["phase"].as_str().unwrap())
-        .collect();
+    let phases: Vec<&str> =
+        events.iter().filter(|e| e["kind"] == "phase").map(|e| e["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["preparing", "creating-disk", "verifying-disk", "ready"]);
-    let logs: Vec<&str> = events
-        .iter()
-        .filter(|e| e["kind"] == "log")
-        .map(|e| e["message"].as_str().unwrap())
-        .collect();
-    assert!(
-        logs.iter().any(|l| l.contains("virtual size: 64 GiB")),
-        "{logs:#?}"
-    );
+    let logs: Vec<&str> =
+        events.iter().filter(|e| e["kind"] == "log").map(|e| e["message"].as_str().unwrap()).collect();
+    assert!(logs.iter().any(|l| l.contains("virtual size: 64 GiB")), "{logs:#?}");
 
     // The disk is a real, thin qcow2 image of the requested size.
     let disk = disks.join(format!("{id}.qcow2"));
-    let info = std::process::Command::new("qemu-img")
-        .arg("info")
-        .arg("--output=json")
-        .arg(&disk)
-        .output()
-        .unwrap();
+    let info =
+        std::process::Command::new("qemu-img").arg("info").arg("--output=json").arg(&disk).output().unwrap();
     assert!(info.status.success());
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["format"], "qcow2");
     assert_eq!(info["virtual-size"], 64u64 * 1024 * 1024 * 1024);
-    assert!(
-        info["actual-size"].as_u64().unwrap() < 10 * 1024 * 1024,
-        "thin: {info}"
-    );
+    assert!(info["actual-size"].as_u64().unwrap() < 10 * 1024 * 1024, "thin: {info}");
     // The spec arrived on stdin.
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(disks.join(format!("{id}.json"))).unwrap()).unwrap();
@@ -85,9 +69,7 @@ async fn the_qemu_example_creates_a_thin_disk_of_the_requested_size() {
 #[tokio::test]
 async fn a_failing_command_ends_in_error_with_its_last_lines() {
     let app = TestApp::spawn_with(|o| {
-        o.provisioner = ProvisionerChoice::Command {
-            program: examples().join("always-fails.sh"),
-        }
+        o.provisioner = ProvisionerChoice::Command { program: examples().join("always-fails.sh") }
     })
     .await;
     let token = app.token_for("alice").await;
@@ -96,17 +78,9 @@ async fn a_failing_command_ends_in_error_with_its_last_lines() {
     let last = events.last().unwrap();
     assert_eq!(last["status"], "error");
     let reason = last["message"].as_str().unwrap();
-    assert!(
-        reason.starts_with("The provisioner exited with status 3: "),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("quota exceeded: no NVIDIA RTX A5000 left in us-west-2"),
-        "{reason}"
-    );
-    assert!(events
-        .iter()
-        .any(|e| e["kind"] == "phase" && e["phase"] == "allocating" && e["progress"] == 20));
+    assert!(reason.starts_with("The provisioner exited with status 3: "), "{reason}");
+    assert!(reason.contains("quota exceeded: no NVIDIA RTX A5000 left in us-west-2"), "{reason}");
+    assert!(events.iter().any(|e| e["kind"] == "phase" && e["phase"] == "allocating" && e["progress"] == 20));
 }
 
 #[tokio::test]
@@ -116,10 +90,7 @@ async fn a_command_past_the_deadline_is_killed_and_fails() {
     let slow = script(
         dir.path(),
         "slow.sh",
-        &format!(
-            "echo $$ > '{}'\necho '::progress 10 waiting'\nexec sleep 60",
-            pid_file.display()
-        ),
+        &format!("echo $$ > '{}'\necho '::progress 10 waiting'\nexec sleep 60", pid_file.display()),
     );
     let app = TestApp::spawn_with(|o| {
         o.provisioner = ProvisionerChoice::Command { program: slow };
@@ -131,10 +102,7 @@ async fn a_command_past_the_deadline_is_killed_and_fails() {
     let events = app.follow_to_end(&token, &id).await;
     let last = events.last().unwrap();
     assert_eq!(last["status"], "error");
-    assert_eq!(
-        last["message"],
-        "Provisioning took longer than 1 s and was stopped"
-    );
+    assert_eq!(last["message"], "Provisioning took longer than 1 s and was stopped");
 
     let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
     let mut gone = false;
@@ -160,13 +128,8 @@ async fn a_missing_provisioner_command_stops_the_start() {
         site_root: String::new(),
         settings: Default::default(),
         engine: Default::default(),
-        provisioner: ProvisionerChoice::Command {
-            program: dir.path().join("nope.sh"),
-        },
+        provisioner: ProvisionerChoice::Command { program: dir.path().join("nope.sh") },
     };
-    let err = server::build_state(&options)
-        .await
-        .err()
-        .expect("start must fail");
+    let err = server::build_state(&options).await.err().expect("start must fail");
     assert!(err.to_string().contains("is not an executable file"), "{err}");
 }

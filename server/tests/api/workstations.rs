@@ -6,11 +6,8 @@ use crate::helpers::{field_errors, problem, valid_body, TestApp};
 async fn create_answers_201_with_the_contract_shape() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let res = app
-        .post_json("/v1/workstations", &token, &valid_body("My-New-Workstation"))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.post_json("/v1/workstations", &token, &valid_body("My-New-Workstation")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
     assert_eq!(res.headers()["content-type"], "application/json");
     let location = res.headers()["location"].to_str().unwrap().to_owned();
@@ -32,14 +29,7 @@ async fn create_answers_201_with_the_contract_shape() {
     );
 
     // The Location is readable and holds the same record.
-    let fetched: Value = app
-        .get(&location, &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location, &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(fetched, body);
 }
 
@@ -49,62 +39,27 @@ async fn list_is_newest_first_and_only_the_callers() {
     let alice = app.token_for("alice").await;
     let bob = app.token_for("bob").await;
     for name in ["first", "second", "third"] {
-        let res = app
-            .post_json("/v1/workstations", &alice, &valid_body(name))
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_json("/v1/workstations", &alice, &valid_body(name)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 201);
     }
-    let res = app
-        .post_json("/v1/workstations", &bob, &valid_body("bobs"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &bob, &valid_body("bobs")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    let bobs_id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bobs_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
 
-    let list: Value = app
-        .get("/v1/workstations", &alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<_> = list["workstations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].clone())
-        .collect();
+    let list: Value = app.get("/v1/workstations", &alice).send().await.unwrap().json().await.unwrap();
+    let names: Vec<_> = list["workstations"].as_array().unwrap().iter().map(|w| w["name"].clone()).collect();
     assert_eq!(names, [json!("third"), json!("second"), json!("first")]);
 
     // Another user's workstation does not exist for alice.
-    let res = app
-        .get(&format!("/v1/workstations/{bobs_id}"), &alice)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get(&format!("/v1/workstations/{bobs_id}"), &alice).send().await.unwrap();
     let body = problem(res, 404).await;
     assert_eq!(body["type"], "/problems/not-found");
     // Same for an id nobody has.
-    let res = app
-        .get("/v1/workstations/ws-doesnotexist", &alice)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/v1/workstations/ws-doesnotexist", &alice).send().await.unwrap();
     problem(res, 404).await;
 
     // A user may reuse a name another user has.
-    let res = app
-        .post_json("/v1/workstations", &bob, &valid_body("first"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &bob, &valid_body("first")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
 }
 
@@ -119,11 +74,7 @@ async fn invalid_fields_are_400_with_every_error_and_nothing_stored() {
             "storageGB": "512", "region": null
         }
     });
-    let res = app
-        .post_json("/v1/workstations", &token, &body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
     let problem = problem(res, 400).await;
     assert_eq!(problem["type"], "/problems/validation-error");
     let errors = field_errors(&problem);
@@ -139,10 +90,7 @@ async fn invalid_fields_are_400_with_every_error_and_nothing_stored() {
             "#/name",
         ]
     );
-    assert!(errors.contains(&(
-        "#/configuration/cpuCores".into(),
-        "must be between 1 and 128".into()
-    )));
+    assert!(errors.contains(&("#/configuration/cpuCores".into(), "must be between 1 and 128".into())));
     assert!(errors.contains(&("#/configuration/region".into(), "is required".into())));
     assert_eq!(app.workstation_count().await, 0);
 }
@@ -151,11 +99,7 @@ async fn invalid_fields_are_400_with_every_error_and_nothing_stored() {
 async fn missing_fields_are_named() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let res = app
-        .post_json("/v1/workstations", &token, &json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &json!({})).send().await.unwrap();
     let body = problem(res, 400).await;
     assert_eq!(
         field_errors(&body),
@@ -211,11 +155,7 @@ async fn malformed_bodies_are_problem_json_400() {
 async fn non_json_content_type_is_415() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    for content_type in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        None,
-    ] {
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
         let mut req = app
             .client
             .post(app.url("/v1/workstations"))
@@ -236,60 +176,35 @@ async fn bodies_over_64_kib_are_413() {
     let token = app.token_for("alice").await;
     let mut body = valid_body("big");
     body["padding"] = json!("x".repeat(70 * 1024));
-    let res = app
-        .post_json("/v1/workstations", &token, &body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
     let problem = problem(res, 413).await;
     assert_eq!(problem["type"], "/problems/payload-too-large");
 
     // Just under the limit is read (and rejected for the unknown field, not the size).
     let mut body = valid_body("big");
     body["padding"] = json!("x".repeat(60 * 1024));
-    let res = app
-        .post_json("/v1/workstations", &token, &body)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
     problem_400_unknown(res).await;
     assert_eq!(app.workstation_count().await, 0);
 }
 
 async fn problem_400_unknown(res: reqwest::Response) {
     let body = problem(res, 400).await;
-    assert_eq!(
-        field_errors(&body),
-        [(
-            "#/padding".to_owned(),
-            "is not a field of this request".to_owned()
-        )]
-    );
+    assert_eq!(field_errors(&body), [("#/padding".to_owned(), "is not a field of this request".to_owned())]);
 }
 
 #[tokio::test]
 async fn duplicate_name_is_409_on_name() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let res = app
-        .post_json("/v1/workstations", &token, &valid_body("dup"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &valid_body("dup")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    let res = app
-        .post_json("/v1/workstations", &token, &valid_body("dup"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_json("/v1/workstations", &token, &valid_body("dup")).send().await.unwrap();
     let body = problem(res, 409).await;
     assert_eq!(body["type"], "/problems/conflict");
     assert_eq!(
         field_errors(&body),
-        [(
-            "#/name".to_owned(),
-            "you already have a workstation named \"dup\"".to_owned()
-        )]
+        [("#/name".to_owned(), "you already have a workstation named \"dup\"".to_owned())]
     );
     assert_eq!(app.workstation_count().await, 1);
 }
@@ -300,13 +215,7 @@ async fn unknown_routes_and_methods_are_problem_json() {
     let token = app.token_for("alice").await;
     let res = app.get("/v1/nothing-here", &token).send().await.unwrap();
     problem(res, 404).await;
-    let res = app
-        .client
-        .delete(app.url("/v1/workstations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.delete(app.url("/v1/workstations")).bearer_auth(&token).send().await.unwrap();
     let body = problem(res, 405).await;
     assert_eq!(body["type"], "/problems/method-not-allowed");
 }

@@ -47,14 +47,7 @@ pub fn parse_progress(line: &str) -> Option<(u8, String)> {
     let (percent, phase) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let percent: u8 = percent.parse().ok().filter(|p| *p <= 100)?;
     let phase = phase.trim();
-    Some((
-        percent,
-        if phase.is_empty() {
-            "working".to_owned()
-        } else {
-            phase.to_owned()
-        },
-    ))
+    Some((percent, if phase.is_empty() { "working".to_owned() } else { phase.to_owned() }))
 }
 
 impl Provisioner for CommandProvisioner {
@@ -81,10 +74,7 @@ impl Provisioner for CommandProvisioner {
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| {
-                    Failure(format!(
-                        "cannot start the provisioner {}: {e}",
-                        self.program.display()
-                    ))
+                    Failure(format!("cannot start the provisioner {}: {e}", self.program.display()))
                 })?;
 
             if let Some(mut stdin) = child.stdin.take() {
@@ -113,10 +103,8 @@ impl Provisioner for CommandProvisioner {
                     progress.log(&line).await?;
                 }
             }
-            let status = child
-                .wait()
-                .await
-                .map_err(|e| Failure(format!("lost the provisioner process: {e}")))?;
+            let status =
+                child.wait().await.map_err(|e| Failure(format!("lost the provisioner process: {e}")))?;
             if status.success() {
                 return Ok(());
             }
@@ -140,10 +128,7 @@ mod tests {
 
     #[test]
     fn progress_lines() {
-        assert_eq!(
-            parse_progress("::progress 40 booting"),
-            Some((40, "booting".into()))
-        );
+        assert_eq!(parse_progress("::progress 40 booting"), Some((40, "booting".into())));
         assert_eq!(
             parse_progress("  ::progress 100 attaching storage "),
             Some((100, "attaching storage".into()))

@@ -59,11 +59,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self {
-            workers: 4,
-            job_timeout: Duration::from_secs(600),
-            max_attempts: 3,
-        }
+        Self { workers: 4, job_timeout: Duration::from_secs(600), max_attempts: 3 }
     }
 }
 
@@ -81,15 +77,13 @@ impl Progress {
     pub async fn phase(&self, phase: &str, percent: u8, message: Option<&str>) -> Result<(), Error> {
         let percent = percent.min(100);
         *self.current.lock().await = (Some(phase.to_owned()), Some(percent));
-        self.record(EventKind::Phase, Some(phase), Some(percent), message)
-            .await
+        self.record(EventKind::Phase, Some(phase), Some(percent), message).await
     }
 
     /// Records a line of the job's log.
     pub async fn log(&self, line: &str) -> Result<(), Error> {
         let (phase, percent) = self.current.lock().await.clone();
-        self.record(EventKind::Log, phase.as_deref(), percent, Some(line))
-            .await
+        self.record(EventKind::Log, phase.as_deref(), percent, Some(line)).await
     }
 
     async fn record(
@@ -145,15 +139,7 @@ impl Engine {
         provisioner: Arc<dyn Provisioner>,
         config: EngineConfig,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                pool,
-                bus,
-                provisioner,
-                config,
-                wake: Notify::new(),
-            }),
-        }
+        Self { inner: Arc::new(Inner { pool, bus, provisioner, config, wake: Notify::new() }) }
     }
 
     /// Tells a waiting worker that a job was queued.

@@ -14,17 +14,16 @@ use crate::domain::{Catalog, Workstation};
 pub struct SimulatedProvisioner {
     pool: SqlitePool,
     catalog: Arc<Catalog>,
-    phase_duration: Duration,
+    phase_durations: [Duration; 4],
 }
 
 impl SimulatedProvisioner {
-    /// A simulator that spends `phase_duration` in each phase.
-    pub fn new(pool: SqlitePool, catalog: Arc<Catalog>, phase_duration: Duration) -> Self {
-        Self {
-            pool,
-            catalog,
-            phase_duration,
-        }
+    /// The simulator's phases, in order.
+    pub const PHASES: [&'static str; 4] = ["allocating", "attaching-storage", "booting", "configuring"];
+
+    /// A simulator that spends `phase_durations[i]` in phase `PHASES[i]`.
+    pub fn new(pool: SqlitePool, catalog: Arc<Catalog>, phase_durations: [Duration; 4]) -> Self {
+        Self { pool, catalog, phase_durations }
     }
 }
 
@@ -39,10 +38,8 @@ impl Provisioner for SimulatedProvisioner {
             let capacity = self.catalog.capacity_for(&c.region, &c.gpu);
             let in_use = repo::capacity_in_use(&self.pool, &c.region, &c.gpu, &ws.id).await?;
             if in_use >= i64::from(capacity) {
-                let region_name = self
-                    .catalog
-                    .region(&c.region)
-                    .map_or(c.region.as_str(), |r| r.name.as_str());
+                let region_name =
+                    self.catalog.region(&c.region).map_or(c.region.as_str(), |r| r.name.as_str());
                 return Err(Failure(if capacity == 0 {
                     format!(
                         "No {} capacity in {} ({region_name}): that GPU is not offered there",
@@ -55,31 +52,24 @@ impl Provisioner for SimulatedProvisioner {
                     )
                 }));
             }
+            let [allocating, attaching, booting, configuring] = Self::PHASES;
             let steps = [
                 (
-                    "allocating",
+                    allocating,
                     5,
                     format!(
                         "Allocating {} vCPUs, {} GB memory and an {} in {}",
                         c.cpu_cores, c.memory_gb, c.gpu, c.region
                     ),
                 ),
-                (
-                    "attaching-storage",
-                    35,
-                    format!("Creating and attaching a {} GB volume", c.storage_gb),
-                ),
-                ("booting", 65, "Booting the workstation image".to_owned()),
-                (
-                    "configuring",
-                    90,
-                    "Configuring the workstation and its agent".to_owned(),
-                ),
+                (attaching, 35, format!("Creating and attaching a {} GB volume", c.storage_gb)),
+                (booting, 65, "Booting the workstation image".to_owned()),
+                (configuring, 90, "Configuring the workstation and its agent".to_owned()),
             ];
-            for (phase, percent, message) in steps {
+            for ((phase, percent, message), duration) in steps.into_iter().zip(self.phase_durations) {
                 progress.phase(phase, percent, Some(&message)).await?;
                 progress.log(&message).await?;
-                tokio::time::sleep(self.phase_duration).await;
+                tokio::time::sleep(duration).await;
             }
             Ok(())
         })

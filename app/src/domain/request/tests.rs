@@ -8,26 +8,12 @@ fn catalog() -> Catalog {
         memory_gb: Range { min: 1, max: 1024 },
         storage_gb: Range { min: 16, max: 16384 },
         gpus: vec![
-            GpuOption {
-                id: "NVIDIA RTX A5000".into(),
-                memory_gb: 24,
-                description: String::new(),
-            },
-            GpuOption {
-                id: "NVIDIA L4".into(),
-                memory_gb: 24,
-                description: String::new(),
-            },
+            GpuOption { id: "NVIDIA RTX A5000".into(), memory_gb: 24, description: String::new() },
+            GpuOption { id: "NVIDIA L4".into(), memory_gb: 24, description: String::new() },
         ],
         regions: vec![
-            RegionOption {
-                id: "us-west-2".into(),
-                name: "US West (Oregon)".into(),
-            },
-            RegionOption {
-                id: "eu-west-1".into(),
-                name: "Europe (Ireland)".into(),
-            },
+            RegionOption { id: "us-west-2".into(), name: "US West (Oregon)".into() },
+            RegionOption { id: "eu-west-1".into(), name: "Europe (Ireland)".into() },
         ],
     }
 }
@@ -81,9 +67,7 @@ fn non_object_bodies_are_a_root_error() {
         let errors = parse(body).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].pointer, "#");
-        assert!(errors[0]
-            .detail
-            .starts_with("the request body must be a JSON object"));
+        assert!(errors[0].detail.starts_with("the request body must be a JSON object"));
     }
 }
 
@@ -93,10 +77,7 @@ fn an_empty_object_names_both_missing_fields() {
     errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     assert_eq!(
         errors,
-        vec![
-            FieldError::new("#/configuration", "is required"),
-            FieldError::new("#/name", "is required"),
-        ]
+        vec![FieldError::new("#/configuration", "is required"), FieldError::new("#/name", "is required"),]
     );
 }
 
@@ -119,26 +100,17 @@ fn every_missing_configuration_field_is_reported_at_once() {
 
 #[test]
 fn nulls_count_as_missing() {
-    assert_eq!(
-        errors_after(|v| v["name"] = json!(null)),
-        one("#/name", "is required")
-    );
+    assert_eq!(errors_after(|v| v["name"] = json!(null)), one("#/name", "is required"));
     assert_eq!(
         errors_after(|v| v["configuration"]["gpu"] = json!(null)),
         one("#/configuration/gpu", "is required")
     );
-    assert_eq!(
-        errors_after(|v| v["configuration"] = json!(null)),
-        one("#/configuration", "is required")
-    );
+    assert_eq!(errors_after(|v| v["configuration"] = json!(null)), one("#/configuration", "is required"));
 }
 
 #[test]
 fn wrong_json_types_name_the_field_and_the_type() {
-    assert_eq!(
-        errors_after(|v| v["name"] = json!(5)),
-        one("#/name", "must be a string, not a number")
-    );
+    assert_eq!(errors_after(|v| v["name"] = json!(5)), one("#/name", "must be a string, not a number"));
     assert_eq!(
         errors_after(|v| v["configuration"] = json!("big")),
         one("#/configuration", "must be an object, not a string")
@@ -149,17 +121,11 @@ fn wrong_json_types_name_the_field_and_the_type() {
     );
     assert_eq!(
         errors_after(|v| v["configuration"]["memoryGB"] = json!(true)),
-        one(
-            "#/configuration/memoryGB",
-            "must be a whole number, not a boolean"
-        )
+        one("#/configuration/memoryGB", "must be a whole number, not a boolean")
     );
     assert_eq!(
         errors_after(|v| v["configuration"]["storageGB"] = json!([512])),
-        one(
-            "#/configuration/storageGB",
-            "must be a whole number, not an array"
-        )
+        one("#/configuration/storageGB", "must be a whole number, not an array")
     );
     assert_eq!(
         errors_after(|v| v["configuration"]["gpu"] = json!({"id": 1})),
@@ -197,13 +163,7 @@ fn range_boundaries() {
             v["configuration"][field] = json!(ok);
             assert!(parse(v).is_ok(), "{field} = {ok} should be valid");
         }
-        for bad in [
-            json!(min - 1),
-            json!(max + 1),
-            json!(-1),
-            json!(i64::MIN),
-            json!(u64::MAX),
-        ] {
+        for bad in [json!(min - 1), json!(max + 1), json!(-1), json!(i64::MIN), json!(u64::MAX)] {
             assert_eq!(
                 errors_after(|v| v["configuration"][field] = bad.clone()),
                 one(&pointer, detail),
@@ -226,29 +186,13 @@ fn name_rules() {
         ("-box", "must start with a letter or a digit"),
         ("_box", "must start with a letter or a digit"),
         (" box", "must start with a letter or a digit"),
-        (
-            "my box",
-            "may contain only letters, digits, '-' and '_' (found whitespace)",
-        ),
-        (
-            "box.1",
-            "may contain only letters, digits, '-' and '_' (found '.')",
-        ),
-        (
-            "boxé",
-            "may contain only letters, digits, '-' and '_' (found 'é')",
-        ),
-        (
-            "box\n",
-            "may contain only letters, digits, '-' and '_' (found whitespace)",
-        ),
+        ("my box", "may contain only letters, digits, '-' and '_' (found whitespace)"),
+        ("box.1", "may contain only letters, digits, '-' and '_' (found '.')"),
+        ("boxé", "may contain only letters, digits, '-' and '_' (found 'é')"),
+        ("box\n", "may contain only letters, digits, '-' and '_' (found whitespace)"),
     ];
     for (name, detail) in cases {
-        assert_eq!(
-            errors_after(|v| v["name"] = json!(name)),
-            one("#/name", detail),
-            "{name:?}"
-        );
+        assert_eq!(errors_after(|v| v["name"] = json!(name)), one("#/name", detail), "{name:?}");
     }
     // Length counts characters, not bytes: 63 two-byte characters would be
     // too many bytes but are rejected for the character rule, not a panic.
@@ -266,16 +210,10 @@ fn unknown_gpu_and_region_list_the_choices() {
     );
     assert_eq!(
         errors_after(|v| v["configuration"]["region"] = json!("mars-1")),
-        one(
-            "#/configuration/region",
-            "is not an available region; choose one of: us-west-2, eu-west-1"
-        )
+        one("#/configuration/region", "is not an available region; choose one of: us-west-2, eu-west-1")
     );
     // Matching is exact: no silent case folding.
-    assert_eq!(
-        errors_after(|v| v["configuration"]["region"] = json!("US-WEST-2")).len(),
-        1
-    );
+    assert_eq!(errors_after(|v| v["configuration"]["region"] = json!("US-WEST-2")).len(), 1);
 }
 
 #[test]
@@ -284,14 +222,8 @@ fn unknown_fields_are_reported_with_escaped_pointers() {
         errors_after(|v| v["configuration"]["memoryGb"] = json!(32)),
         one("#/configuration/memoryGb", "is not a field of the configuration")
     );
-    assert_eq!(
-        errors_after(|v| v["id"] = json!("ws-1")),
-        one("#/id", "is not a field of this request")
-    );
-    assert_eq!(
-        errors_after(|v| v["a/b~c"] = json!(1)),
-        one("#/a~1b~0c", "is not a field of this request")
-    );
+    assert_eq!(errors_after(|v| v["id"] = json!("ws-1")), one("#/id", "is not a field of this request"));
+    assert_eq!(errors_after(|v| v["a/b~c"] = json!(1)), one("#/a~1b~0c", "is not a field of this request"));
 }
 
 #[test]
@@ -302,10 +234,7 @@ fn all_problems_are_reported_together() {
         v["configuration"]["gpu"] = json!("none");
     });
     let pointers: Vec<_> = errors.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        pointers,
-        ["#/configuration/cpuCores", "#/configuration/gpu", "#/name"]
-    );
+    assert_eq!(pointers, ["#/configuration/cpuCores", "#/configuration/gpu", "#/name"]);
 }
 
 #[test]
@@ -318,9 +247,7 @@ fn form_text_goes_through_the_same_parse() {
         storage_gb: "512".into(),
         region: "eu-west-1".into(),
     };
-    let spec = CreateWorkstationRequest::from_form(&form)
-        .parse(&catalog())
-        .unwrap();
+    let spec = CreateWorkstationRequest::from_form(&form).parse(&catalog()).unwrap();
     assert_eq!(spec.configuration.cpu_cores.get(), 8);
     assert_eq!(spec.configuration.region.as_str(), "eu-west-1");
 
@@ -332,9 +259,7 @@ fn form_text_goes_through_the_same_parse() {
         storage_gb: "99999999999999999999999".into(),
         region: "  ".into(),
     };
-    let mut errors = CreateWorkstationRequest::from_form(&bad)
-        .parse(&catalog())
-        .unwrap_err();
+    let mut errors = CreateWorkstationRequest::from_form(&bad).parse(&catalog()).unwrap_err();
     errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     assert_eq!(
         errors,
