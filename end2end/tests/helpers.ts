@@ -20,9 +20,14 @@ export async function hydrated(page: Page): Promise<void> {
 
 /** Signs in through the sign-in page and lands on the home page. */
 export async function signIn(page: Page, user: 'e2e' | 'other' = 'e2e', js = true): Promise<void> {
+  await signInWith(page, token(user), user, js);
+}
+
+/** Signs in with a given token as `user`. */
+export async function signInWith(page: Page, apiToken: string, user: string, js = true): Promise<void> {
   await page.goto('/sign-in');
   if (js) await hydrated(page);
-  await page.getByLabel('API token').fill(token(user));
+  await page.getByLabel('API token').fill(apiToken);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('signed-in-user')).toHaveText(user);
