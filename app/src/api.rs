@@ -156,3 +156,25 @@ pub async fn create_workstation(
         Err(e) => Err(ssr::internal(e)),
     }
 }
+
+/// Launches, stops, cancels, retries or deletes one of the signed-in user's
+/// workstations (the same state machine as the REST API).
+#[server]
+pub async fn workstation_action(id: String, action: String) -> Result<(), AppError> {
+    use crate::backend::lifecycle::{self, ActionError};
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    let action = action
+        .parse::<crate::domain::Action>()
+        .map_err(|_| AppError::ActionRefused(format!("{action:?} is not an action")))?;
+    match lifecycle::perform(&state, &user, &id, action, None).await {
+        Ok(_) => Ok(()),
+        Err(ActionError::NotFound) => {
+            Err(AppError::ActionRefused("This workstation no longer exists.".into()))
+        }
+        Err(e @ ActionError::NotAllowed { .. }) => {
+            Err(AppError::ActionRefused(format!("You {}.", e).replacen("cannot", "can't", 1)))
+        }
+        Err(e) => Err(ssr::internal(e)),
+    }
+}

@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use crate::api::CreateWorkstation;
+use crate::api::{CreateWorkstation, WorkstationAction};
 use crate::domain::{
-    pointer, time, AppError, Catalog, CreateWorkstationRequest, Dashboard, EventKind, FieldError,
-    WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
+    allowed_actions, pointer, time, Action, AppError, Catalog, CreateWorkstationRequest, Dashboard,
+    EventKind, FieldError, WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
 use crate::live::{follow_events, LiveStatus};
 
@@ -252,6 +252,8 @@ pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<(
                 state.apply(&event);
                 known = true;
             }
+            // A deleted workstation leaves the list.
+            list.retain(|s| s.phase.as_deref() != Some("deleted"));
         });
         if !known {
             // Created elsewhere (another tab, the API): read the list again.
@@ -345,6 +347,11 @@ fn WorkstationCard(state: WorkstationState) -> impl IntoView {
         WorkstationStatus::Error => state
             .reason
             .map(|reason| view! { <p class="reason" data-testid="reason">{reason}</p> }.into_any()),
+        _ if state.phase.is_some() => {
+            let percent = state.progress.unwrap_or(0);
+            let label = phase_label(state.phase.as_deref(), state.progress);
+            Some(view! { <ProgressBar percent label/> }.into_any())
+        }
         _ => None,
     };
     view! {
@@ -363,6 +370,16 @@ fn WorkstationCard(state: WorkstationState) -> impl IntoView {
             </dl>
             <p class="ws-id"><code>{ws.id}</code></p>
         </li>
+    }
+}
+
+fn action_label(action: Action) -> &'static str {
+    match action {
+        Action::Launch => "Launch",
+        Action::Stop => "Stop",
+        Action::Cancel => "Cancel provisioning",
+        Action::Retry => "Retry provisioning",
+        Action::Delete => "Delete",
     }
 }
 
@@ -432,6 +449,28 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
         })
     };
     let name = move || state.with(|s| s.workstation.name.clone());
+    let deleted = move || state.with(|s| s.phase.as_deref() == Some("deleted"));
+    let act = ServerAction::<WorkstationAction>::new();
+    let form_id = state.with_untracked(|s| s.workstation.id.clone());
+    let actions = move || {
+        if deleted() {
+            return Vec::new();
+        }
+        state.with(|s| allowed_actions(s.workstation.status, s.phase.as_deref()))
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent, action: Action| {
+        #[cfg(feature = "hydrate")]
+        if action == Action::Delete {
+            let sure = window()
+                .confirm_with_message("Delete this workstation? Its disk is released; its history stays.")
+                .unwrap_or(false);
+            if !sure {
+                ev.prevent_default();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, action);
+    };
 
     view! {
         <ReconnectingBanner live/>
@@ -440,9 +479,39 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
                 <h1 id="ws-title">{name}</h1>
                 {move || view! { <StatusBadge status=state.with(|s| s.workstation.status)/> }}
             </div>
+            <ActionForm action=act attr:class="actions">
+                <input type="hidden" name="id" value=form_id/>
+                {move || {
+                    actions()
+                        .into_iter()
+                        .map(|a| {
+                            let class = if a == Action::Delete { "button danger" } else { "button" };
+                            view! {
+                                <button
+                                    type="submit"
+                                    name="action"
+                                    value=a.as_str()
+                                    class=class
+                                    disabled=move || act.pending().get()
+                                    on:click=move |ev| on_click(ev, a)
+                                >
+                                    {action_label(a)}
+                                </button>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ActionForm>
+            {move || act.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
             <div aria-live="polite" data-testid="activity">
                 {move || {
                     let s = state.get();
+                    if s.phase.as_deref() == Some("deleted") {
+                        return view! {
+                            <p class="notice">"This workstation has been deleted. Its history stays below."</p>
+                        }
+                        .into_any();
+                    }
                     match s.workstation.status {
                         WorkstationStatus::Provisioning => view! {
                             <ProgressBar
@@ -459,6 +528,13 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
                                     {last_lines().into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
                                 </ul>
                             </div>
+                        }
+                        .into_any(),
+                        _ if s.phase.is_some() => view! {
+                            <ProgressBar
+                                percent=s.progress.unwrap_or(0)
+                                label=phase_label(s.phase.as_deref(), s.progress)
+                            />
                         }
                         .into_any(),
                         WorkstationStatus::Stopped => view! {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod db;
 pub mod engine;
 pub mod events;
+pub mod lifecycle;
 pub mod repo;
 pub mod state;
 pub mod workstations;

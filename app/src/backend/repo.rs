@@ -190,6 +190,7 @@ struct WorkstationRow {
     progress: Option<i64>,
     status_reason: Option<String>,
     created_at: String,
+    version: i64,
 }
 
 impl TryFrom<WorkstationRow> for WorkstationState {
@@ -211,6 +212,7 @@ impl TryFrom<WorkstationRow> for WorkstationState {
             },
             id: row.id,
             name: row.name,
+            phase: row.phase.clone(),
         };
         Ok(WorkstationState {
             workstation,
@@ -218,12 +220,13 @@ impl TryFrom<WorkstationRow> for WorkstationState {
             progress: row.progress.and_then(|p| u8::try_from(p).ok()),
             reason: row.status_reason,
             created_at: row.created_at,
+            version: row.version,
         })
     }
 }
 
 const WORKSTATION_COLUMNS: &str =
-    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at";
+    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version";
 
 /// Stores a new workstation, its provisioning job and its first event in one
 /// transaction. A name the owner already uses is a conflict on `#/name`: the
@@ -280,7 +283,10 @@ pub async fn insert_workstation_with_job(
     )
     .await?;
     tx.commit().await?;
-    Ok((WorkstationState::try_from(row)?.workstation, event))
+    let mut ws = WorkstationState::try_from(row)?.workstation;
+    // The create response keeps exactly the contract's shape.
+    ws.phase = None;
+    Ok((ws, event))
 }
 
 /// An event to record.
@@ -353,7 +359,8 @@ pub async fn append_event(
         EventKind::Status => {
             let reason = if event.status == WorkstationStatus::Error { event.message } else { None };
             sqlx::query(&format!(
-                "UPDATE workstations SET status = ?, phase = ?, progress = ?, status_reason = ?, updated_at = {NOW}
+                "UPDATE workstations SET status = ?, phase = ?, progress = ?, status_reason = ?,
+                        version = version + 1, updated_at = {NOW}
                  WHERE id = ?"
             ))
             .bind(event.status.as_str())
@@ -366,7 +373,9 @@ pub async fn append_event(
         }
         EventKind::Phase => {
             sqlx::query(&format!(
-                "UPDATE workstations SET phase = ?, progress = COALESCE(?, progress), updated_at = {NOW} WHERE id = ?"
+                "UPDATE workstations SET phase = ?, progress = COALESCE(?, progress),
+                        version = version + 1, updated_at = {NOW}
+                 WHERE id = ?"
             ))
             .bind(event.phase)
             .bind(event.progress)
@@ -447,6 +456,7 @@ pub async fn last_owner_event_id(pool: &SqlitePool, owner_id: i64) -> Result<i64
 pub struct ClaimedJob {
     pub id: i64,
     pub workstation_id: String,
+    pub kind: String,
     pub attempts: i64,
 }
 
@@ -456,7 +466,7 @@ pub async fn claim_job(pool: &SqlitePool) -> Result<Option<ClaimedJob>, Error> {
     Ok(sqlx::query_as::<_, ClaimedJob>(&format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = {NOW}
          WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)
-         RETURNING id, workstation_id, attempts"
+         RETURNING id, workstation_id, kind, attempts"
     ))
     .fetch_optional(pool)
     .await?)
@@ -466,10 +476,63 @@ pub async fn claim_job(pool: &SqlitePool) -> Result<Option<ClaimedJob>, Error> {
 pub async fn requeue_running_jobs(pool: &SqlitePool) -> Result<Vec<ClaimedJob>, Error> {
     Ok(sqlx::query_as::<_, ClaimedJob>(
         "UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'
-         RETURNING id, workstation_id, attempts",
+         RETURNING id, workstation_id, kind, attempts",
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// Queues a job of `kind` for a workstation.
+pub async fn insert_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    workstation_id: &str,
+    kind: &str,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO jobs (workstation_id, kind, state) VALUES (?, ?, 'queued')")
+        .bind(workstation_id)
+        .bind(kind)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Fails the workstation's job if it is still queued; false when none was
+/// (it is running, or done).
+pub async fn cancel_queued_job(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    workstation_id: &str,
+) -> Result<bool, Error> {
+    let done = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'failed', error = 'Cancelled', finished_at = {NOW}
+         WHERE workstation_id = ? AND state = 'queued'"
+    ))
+    .bind(workstation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The owner's workstation, read inside a transaction that will change it.
+pub async fn workstation_in_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    owner_id: i64,
+    id: &str,
+) -> Result<Option<WorkstationState>, Error> {
+    sqlx::query_as::<_, WorkstationRow>(&format!(
+        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = ? AND id = ?"
+    ))
+    .bind(owner_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(WorkstationState::try_from)
+    .transpose()
+}
+
+/// Removes a workstation (its events stay).
+pub async fn delete_workstation(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM workstations WHERE id = ?").bind(id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Ends a job.

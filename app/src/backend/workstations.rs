@@ -38,6 +38,11 @@ pub async fn get(state: &AppState, owner: &User, id: &str) -> Result<Option<Work
     repo::get_workstation(&state.pool, owner.id, id).await
 }
 
+/// One of the owner's workstations with phase, progress, reason and version.
+pub async fn get_state(state: &AppState, owner: &User, id: &str) -> Result<Option<WorkstationState>, Error> {
+    repo::get_workstation_state(&state.pool, owner.id, id).await
+}
+
 /// The owner's workstations, newest first.
 pub async fn list(state: &AppState, owner: &User) -> Result<Vec<Workstation>, Error> {
     repo::list_workstations(&state.pool, owner.id).await

@@ -20,6 +20,9 @@ pub enum AppError {
     /// so that a form posted without JavaScript is shown again as it was.
     #[error("the request has invalid fields")]
     Invalid { errors: Vec<FieldError>, submitted: Option<Box<WorkstationForm>> },
+    /// The action is not possible now (the message says why).
+    #[error("{0}")]
+    ActionRefused(String),
     /// Something failed on the server; the id finds the cause in the log.
     #[error("something went wrong on our side (request {request_id})")]
     Internal { request_id: String },

@@ -72,6 +72,8 @@ pub struct WorkstationState {
     /// Why it is in `error`.
     pub reason: Option<String>,
     pub created_at: String,
+    /// Changes with every change of status or phase (the API's ETag).
+    pub version: i64,
 }
 
 impl WorkstationState {
@@ -84,12 +86,14 @@ impl WorkstationState {
         match event.kind {
             EventKind::Status => {
                 self.phase = event.phase.clone();
+                self.workstation.phase = event.phase.clone();
                 self.progress = event.progress;
                 self.reason =
                     (event.status == WorkstationStatus::Error).then(|| event.message.clone()).flatten();
             }
             EventKind::Phase => {
                 self.phase = event.phase.clone();
+                self.workstation.phase = event.phase.clone();
                 self.progress = event.progress.or(self.progress);
             }
             EventKind::Log => {}

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod error;
 pub mod event;
+pub mod lifecycle;
 pub mod request;
 pub mod time;
 pub mod workstation;
@@ -10,6 +11,7 @@ pub mod workstation;
 pub use catalog::{Capacity, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
+pub use lifecycle::{allowed_actions, Action};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,

@@ -61,13 +61,16 @@ pub struct Configuration {
     pub region: String,
 }
 
-/// A workstation, exactly in the shape of the contract.
+/// A workstation in the shape of the contract, plus `phase` (what is
+/// happening inside the status, e.g. `starting`) when something is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workstation {
     pub id: String,
     pub name: String,
     pub status: WorkstationStatus,
     pub configuration: Configuration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
 }
 
 impl From<&WorkstationSpec> for Configuration {

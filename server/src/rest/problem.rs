@@ -34,6 +34,12 @@ pub enum ApiError {
     /// The request conflicts with stored data.
     #[error("conflict: {0}")]
     Conflict(FieldError),
+    /// The state machine does not allow the action now.
+    #[error("invalid transition: {detail}")]
+    InvalidTransition { detail: String, status: String, phase: Option<String>, allowed: Vec<String> },
+    /// `If-Match` does not match the current version.
+    #[error("precondition failed")]
+    PreconditionFailed { current_etag: String },
     /// A server-side failure; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -43,6 +49,38 @@ impl ApiError {
     /// An internal error from any cause; the cause is logged, not sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
+    }
+}
+
+impl From<app::backend::lifecycle::ActionError> for ApiError {
+    fn from(e: app::backend::lifecycle::ActionError) -> Self {
+        use app::backend::lifecycle::{etag, ActionError};
+        match e {
+            ActionError::NotFound => Self::NotFound("you have no workstation with that id".into()),
+            ActionError::PreconditionFailed { current } => {
+                Self::PreconditionFailed { current_etag: etag(current) }
+            }
+            ActionError::NotAllowed { action, status, phase, allowed } => {
+                let detail = match (&phase, allowed.is_empty()) {
+                    (Some(phase), true) => format!(
+                        "cannot {} the workstation while it is {status} and {phase}; wait for that to finish",
+                        action.as_str()
+                    ),
+                    _ => format!(
+                        "cannot {} a workstation that is {status}; allowed now: {}",
+                        action.as_str(),
+                        allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                Self::InvalidTransition {
+                    detail,
+                    status: status.as_str().to_owned(),
+                    phase,
+                    allowed: allowed.iter().map(|a| a.as_str().to_owned()).collect(),
+                }
+            }
+            ActionError::Backend(e) => e.into(),
+        }
     }
 }
 
@@ -68,12 +106,16 @@ struct Problem<'a> {
     request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
+    /// Problem-specific members (RFC 9457 extensions).
+    #[serde(flatten)]
+    extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = request_id::current();
         let root_error;
+        let mut extensions = serde_json::Map::new();
         let (status, kind, title, detail, errors): (_, _, _, String, Option<&[FieldError]>) = match &self {
             Self::Validation(errors) => (
                 StatusCode::BAD_REQUEST,
@@ -130,6 +172,30 @@ impl IntoResponse for ApiError {
                 field.detail.clone(),
                 Some(std::slice::from_ref(field)),
             ),
+            Self::InvalidTransition { detail, status, phase, allowed } => {
+                extensions.insert("currentStatus".into(), status.clone().into());
+                if let Some(phase) = phase {
+                    extensions.insert("currentPhase".into(), phase.clone().into());
+                }
+                extensions.insert("allowedActions".into(), allowed.clone().into());
+                (
+                    StatusCode::CONFLICT,
+                    "/problems/invalid-transition",
+                    "Action not allowed now",
+                    detail.clone(),
+                    None,
+                )
+            }
+            Self::PreconditionFailed { current_etag } => {
+                extensions.insert("currentETag".into(), current_etag.clone().into());
+                (
+                    StatusCode::PRECONDITION_FAILED,
+                    "/problems/precondition-failed",
+                    "The workstation has changed",
+                    "If-Match does not match the current ETag; read the workstation again and retry".into(),
+                    None,
+                )
+            }
             Self::Internal(cause) => {
                 tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
                 (
@@ -142,7 +208,7 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let body = Problem { kind, title, status: status.as_u16(), detail, request_id, errors };
+        let body = Problem { kind, title, status: status.as_u16(), detail, request_id, errors, extensions };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = (status, json).into_response();
         let headers = res.headers_mut();

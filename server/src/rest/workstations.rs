@@ -1,12 +1,14 @@
 //! `/v1/workstations`.
 
-use app::backend::workstations;
+use app::backend::{lifecycle, workstations};
+use app::domain::{Action, WorkstationState};
 use app::domain::{CreateWorkstationRequest, Workstation};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
@@ -17,7 +19,10 @@ use crate::AppState;
 
 /// Routes for workstations.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/workstations", get(list).post(create)).route("/workstations/{id}", get(show))
+    Router::new()
+        .route("/workstations", get(list).post(create))
+        .route("/workstations/{id}", get(show).delete(delete))
+        .route("/workstations/{id}/{action}", post(act))
 }
 
 /// `POST /v1/workstations`: validate, store, answer 201 with the record.
@@ -36,18 +41,70 @@ async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response())
 }
 
-/// `GET /v1/workstations/{id}`: one of the caller's workstations.
+/// A workstation with its `ETag`.
+fn with_etag(status: StatusCode, state: WorkstationState) -> Result<Response, ApiError> {
+    let etag = HeaderValue::from_str(&lifecycle::etag(state.version)).map_err(ApiError::internal)?;
+    Ok((status, [(header::ETAG, etag)], Json(state.workstation)).into_response())
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+}
+
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id).map_err(|_| ApiError::NotFound("no workstation has that id".into()))
+}
+
+/// `GET /v1/workstations/{id}`: one of the caller's workstations, with its `ETag`.
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn show(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     path: Result<Path<String>, PathRejection>,
-) -> Result<Json<Workstation>, ApiError> {
-    let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
-    workstations::get(&state, &user, &id)
+) -> Result<Response, ApiError> {
+    let id = path_id(path)?;
+    let found = workstations::get_state(&state, &user, &id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))
+        .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))?;
+    with_etag(StatusCode::OK, found)
+}
+
+/// `POST /v1/workstations/{id}/{launch|stop|cancel|retry}`: starts the
+/// action; `202` with the workstation as it is now (see `phase`).
+#[tracing::instrument(skip_all, fields(user = %user.name))]
+async fn act(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Ok(Path((id, action))) = path else {
+        return Err(ApiError::NotFound("there is no API endpoint at this path".into()));
+    };
+    let action = match action.parse::<Action>() {
+        Ok(Action::Delete) | Err(_) => {
+            return Err(ApiError::NotFound(format!(
+                "no action {action:?}; use launch, stop, cancel or retry (and DELETE to delete)"
+            )))
+        }
+        Ok(action) => action,
+    };
+    let after = lifecycle::perform(&state, &user, &id, action, if_match(&headers)).await?;
+    with_etag(StatusCode::ACCEPTED, after)
+}
+
+/// `DELETE /v1/workstations/{id}`: stops it if needed, then removes it; its
+/// history stays readable.
+#[tracing::instrument(skip_all, fields(user = %user.name))]
+async fn delete(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = path_id(path)?;
+    let after = lifecycle::perform(&state, &user, &id, Action::Delete, if_match(&headers)).await?;
+    with_etag(StatusCode::ACCEPTED, after)
 }
 
 /// The list response.

@@ -4,6 +4,7 @@
 mod auth;
 mod events;
 mod helpers;
+mod lifecycle;
 mod pages;
 mod provisioners;
 mod workstations;

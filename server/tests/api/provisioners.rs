@@ -29,7 +29,7 @@ async fn the_qemu_example_creates_a_thin_disk_of_the_requested_size() {
         dir.path(),
         "provision.sh",
         &format!(
-            "ATELIER_DISK_DIR='{}' exec '{}'",
+            "ATELIER_DISK_DIR='{}' exec '{}' \"$@\"",
             disks.display(),
             examples().join("qemu-disk.sh").display()
         ),
@@ -64,6 +64,48 @@ async fn the_qemu_example_creates_a_thin_disk_of_the_requested_size() {
         serde_json::from_str(&std::fs::read_to_string(disks.join(format!("{id}.json"))).unwrap()).unwrap();
     assert_eq!(spec["name"], "disk-box");
     assert_eq!(spec["configuration"]["storageGB"], 64);
+
+    // Launch checks the disk; delete removes it.
+    let launch = app
+        .client
+        .post(app.url(&format!("/v1/workstations/{id}/launch")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(launch.status().as_u16(), 202);
+    wait_for_message(&app, &token, &id, "Running").await;
+    let delete = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status().as_u16(), 202);
+    wait_for_message(&app, &token, &id, "Deleted").await;
+    assert!(!disk.exists(), "the disk is removed with the workstation");
+}
+
+/// Waits until a status event with `message` is in the history.
+async fn wait_for_message(app: &TestApp, token: &str, id: &str, message: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let history: Value = app
+            .get(&format!("/v1/workstations/{id}/history"), token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = history["events"].as_array().unwrap();
+        if events.iter().any(|e| e["kind"] == "status" && e["message"] == message) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {message:?} in {events:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

@@ -50,9 +50,12 @@ pub fn parse_progress(line: &str) -> Option<(u8, String)> {
     Some((percent, if phase.is_empty() { "working".to_owned() } else { phase.to_owned() }))
 }
 
-impl Provisioner for CommandProvisioner {
-    fn provision<'a>(
+impl CommandProvisioner {
+    /// Runs the program for `action` (`provision`, `launch`, `stop` or
+    /// `delete`: its first argument and `ATELIER_ACTION`).
+    fn run<'a>(
         &'a self,
+        action: &'static str,
         ws: &'a Workstation,
         progress: &'a Progress,
     ) -> BoxFuture<'a, Result<(), Failure>> {
@@ -61,6 +64,8 @@ impl Provisioner for CommandProvisioner {
             let spec =
                 serde_json::to_vec(ws).map_err(|e| Failure(format!("cannot encode the workstation: {e}")))?;
             let mut child = Command::new(&self.program)
+                .arg(action)
+                .env("ATELIER_ACTION", action)
                 .env("ATELIER_WORKSTATION_ID", &ws.id)
                 .env("ATELIER_NAME", &ws.name)
                 .env("ATELIER_CPU_CORES", c.cpu_cores.to_string())
@@ -137,5 +142,35 @@ mod tests {
         assert_eq!(parse_progress("::progress 101 x"), None);
         assert_eq!(parse_progress("::progress abc"), None);
         assert_eq!(parse_progress("progress 40 booting"), None);
+    }
+}
+
+impl Provisioner for CommandProvisioner {
+    fn provision<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        self.run("provision", ws, progress)
+    }
+
+    fn launch<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        self.run("launch", ws, progress)
+    }
+
+    fn stop<'a>(&'a self, ws: &'a Workstation, progress: &'a Progress) -> BoxFuture<'a, Result<(), Failure>> {
+        self.run("stop", ws, progress)
+    }
+
+    fn destroy<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        self.run("delete", ws, progress)
     }
 }

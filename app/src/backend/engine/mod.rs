@@ -35,11 +35,62 @@ impl From<Error> for Failure {
 /// A boxed future, as trait objects need.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Something that can bring a workstation into existence.
+/// What a job does to a workstation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Bring it into existence (→ stopped).
+    Provision,
+    /// Start it (stopped → running).
+    Launch,
+    /// Stop it (running → stopped).
+    Stop,
+    /// Stop it if running, release it, and remove the record.
+    Delete,
+}
+
+impl JobKind {
+    /// The kind as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provision => "provision",
+            Self::Launch => "launch",
+            Self::Stop => "stop",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Provision, Self::Launch, Self::Stop, Self::Delete].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Something that can create, start, stop and release workstations. Each
+/// call reports phases and log lines to `progress`. Dropping the future must
+/// stop the work (the engine does so on timeout and cancel).
 pub trait Provisioner: Send + Sync + 'static {
-    /// Provisions `workstation`, reporting phases and log lines to `progress`.
-    /// Dropping the future must stop the work (the engine does so on timeout).
+    /// Brings `workstation` into existence.
     fn provision<'a>(
+        &'a self,
+        workstation: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>>;
+
+    /// Starts a provisioned, stopped workstation.
+    fn launch<'a>(
+        &'a self,
+        workstation: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>>;
+
+    /// Stops a running workstation.
+    fn stop<'a>(
+        &'a self,
+        workstation: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>>;
+
+    /// Releases everything a stopped workstation holds.
+    fn destroy<'a>(
         &'a self,
         workstation: &'a Workstation,
         progress: &'a Progress,
@@ -69,6 +120,8 @@ pub struct Progress {
     bus: EventBus,
     workstation_id: String,
     owner_id: i64,
+    /// The workstation's status while the job runs.
+    status: WorkstationStatus,
     current: Mutex<(Option<String>, Option<u8>)>,
 }
 
@@ -97,7 +150,7 @@ impl Progress {
             workstation_id: &self.workstation_id,
             owner_id: self.owner_id,
             kind,
-            status: WorkstationStatus::Provisioning,
+            status: self.status,
             phase,
             progress,
             message,
@@ -129,6 +182,15 @@ struct Inner {
     provisioner: Arc<dyn Provisioner>,
     config: EngineConfig,
     wake: Notify,
+    cancels: std::sync::Mutex<Cancels>,
+}
+
+/// Cancel requests: a sender for each running job, and requests that came
+/// before their job registered (so none is lost to that race).
+#[derive(Default)]
+struct Cancels {
+    running: std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>,
+    early: std::collections::HashSet<String>,
 }
 
 impl Engine {
@@ -139,12 +201,52 @@ impl Engine {
         provisioner: Arc<dyn Provisioner>,
         config: EngineConfig,
     ) -> Self {
-        Self { inner: Arc::new(Inner { pool, bus, provisioner, config, wake: Notify::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                bus,
+                provisioner,
+                config,
+                wake: Notify::new(),
+                cancels: Default::default(),
+            }),
+        }
     }
 
     /// Tells a waiting worker that a job was queued.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Asks the running job of a workstation to stop; it then fails as
+    /// "Cancelled". Queued jobs are cancelled in the database instead.
+    pub fn cancel(&self, workstation_id: &str) {
+        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cancels.running.remove(workstation_id) {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => {
+                cancels.early.insert(workstation_id.to_owned());
+            }
+        }
+    }
+
+    fn register_cancel(&self, workstation_id: &str) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cancels.early.remove(workstation_id) {
+            let _ = tx.send(());
+        } else {
+            cancels.running.insert(workstation_id.to_owned(), tx);
+        }
+        rx
+    }
+
+    fn unregister_cancel(&self, workstation_id: &str) {
+        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cancels.running.remove(workstation_id);
+        cancels.early.remove(workstation_id);
     }
 
     /// Deals with jobs that were running when the process stopped: each is
@@ -153,18 +255,25 @@ impl Engine {
         let inner = &self.inner;
         let jobs = repo::requeue_running_jobs(&inner.pool).await?;
         for job in &jobs {
-            let Some((owner_id, _)) = repo::job_target(&inner.pool, &job.workstation_id).await? else {
+            let Some((owner_id, workstation)) = repo::job_target(&inner.pool, &job.workstation_id).await?
+            else {
                 continue;
             };
             if job.attempts >= inner.config.max_attempts {
-                let reason = format!(
-                    "Provisioning was interrupted by server restarts {} times; giving up",
-                    job.attempts
-                );
-                finish(&inner.pool, &inner.bus, job, owner_id, Err(Failure(reason))).await?;
+                let reason = format!("Interrupted by server restarts {} times; giving up", job.attempts);
+                let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
+                finish(&inner.pool, &inner.bus, job, kind, owner_id, &workstation, Err(Failure(reason)))
+                    .await?;
             } else {
+                let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
+                let doing = match kind {
+                    JobKind::Provision => "provisioning",
+                    JobKind::Launch => "a launch",
+                    JobKind::Stop => "a stop",
+                    JobKind::Delete => "a delete",
+                };
                 let line = format!(
-                    "The server restarted during provisioning; starting again (attempt {} of {})",
+                    "The server restarted during {doing}; starting again (attempt {} of {})",
                     job.attempts + 1,
                     inner.config.max_attempts
                 );
@@ -172,9 +281,9 @@ impl Engine {
                     workstation_id: &job.workstation_id,
                     owner_id,
                     kind: EventKind::Log,
-                    status: WorkstationStatus::Provisioning,
-                    phase: Some("queued"),
-                    progress: Some(0),
+                    status: workstation.status,
+                    phase: workstation.phase.as_deref(),
+                    progress: None,
                     message: Some(&line),
                 };
                 record_one(&inner.pool, &inner.bus, event).await?;
@@ -233,27 +342,54 @@ impl Engine {
             }
         };
         let (owner_id, workstation) = target;
+        let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
         let progress = Progress {
             pool: inner.pool.clone(),
             bus: inner.bus.clone(),
             workstation_id: job.workstation_id.clone(),
             owner_id,
+            status: match kind {
+                JobKind::Provision => WorkstationStatus::Provisioning,
+                JobKind::Launch => WorkstationStatus::Stopped,
+                JobKind::Stop => WorkstationStatus::Running,
+                JobKind::Delete => workstation.status,
+            },
             current: Mutex::new((None, None)),
         };
+        let provisioner = &inner.provisioner;
+        let work = async {
+            match kind {
+                JobKind::Provision => provisioner.provision(&workstation, &progress).await,
+                JobKind::Launch => provisioner.launch(&workstation, &progress).await,
+                JobKind::Stop => provisioner.stop(&workstation, &progress).await,
+                JobKind::Delete => {
+                    if workstation.status == WorkstationStatus::Running {
+                        provisioner.stop(&workstation, &progress).await?;
+                    }
+                    provisioner.destroy(&workstation, &progress).await
+                }
+            }
+        };
         let timeout = inner.config.job_timeout;
-        let outcome =
-            match tokio::time::timeout(timeout, inner.provisioner.provision(&workstation, &progress)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Failure(format!(
-                    "Provisioning took longer than {} s and was stopped",
-                    timeout.as_secs_f64().round()
-                ))),
-            };
+        let mut cancel = self.register_cancel(&job.workstation_id);
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(timeout, work) => outcome.unwrap_or_else(|_| {
+                let doing = match kind {
+                    JobKind::Provision => "Provisioning",
+                    JobKind::Launch => "Starting",
+                    JobKind::Stop => "Stopping",
+                    JobKind::Delete => "Deleting",
+                };
+                Err(Failure(format!("{doing} took longer than {} s and was stopped", timeout.as_secs_f64().round())))
+            }),
+            Ok(()) = &mut cancel => Err(Failure("Cancelled".into())),
+        };
+        self.unregister_cancel(&job.workstation_id);
         match &outcome {
-            Ok(()) => tracing::info!("provisioned"),
-            Err(Failure(reason)) => tracing::warn!(%reason, "provisioning failed"),
+            Ok(()) => tracing::info!(kind = kind.as_str(), "job done"),
+            Err(Failure(reason)) => tracing::warn!(kind = kind.as_str(), %reason, "job failed"),
         }
-        if let Err(e) = finish(&inner.pool, &inner.bus, &job, owner_id, outcome).await {
+        if let Err(e) = finish(&inner.pool, &inner.bus, &job, kind, owner_id, &workstation, outcome).await {
             tracing::error!(error = %e, "cannot record the end of a job");
         }
     }
@@ -263,31 +399,42 @@ async fn finish(
     pool: &SqlitePool,
     bus: &EventBus,
     job: &ClaimedJob,
+    kind: JobKind,
     owner_id: i64,
+    workstation: &Workstation,
     outcome: Result<(), Failure>,
 ) -> Result<(), Error> {
-    let (status, message, progress) = match &outcome {
-        Ok(()) => (
-            WorkstationStatus::Stopped,
-            "Ready: the workstation is provisioned and stopped".to_owned(),
-            Some(100),
-        ),
-        Err(Failure(reason)) => (WorkstationStatus::Error, reason.clone(), None),
+    use WorkstationStatus::{Error as Failed, Running, Stopped};
+    let (status, phase, progress, message) = match (kind, &outcome) {
+        (JobKind::Provision, Ok(())) => {
+            (Stopped, None, Some(100), "Ready: the workstation is provisioned and stopped".to_owned())
+        }
+        (JobKind::Provision, Err(Failure(reason))) => (Failed, None, None, reason.clone()),
+        (JobKind::Launch, Ok(())) => (Running, None, None, "Running".to_owned()),
+        (JobKind::Launch, Err(Failure(reason))) => (Stopped, None, None, format!("Launch failed: {reason}")),
+        (JobKind::Stop, Ok(())) => (Stopped, None, None, "Stopped".to_owned()),
+        (JobKind::Stop, Err(Failure(reason))) => (Running, None, None, format!("Stop failed: {reason}")),
+        (JobKind::Delete, Ok(())) => (workstation.status, Some("deleted"), None, "Deleted".to_owned()),
+        (JobKind::Delete, Err(Failure(reason))) => (Failed, None, None, format!("Delete failed: {reason}")),
     };
     let event = NewEvent {
         workstation_id: &job.workstation_id,
         owner_id,
         kind: EventKind::Status,
         status,
-        phase: None,
+        phase,
         progress,
         message: Some(&message),
     };
     let error = outcome.as_ref().err().map(|f| f.0.as_str());
+    let deleted = kind == JobKind::Delete && outcome.is_ok();
     bus.record(|| async move {
         let mut tx = pool.begin().await?;
         repo::finish_job(&mut tx, job.id, error.is_none(), error).await?;
         let published = repo::append_event(&mut tx, event).await?;
+        if deleted {
+            repo::delete_workstation(&mut tx, &job.workstation_id).await?;
+        }
         tx.commit().await?;
         Ok(((), vec![published]))
     })

@@ -74,4 +74,46 @@ impl Provisioner for SimulatedProvisioner {
             Ok(())
         })
     }
+
+    fn launch<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            progress.phase("starting", 30, Some("Powering on")).await?;
+            progress.log(&format!("Starting {} in {}", ws.name, ws.configuration.region)).await?;
+            tokio::time::sleep(self.phase_durations[2]).await;
+            progress.phase("starting", 80, Some("Waiting for the agent to report")).await?;
+            tokio::time::sleep(self.phase_durations[3]).await;
+            Ok(())
+        })
+    }
+
+    fn stop<'a>(&'a self, ws: &'a Workstation, progress: &'a Progress) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            progress.phase("stopping", 50, Some("Shutting down")).await?;
+            progress.log(&format!("Stopping {}", ws.name)).await?;
+            tokio::time::sleep(self.phase_durations[2]).await;
+            Ok(())
+        })
+    }
+
+    fn destroy<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<(), Failure>> {
+        Box::pin(async move {
+            progress.phase("deleting", 50, Some("Releasing the volume and the GPU")).await?;
+            progress
+                .log(&format!(
+                    "Releasing a {} GB volume and an {} in {}",
+                    ws.configuration.storage_gb, ws.configuration.gpu, ws.configuration.region
+                ))
+                .await?;
+            tokio::time::sleep(self.phase_durations[1]).await;
+            Ok(())
+        })
+    }
 }

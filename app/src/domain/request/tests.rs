@@ -15,6 +15,7 @@ fn catalog() -> Catalog {
             RegionOption { id: "us-west-2".into(), name: "US West (Oregon)".into() },
             RegionOption { id: "eu-west-1".into(), name: "Europe (Ireland)".into() },
         ],
+        capacity: Default::default(),
     }
 }
 

@@ -1,0 +1,158 @@
+//! Launch, stop, cancel, retry and delete: checked against the state machine
+//! and started atomically, so of two concurrent requests one wins.
+
+use super::engine::JobKind;
+use super::repo::{self, NewEvent, User};
+use super::{AppState, Error};
+use crate::domain::{allowed_actions, Action, EventKind, WorkstationState, WorkstationStatus};
+
+/// Why an action could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No such workstation for this owner.
+    #[error("not found")]
+    NotFound,
+    /// `If-Match` named another version.
+    #[error("the workstation has changed (now version {current})")]
+    PreconditionFailed { current: i64 },
+    /// The state machine does not allow the action now.
+    #[error("cannot {} a workstation that is {status}", action.as_str())]
+    NotAllowed { action: Action, status: WorkstationStatus, phase: Option<String>, allowed: Vec<Action> },
+    #[error(transparent)]
+    Backend(#[from] Error),
+}
+
+/// The strong ETag of a workstation version.
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// Whether an `If-Match` header value admits `version`.
+pub fn if_match_admits(header: &str, version: i64) -> bool {
+    let current = etag(version);
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current || tag.strip_prefix("W/") == Some(&current))
+}
+
+/// Starts `action` on the owner's workstation and returns its new state.
+#[tracing::instrument(skip_all, fields(user = %owner.name, workstation = id, action = action.as_str()))]
+pub async fn perform(
+    state: &AppState,
+    owner: &User,
+    id: &str,
+    action: Action,
+    if_match: Option<&str>,
+) -> Result<WorkstationState, ActionError> {
+    let pool = &state.pool;
+    let mut cancel_running = false;
+    let result = state
+        .bus
+        .record(|| async {
+            let mut tx = pool.begin().await.map_err(Error::from)?;
+            let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
+                return Ok((Err(ActionError::NotFound), Vec::new()));
+            };
+            if let Some(header) = if_match {
+                if !if_match_admits(header, ws.version) {
+                    return Ok((Err(ActionError::PreconditionFailed { current: ws.version }), Vec::new()));
+                }
+            }
+            let status = ws.workstation.status;
+            let allowed = allowed_actions(status, ws.phase.as_deref());
+            if !allowed.contains(&action) {
+                return Ok((
+                    Err(ActionError::NotAllowed { action, status, phase: ws.phase.clone(), allowed }),
+                    Vec::new(),
+                ));
+            }
+            let mut events = Vec::new();
+            let event = |kind, status, phase: &'static str, message: &'static str| NewEvent {
+                workstation_id: id,
+                owner_id: owner.id,
+                kind,
+                status,
+                phase: Some(phase),
+                progress: Some(0),
+                message: Some(message),
+            };
+            match action {
+                Action::Launch | Action::Stop | Action::Delete => {
+                    let (kind, message) = match action {
+                        Action::Launch => (JobKind::Launch, "Launch requested"),
+                        Action::Stop => (JobKind::Stop, "Stop requested"),
+                        _ => (JobKind::Delete, "Delete requested"),
+                    };
+                    repo::insert_job(&mut tx, id, kind.as_str()).await?;
+                    events.push(
+                        repo::append_event(&mut tx, event(EventKind::Phase, status, action.phase(), message))
+                            .await?,
+                    );
+                }
+                Action::Retry => {
+                    repo::insert_job(&mut tx, id, JobKind::Provision.as_str()).await?;
+                    events.push(
+                        repo::append_event(
+                            &mut tx,
+                            event(
+                                EventKind::Status,
+                                WorkstationStatus::Provisioning,
+                                "queued",
+                                "Retrying provisioning",
+                            ),
+                        )
+                        .await?,
+                    );
+                }
+                Action::Cancel => {
+                    if repo::cancel_queued_job(&mut tx, id).await? {
+                        let cancelled = NewEvent {
+                            phase: None,
+                            progress: None,
+                            ..event(EventKind::Status, WorkstationStatus::Error, "", "Cancelled")
+                        };
+                        events.push(repo::append_event(&mut tx, cancelled).await?);
+                    } else {
+                        cancel_running = true;
+                        events.push(
+                            repo::append_event(
+                                &mut tx,
+                                NewEvent {
+                                    progress: ws.progress,
+                                    ..event(EventKind::Log, status, "cancelling", "Cancel requested")
+                                },
+                            )
+                            .await?,
+                        );
+                    }
+                }
+            }
+            let after = repo::workstation_in_tx(&mut tx, owner.id, id).await?;
+            tx.commit().await.map_err(Error::from)?;
+            Ok((after.ok_or(ActionError::NotFound), events))
+        })
+        .await?;
+    if cancel_running {
+        state.engine.cancel(id);
+    }
+    if result.is_ok() {
+        state.engine.wake();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_forms() {
+        assert!(if_match_admits("\"v3\"", 3));
+        assert!(if_match_admits("W/\"v3\"", 3));
+        assert!(if_match_admits("\"v1\", \"v3\"", 3));
+        assert!(if_match_admits("*", 9));
+        assert!(!if_match_admits("\"v2\"", 3));
+        assert!(!if_match_admits("v3", 3));
+    }
+}

@@ -1,0 +1,276 @@
+//! Launch, stop, cancel, retry, delete: the state machine over HTTP.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use server::ProvisionerChoice;
+
+use crate::helpers::{problem, valid_body, TestApp};
+
+/// Polls until the workstation is `status` with nothing in progress.
+async fn settle(app: &TestApp, token: &str, id: &str, status: &str) -> (Value, String) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app.get(&format!("/v1/workstations/{id}"), token).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        let ws: Value = res.json().await.unwrap();
+        if ws["status"] == status && ws.get("phase").is_none() {
+            return (ws, etag);
+        }
+        assert!(Instant::now() < deadline, "never settled in {status}: {ws}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn act(app: &TestApp, token: &str, id: &str, action: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/v1/workstations/{id}/{action}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn history(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    let res = app.get(&format!("/v1/workstations/{id}/history"), token).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.json::<Value>().await.unwrap()["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn launch_stop_and_delete_a_workstation() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("cycle")).await;
+    settle(&app, &token, &id, "stopped").await;
+
+    let res = act(&app, &token, &id, "launch").await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert!(res.headers().contains_key("etag"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "stopped");
+    assert_eq!(body["phase"], "starting");
+    settle(&app, &token, &id, "running").await;
+
+    let res = act(&app, &token, &id, "stop").await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["phase"], "stopping");
+    settle(&app, &token, &id, "stopped").await;
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["phase"], "deleting");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let res = app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap();
+        if res.status().as_u16() == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Gone from the list, but its history stays readable by its owner.
+    let list: Value = app.get("/v1/workstations", &token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["workstations"], json!([]));
+    let events = history(&app, &token, &id).await;
+    let statuses: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["kind"] == "status")
+        .map(|e| (e["status"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("provisioning", "Queued for provisioning"),
+            ("stopped", "Ready: the workstation is provisioned and stopped"),
+            ("running", "Running"),
+            ("stopped", "Stopped"),
+            ("stopped", "Deleted"),
+        ]
+    );
+    assert_eq!(events.last().unwrap()["phase"], "deleted");
+    // The name is free again.
+    app.create(&token, &valid_body("cycle")).await;
+}
+
+#[tokio::test]
+async fn deleting_a_running_workstation_stops_it_first() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("busy")).await;
+    settle(&app, &token, &id, "stopped").await;
+    assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "running").await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().status().as_u16() != 404 {
+        assert!(Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let phases: Vec<String> = history(&app, &token, &id)
+        .await
+        .iter()
+        .filter(|e| e["kind"] == "phase")
+        .map(|e| e["phase"].as_str().unwrap().to_owned())
+        .collect();
+    let tail = &phases[phases.len() - 3..];
+    assert_eq!(tail, ["deleting", "stopping", "deleting"], "{phases:?}");
+}
+
+#[tokio::test]
+async fn forbidden_transitions_are_409_naming_the_status_and_the_way_out() {
+    let app =
+        TestApp::spawn_with(|o| o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(300)))
+            .await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("strict")).await;
+
+    // While provisioning, only cancel is allowed.
+    for action in ["launch", "stop", "retry"] {
+        let body = problem(act(&app, &token, &id, action).await, 409).await;
+        assert_eq!(body["type"], "/problems/invalid-transition");
+        assert_eq!(body["currentStatus"], "provisioning");
+        assert_eq!(body["allowedActions"], json!(["cancel"]));
+        assert_eq!(
+            body["detail"],
+            format!("cannot {action} a workstation that is provisioning; allowed now: cancel")
+        );
+    }
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 409).await;
+
+    settle(&app, &token, &id, "stopped").await;
+    let body = problem(act(&app, &token, &id, "stop").await, 409).await;
+    assert_eq!(body["currentStatus"], "stopped");
+    assert_eq!(body["allowedActions"], json!(["launch", "delete"]));
+    problem(act(&app, &token, &id, "cancel").await, 409).await;
+
+    // While starting, nothing else may start.
+    assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
+    let body = problem(act(&app, &token, &id, "stop").await, 409).await;
+    assert_eq!(body["currentPhase"], "starting");
+    assert_eq!(body["allowedActions"], json!([]));
+
+    // Unknown actions and other users' workstations are 404.
+    problem(act(&app, &token, &id, "reboot").await, 404).await;
+    problem(act(&app, &token, &id, "delete").await, 404).await;
+    let bob = app.token_for("bob").await;
+    problem(act(&app, &bob, &id, "stop").await, 404).await;
+    let res =
+        app.client.delete(app.url(&format!("/v1/workstations/{id}"))).bearer_auth(&bob).send().await.unwrap();
+    problem(res, 404).await;
+}
+
+#[tokio::test]
+async fn if_match_guards_against_lost_updates() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("guarded")).await;
+    let (_, etag) = settle(&app, &token, &id, "stopped").await;
+
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/workstations/{id}/launch")))
+        .bearer_auth(&token)
+        .header("if-match", "\"v1\"")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 412).await;
+    assert_eq!(body["currentETag"], etag.as_str());
+
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/workstations/{id}/launch")))
+        .bearer_auth(&token)
+        .header("if-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    assert_ne!(res.headers()["etag"].to_str().unwrap(), etag, "the ETag changes with the state");
+}
+
+#[tokio::test]
+async fn of_two_concurrent_transitions_one_wins() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("racy")).await;
+    settle(&app, &token, &id, "stopped").await;
+    let (a, b) = tokio::join!(act(&app, &token, &id, "launch"), act(&app, &token, &id, "launch"));
+    let mut codes = [a.status().as_u16(), b.status().as_u16()];
+    codes.sort_unstable();
+    assert_eq!(codes, [202, 409]);
+    let (c, d) = tokio::join!(
+        act(&app, &token, &id, "stop"),
+        app.client.delete(app.url(&format!("/v1/workstations/{id}"))).bearer_auth(&token).send()
+    );
+    // Still starting: both are refused, nothing is left half-done.
+    assert_eq!(c.status().as_u16(), 409);
+    assert_eq!(d.unwrap().status().as_u16(), 409);
+    settle(&app, &token, &id, "running").await;
+}
+
+#[tokio::test]
+async fn cancel_ends_provisioning_in_error_and_retry_gets_out_of_it() {
+    let app =
+        TestApp::spawn_with(|o| o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(400)))
+            .await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("regret")).await;
+    // Let it start, then cancel the running job.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !history(&app, &token, &id).await.iter().any(|e| e["phase"] == "allocating") {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(act(&app, &token, &id, "cancel").await.status().as_u16(), 202);
+    let (ws, _) = settle(&app, &token, &id, "error").await;
+    assert_eq!(ws["status"], "error");
+    let last = history(&app, &token, &id).await.last().unwrap().clone();
+    assert_eq!(last["message"], "Cancelled");
+
+    // No dead end: retry provisions it again.
+    let res = act(&app, &token, &id, "retry").await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "provisioning");
+    settle(&app, &token, &id, "stopped").await;
+}
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_at_once() {
+    // One worker, busy with a slow job: the second job waits in the queue.
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(500));
+        o.engine.workers = 1;
+    })
+    .await;
+    let token = app.token_for("alice").await;
+    let _first = app.create(&token, &valid_body("first")).await;
+    let second = app.create(&token, &valid_body("second")).await;
+    let res = act(&app, &token, &second, "cancel").await;
+    assert_eq!(res.status().as_u16(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "error");
+    let events = history(&app, &token, &second).await;
+    assert!(events.iter().all(|e| e["kind"] != "phase"), "it never started: {events:#?}");
+}
