@@ -178,3 +178,35 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
         Err(e) => Err(ssr::internal(e)),
     }
 }
+
+/// Reconfigures one of the signed-in user's workstations from the form.
+#[server]
+pub async fn reconfigure_workstation(
+    id: String,
+    cpu_cores: String,
+    memory_gb: String,
+    gpu: String,
+    storage_gb: String,
+    apply: String,
+) -> Result<Option<crate::domain::WorkstationState>, AppError> {
+    use crate::backend::lifecycle::{self, ActionError, ReconfigureError};
+    use crate::domain::{ReconfigureForm, ReconfigureRequest};
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    let form = ReconfigureForm { cpu_cores, memory_gb, gpu, storage_gb, apply };
+    let request = ReconfigureRequest::from_form(&form);
+    match lifecycle::reconfigure(&state, &user, &id, &request, None).await {
+        Ok(updated) => Ok(Some(updated)),
+        Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
+        Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(
+            "The workstation is running: stop it first, or choose “At the next launch”.".into(),
+        )),
+        Err(ReconfigureError::Action(ActionError::NotFound)) => {
+            Err(AppError::ActionRefused("This workstation no longer exists.".into()))
+        }
+        Err(ReconfigureError::Action(e @ ActionError::NotAllowed { .. })) => {
+            Err(AppError::ActionRefused(format!("You {e}.").replacen("cannot", "can't", 1)))
+        }
+        Err(ReconfigureError::Action(e)) => Err(ssr::internal(e)),
+    }
+}

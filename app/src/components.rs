@@ -3,10 +3,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use crate::api::{CreateWorkstation, WorkstationAction};
+use crate::api::{CreateWorkstation, ReconfigureWorkstation, WorkstationAction};
 use crate::domain::{
-    allowed_actions, pointer, time, Action, AppError, Catalog, CreateWorkstationRequest, Dashboard,
-    EventKind, FieldError, WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
+    allowed_actions, pointer, reconfigure::APPLY_POINTER, time, Action, AppError, Catalog,
+    CreateWorkstationRequest, Dashboard, EventKind, FieldError, ReconfigureForm, ReconfigureRequest,
+    WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
 use crate::live::{follow_events, LiveStatus};
 
@@ -380,6 +381,7 @@ fn action_label(action: Action) -> &'static str {
         Action::Cancel => "Cancel provisioning",
         Action::Retry => "Retry provisioning",
         Action::Delete => "Delete",
+        Action::Reconfigure => "Reconfigure",
     }
 }
 
@@ -401,7 +403,7 @@ fn now_millis() -> f64 {
 /// A workstation's page: status, live progress with an estimate, the reason
 /// of a failure, and the timeline of its events.
 #[component]
-pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
+pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl IntoView {
     let id = detail.state.workstation.id.clone();
     let state = RwSignal::new(detail.state);
     let events = RwSignal::new(detail.events);
@@ -456,7 +458,11 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
         if deleted() {
             return Vec::new();
         }
-        state.with(|s| allowed_actions(s.workstation.status, s.phase.as_deref()))
+        state
+            .with(|s| allowed_actions(s.workstation.status, s.phase.as_deref()))
+            .into_iter()
+            .filter(|a| *a != Action::Reconfigure)
+            .collect::<Vec<_>>()
     };
     let on_click = move |ev: leptos::ev::MouseEvent, action: Action| {
         #[cfg(feature = "hydrate")]
@@ -560,6 +566,7 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
                 }
             }}
         </section>
+        <ReconfigurePanel state catalog/>
         <section class="panel" aria-labelledby="timeline-heading">
             <h2 id="timeline-heading">"Timeline"</h2>
             <ol class="timeline" data-testid="timeline">
@@ -577,6 +584,121 @@ pub fn WorkstationView(detail: WorkstationDetail) -> impl IntoView {
                     }
                 />
             </ol>
+        </section>
+    }
+}
+
+/// Changes the configuration of a stopped workstation, or records it for the
+/// next launch of a running one. Same rules as the API, checked here first.
+#[component]
+fn ReconfigurePanel(state: RwSignal<WorkstationState>, catalog: Catalog) -> impl IntoView {
+    let action = ServerAction::<ReconfigureWorkstation>::new();
+    let client_errors = RwSignal::new(None::<Vec<FieldError>>);
+    let errors = Memo::new(move |_| {
+        client_errors.get().unwrap_or_else(|| match action.value().get() {
+            Some(Err(e)) => e.field_errors().to_vec(),
+            _ => Vec::new(),
+        })
+    });
+    let error_for = move |p: &'static str| {
+        move || errors.with(|errs| errs.iter().find(|e| e.pointer == p).map(|e| e.detail.clone()))
+    };
+    let other_error = move || match action.value().get() {
+        Some(Err(AppError::Invalid { .. })) | None | Some(Ok(_)) => None,
+        Some(Err(error)) => Some(view! { <ErrorNotice error/> }),
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(Some(updated))) = action.value().get() {
+            state.set(updated);
+        }
+    });
+    let saved = move || match action.value().get() {
+        Some(Ok(Some(s))) if s.workstation.pending_configuration.is_some() => {
+            Some(view! { <p class="notice" role="status">"Saved: it applies at the next launch."</p> })
+        }
+        Some(Ok(Some(_))) => Some(view! { <p class="notice" role="status">"Saved."</p> }),
+        _ => None,
+    };
+    let can = move || {
+        state.with(|s| {
+            s.phase.as_deref() != Some("deleted")
+                && allowed_actions(s.workstation.status, s.phase.as_deref()).contains(&Action::Reconfigure)
+        })
+    };
+    let running = state.with_untracked(|s| s.workstation.status == WorkstationStatus::Running);
+    let current = state.with_untracked(|s| s.workstation.configuration.clone());
+    let id = state.with_untracked(|s| s.workstation.id.clone());
+    let catalog = StoredValue::new(catalog);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let input = match <ReconfigureWorkstation as leptos::form::FromFormData>::from_event(&ev) {
+            Ok(input) => input,
+            Err(e) => {
+                client_errors.set(Some(vec![FieldError::new(pointer::ROOT, e.to_string())]));
+                return;
+            }
+        };
+        let form = ReconfigureForm {
+            cpu_cores: input.cpu_cores.clone(),
+            memory_gb: input.memory_gb.clone(),
+            gpu: input.gpu.clone(),
+            storage_gb: input.storage_gb.clone(),
+            apply: input.apply.clone(),
+        };
+        let now = state.with_untracked(|s| s.workstation.configuration.clone());
+        match catalog.with_value(|c| ReconfigureRequest::from_form(&form).parse(&now, c)) {
+            Ok(_) => {
+                client_errors.set(None);
+                action.dispatch(input);
+            }
+            Err(errs) => client_errors.set(Some(errs)),
+        }
+    };
+    let gpus = catalog.with_value(|c| c.gpus.clone());
+    let (cpu, mem, disk) = catalog.with_value(|c| (c.cpu_cores, c.memory_gb, c.storage_gb));
+    view! {
+        <section class="panel" aria-labelledby="reconfigure-heading" hidden=move || !can()>
+                <h2 id="reconfigure-heading">"Reconfigure"</h2>
+                <form class="ws-form" action=ReconfigureWorkstation::url() method="post" novalidate on:submit=on_submit>
+                    {other_error}
+                    {saved}
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <div class="row">
+                        <Field label="CPU cores" id="rc-cpu" hint=format!("{}–{}", cpu.min, cpu.max) error=Signal::derive(error_for(pointer::CPU_CORES))>
+                            <input id="rc-cpu" name="cpu_cores" type="number" inputmode="numeric" value=current.cpu_cores
+                                aria-invalid=move || error_for(pointer::CPU_CORES)().is_some().to_string()
+                                aria-describedby=move || describedby("rc-cpu", error_for(pointer::CPU_CORES)().is_some())/>
+                        </Field>
+                        <Field label="Memory (GB)" id="rc-memory" hint=format!("{}–{} GB", mem.min, mem.max) error=Signal::derive(error_for(pointer::MEMORY_GB))>
+                            <input id="rc-memory" name="memory_gb" type="number" inputmode="numeric" value=current.memory_gb
+                                aria-invalid=move || error_for(pointer::MEMORY_GB)().is_some().to_string()
+                                aria-describedby=move || describedby("rc-memory", error_for(pointer::MEMORY_GB)().is_some())/>
+                        </Field>
+                        <Field label="Storage (GB)" id="rc-storage" hint=format!("can only grow; up to {} GB", disk.max) error=Signal::derive(error_for(pointer::STORAGE_GB))>
+                            <input id="rc-storage" name="storage_gb" type="number" inputmode="numeric" value=current.storage_gb
+                                aria-invalid=move || error_for(pointer::STORAGE_GB)().is_some().to_string()
+                                aria-describedby=move || describedby("rc-storage", error_for(pointer::STORAGE_GB)().is_some())/>
+                        </Field>
+                    </div>
+                    <Field label="GPU" id="rc-gpu" hint="".to_owned() error=Signal::derive(error_for(pointer::GPU))>
+                        <select id="rc-gpu" name="gpu">
+                            {gpus.into_iter().map(|g| {
+                                let selected = g.id == current.gpu;
+                                let label = format!("{} · {} GB", g.id, g.memory_gb);
+                                view! { <option value=g.id selected=selected>{label}</option> }
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                    <Field label="When" id="rc-apply" hint="A running workstation takes changes at its next launch.".to_owned() error=Signal::derive(error_for(APPLY_POINTER))>
+                        <select id="rc-apply" name="apply">
+                            <option value="now" selected=!running>"Now (the workstation must be stopped)"</option>
+                            <option value="nextStart" selected=running>"At the next launch"</option>
+                        </select>
+                    </Field>
+                    <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Saving…" } else { "Save configuration" }}
+                    </button>
+                </form>
         </section>
     }
 }

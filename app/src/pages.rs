@@ -114,15 +114,18 @@ fn WorkstationDetailPanel() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_workstation);
+    let catalog = Resource::new(|| (), |_| get_catalog());
     view! {
         <main class="page detail">
             <p class="back"><a href="/">"← All workstations"</a></p>
             <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
                 {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(Some(detail)) => EitherOf3::A(view! { <WorkstationView detail/> }),
-                        Ok(None) => EitherOf3::B(view! { <MissingWorkstation/> }),
-                        Err(error) => EitherOf3::C(view! { <ErrorNotice error/> }),
+                    match (detail.await, catalog.await) {
+                        (Ok(Some(detail)), Ok(catalog)) => {
+                            EitherOf3::A(view! { <WorkstationView detail catalog/> })
+                        }
+                        (Ok(None), Ok(_)) => EitherOf3::B(view! { <MissingWorkstation/> }),
+                        (Err(error), _) | (_, Err(error)) => EitherOf3::C(view! { <ErrorNotice error/> }),
                     }
                 })}
             </Transition>

@@ -46,3 +46,25 @@ test('declining the confirmation keeps the workstation', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Launch' })).toBeVisible();
   await expect(page.getByText('This workstation has been deleted.')).toHaveCount(0);
 });
+
+test('reconfigure from the workstation page, with the rules checked inline', async ({ page }) => {
+  await createAndOpen(page, 'resize');
+  const calls: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && /\/api\/reconfigure_workstation/.test(r.url())) calls.push(r.url());
+  });
+  const panel = page.getByRole('region', { name: 'Reconfigure' });
+  await panel.getByLabel('CPU cores').fill('16');
+  await panel.getByLabel('Storage (GB)').fill('100');
+  await panel.getByRole('button', { name: 'Save configuration' }).click();
+  await expect(panel.locator('#rc-storage-error')).toHaveText('can only grow: it is 256 GB now');
+  expect(calls).toEqual([]);
+
+  await panel.getByLabel('Storage (GB)').fill('512');
+  await panel.getByRole('button', { name: 'Save configuration' }).click();
+  await expect(panel.getByRole('status')).toHaveText('Saved.');
+  await expect(page.locator('.ws-spec')).toContainText('16 cores');
+  await expect(page.locator('.ws-spec')).toContainText('512 GB');
+  await expect(page.getByTestId('timeline')).toContainText('Reconfigured: 16 vCPUs');
+  expect(calls.length).toBe(1);
+});

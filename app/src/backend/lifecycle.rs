@@ -4,7 +4,10 @@
 use super::engine::JobKind;
 use super::repo::{self, NewEvent, User};
 use super::{AppState, Error};
-use crate::domain::{allowed_actions, Action, EventKind, WorkstationState, WorkstationStatus};
+use crate::domain::{
+    allowed_actions, Action, Apply, Configuration, EventKind, FieldError, ReconfigureRequest,
+    WorkstationState, WorkstationStatus,
+};
 
 /// Why an action could not start.
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +81,43 @@ pub async fn perform(
                 message: Some(message),
             };
             match action {
-                Action::Launch | Action::Stop | Action::Delete => {
+                Action::Reconfigure => {
+                    // Reconfiguring has its own entry point, `reconfigure`.
+                    return Ok((
+                        Err(ActionError::NotAllowed { action, status, phase: ws.phase.clone(), allowed }),
+                        Vec::new(),
+                    ));
+                }
+                Action::Launch => {
+                    if let Some(pending) = &ws.workstation.pending_configuration {
+                        repo::update_configuration(&mut tx, id, pending).await?;
+                        let line = format!(
+                            "Applying the configuration recorded while running: {}",
+                            describe(pending)
+                        );
+                        events.push(
+                            repo::append_event(
+                                &mut tx,
+                                NewEvent {
+                                    message: Some(&line),
+                                    progress: None,
+                                    ..event(EventKind::Log, status, "starting", "")
+                                },
+                            )
+                            .await?,
+                        );
+                    }
+                    repo::insert_job(&mut tx, id, JobKind::Launch.as_str()).await?;
+                    events.push(
+                        repo::append_event(
+                            &mut tx,
+                            event(EventKind::Phase, status, action.phase(), "Launch requested"),
+                        )
+                        .await?,
+                    );
+                }
+                Action::Stop | Action::Delete => {
                     let (kind, message) = match action {
-                        Action::Launch => (JobKind::Launch, "Launch requested"),
                         Action::Stop => (JobKind::Stop, "Stop requested"),
                         _ => (JobKind::Delete, "Delete requested"),
                     };
@@ -140,6 +177,116 @@ pub async fn perform(
         state.engine.wake();
     }
     result
+}
+
+/// "16 vCPUs, 64 GB memory, NVIDIA L4, 1024 GB storage"
+fn describe(c: &Configuration) -> String {
+    format!("{} vCPUs, {} GB memory, {}, {} GB storage", c.cpu_cores, c.memory_gb, c.gpu, c.storage_gb)
+}
+
+/// Why a reconfiguration could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconfigureError {
+    /// The request broke a rule.
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    /// Running, and the change was asked for now.
+    #[error("the workstation is running")]
+    MustStop,
+    #[error(transparent)]
+    Action(#[from] ActionError),
+}
+
+impl From<Error> for ReconfigureError {
+    fn from(e: Error) -> Self {
+        Self::Action(ActionError::Backend(e))
+    }
+}
+
+/// Changes the owner's workstation's configuration: now when it is stopped
+/// (or in error), at the next launch when it is running and that was asked.
+#[tracing::instrument(skip_all, fields(user = %owner.name, workstation = id))]
+pub async fn reconfigure(
+    state: &AppState,
+    owner: &User,
+    id: &str,
+    request: &ReconfigureRequest,
+    if_match: Option<&str>,
+) -> Result<WorkstationState, ReconfigureError> {
+    let pool = &state.pool;
+    state
+        .bus
+        .record(|| async {
+            let mut tx = pool.begin().await.map_err(Error::from)?;
+            let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
+                return Ok((Err(ActionError::NotFound.into()), Vec::new()));
+            };
+            if let Some(header) = if_match {
+                if !if_match_admits(header, ws.version) {
+                    return Ok((
+                        Err(ActionError::PreconditionFailed { current: ws.version }.into()),
+                        Vec::new(),
+                    ));
+                }
+            }
+            let status = ws.workstation.status;
+            let allowed = allowed_actions(status, ws.phase.as_deref());
+            if !allowed.contains(&Action::Reconfigure) {
+                let refused =
+                    ActionError::NotAllowed { action: Action::Reconfigure, status, phase: ws.phase, allowed };
+                return Ok((Err(refused.into()), Vec::new()));
+            }
+            let (spec, apply) = match request.parse(&ws.workstation.configuration, &state.catalog) {
+                Ok(parsed) => parsed,
+                Err(errors) => return Ok((Err(ReconfigureError::Invalid(errors)), Vec::new())),
+            };
+            let next = Configuration::from(&spec);
+            let mut events = Vec::new();
+            if status == WorkstationStatus::Running {
+                if apply != Apply::NextStart {
+                    return Ok((Err(ReconfigureError::MustStop), Vec::new()));
+                }
+                repo::set_pending_configuration(&mut tx, id, &next).await?;
+                let line = format!("Recorded for the next launch: {}", describe(&next));
+                events.push(
+                    repo::append_event(
+                        &mut tx,
+                        NewEvent {
+                            workstation_id: id,
+                            owner_id: owner.id,
+                            kind: EventKind::Log,
+                            status,
+                            phase: None,
+                            progress: None,
+                            message: Some(&line),
+                        },
+                    )
+                    .await?,
+                );
+            } else {
+                repo::update_configuration(&mut tx, id, &next).await?;
+                let line = format!("Reconfigured: {}", describe(&next));
+                events.push(
+                    repo::append_event(
+                        &mut tx,
+                        NewEvent {
+                            workstation_id: id,
+                            owner_id: owner.id,
+                            kind: EventKind::Status,
+                            status,
+                            phase: None,
+                            progress: None,
+                            message: Some(&line),
+                        },
+                    )
+                    .await?,
+                );
+            }
+            let after = repo::workstation_in_tx(&mut tx, owner.id, id).await?;
+            tx.commit().await.map_err(Error::from)?;
+            Ok((after.ok_or(ActionError::NotFound.into()), events))
+        })
+        .await?
 }
 
 #[cfg(test)]

@@ -191,6 +191,7 @@ struct WorkstationRow {
     status_reason: Option<String>,
     created_at: String,
     version: i64,
+    pending_configuration: Option<String>,
 }
 
 impl TryFrom<WorkstationRow> for WorkstationState {
@@ -213,6 +214,10 @@ impl TryFrom<WorkstationRow> for WorkstationState {
             id: row.id,
             name: row.name,
             phase: row.phase.clone(),
+            pending_configuration: row
+                .pending_configuration
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
         };
         Ok(WorkstationState {
             workstation,
@@ -226,7 +231,7 @@ impl TryFrom<WorkstationRow> for WorkstationState {
 }
 
 const WORKSTATION_COLUMNS: &str =
-    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version";
+    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
 
 /// Stores a new workstation, its provisioning job and its first event in one
 /// transaction. A name the owner already uses is a conflict on `#/name`: the
@@ -527,6 +532,45 @@ pub async fn workstation_in_tx(
     .await?
     .map(WorkstationState::try_from)
     .transpose()
+}
+
+/// Sets the configuration columns, and clears any pending configuration.
+pub async fn update_configuration(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    c: &Configuration,
+) -> Result<(), Error> {
+    sqlx::query(&format!(
+        "UPDATE workstations SET cpu_cores = ?, memory_gb = ?, gpu = ?, storage_gb = ?, region = ?,
+                pending_configuration = NULL, version = version + 1, updated_at = {NOW}
+         WHERE id = ?"
+    ))
+    .bind(c.cpu_cores)
+    .bind(c.memory_gb)
+    .bind(&c.gpu)
+    .bind(c.storage_gb)
+    .bind(&c.region)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records a configuration to apply at the next launch.
+pub async fn set_pending_configuration(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    c: &Configuration,
+) -> Result<(), Error> {
+    let json = serde_json::to_string(c).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    sqlx::query(&format!(
+        "UPDATE workstations SET pending_configuration = ?, version = version + 1, updated_at = {NOW} WHERE id = ?"
+    ))
+    .bind(json)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Removes a workstation (its events stay).

@@ -18,11 +18,14 @@ pub enum Action {
     Retry,
     /// Stops it if needed, then removes it (its history stays readable).
     Delete,
+    /// Changes its configuration (`PATCH`).
+    Reconfigure,
 }
 
 impl Action {
     /// Every action, in the order buttons show them.
-    pub const ALL: [Action; 5] = [Self::Launch, Self::Stop, Self::Cancel, Self::Retry, Self::Delete];
+    pub const ALL: [Action; 6] =
+        [Self::Launch, Self::Stop, Self::Cancel, Self::Retry, Self::Reconfigure, Self::Delete];
 
     /// The action as the API spells it.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +35,7 @@ impl Action {
             Self::Cancel => "cancel",
             Self::Retry => "retry",
             Self::Delete => "delete",
+            Self::Reconfigure => "reconfigure",
         }
     }
 
@@ -43,6 +47,7 @@ impl Action {
             Self::Cancel => "cancelling",
             Self::Retry => "queued",
             Self::Delete => "deleting",
+            Self::Reconfigure => "reconfiguring",
         }
     }
 }
@@ -61,9 +66,9 @@ pub fn allowed_actions(status: WorkstationStatus, phase: Option<&str>) -> Vec<Ac
     match (status, phase) {
         (WorkstationStatus::Provisioning, _) => vec![Action::Cancel],
         (_, Some(_)) => Vec::new(),
-        (WorkstationStatus::Stopped, None) => vec![Action::Launch, Action::Delete],
-        (WorkstationStatus::Running, None) => vec![Action::Stop, Action::Delete],
-        (WorkstationStatus::Error, None) => vec![Action::Retry, Action::Delete],
+        (WorkstationStatus::Stopped, None) => vec![Action::Launch, Action::Reconfigure, Action::Delete],
+        (WorkstationStatus::Running, None) => vec![Action::Stop, Action::Reconfigure, Action::Delete],
+        (WorkstationStatus::Error, None) => vec![Action::Retry, Action::Reconfigure, Action::Delete],
     }
 }
 
@@ -77,9 +82,9 @@ mod tests {
         for status in [Stopped, Running, Provisioning, Error] {
             assert!(!allowed_actions(status, None).is_empty(), "{status} is a dead end");
         }
-        assert_eq!(allowed_actions(Stopped, None), [Action::Launch, Action::Delete]);
-        assert_eq!(allowed_actions(Running, None), [Action::Stop, Action::Delete]);
-        assert_eq!(allowed_actions(Error, None), [Action::Retry, Action::Delete]);
+        assert_eq!(allowed_actions(Stopped, None), [Action::Launch, Action::Reconfigure, Action::Delete]);
+        assert_eq!(allowed_actions(Running, None), [Action::Stop, Action::Reconfigure, Action::Delete]);
+        assert_eq!(allowed_actions(Error, None), [Action::Retry, Action::Reconfigure, Action::Delete]);
         assert_eq!(allowed_actions(Provisioning, Some("booting")), [Action::Cancel]);
     }
 

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod lifecycle;
+pub mod reconfigure;
 pub mod request;
 pub mod time;
 pub mod workstation;
@@ -12,6 +13,7 @@ pub use catalog::{Capacity, CapacityLimit, Catalog, GpuOption, Range, RegionOpti
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
 pub use lifecycle::{allowed_actions, Action};
+pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,

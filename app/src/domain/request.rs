@@ -172,7 +172,7 @@ impl CreateWorkstationRequest {
     }
 }
 
-fn parse_configuration(
+pub(crate) fn parse_configuration(
     map: &Map<String, Value>,
     catalog: &Catalog,
     errors: &mut Vec<FieldError>,
@@ -245,7 +245,7 @@ fn integer(value: Option<Value>, at: &str, errors: &mut Vec<FieldError>) -> Opti
     None
 }
 
-fn must_be(what: &str, got: &Value) -> String {
+pub(crate) fn must_be(what: &str, got: &Value) -> String {
     format!("must be {what}, not {}", json_kind(got))
 }
 
@@ -261,7 +261,7 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 /// RFC 6901 escaping of one reference token.
-fn escape_pointer(key: &str) -> String {
+pub(crate) fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

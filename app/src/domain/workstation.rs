@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use super::request::WorkstationSpec;
+use super::request::{ConfigurationSpec, WorkstationSpec};
 
 /// Where a workstation is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,11 +71,19 @@ pub struct Workstation {
     pub configuration: Configuration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// A configuration recorded while running, applied at the next launch.
+    #[serde(rename = "pendingConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub pending_configuration: Option<Configuration>,
 }
 
 impl From<&WorkstationSpec> for Configuration {
     fn from(spec: &WorkstationSpec) -> Self {
-        let c = &spec.configuration;
+        Self::from(&spec.configuration)
+    }
+}
+
+impl From<&ConfigurationSpec> for Configuration {
+    fn from(c: &ConfigurationSpec) -> Self {
         Self {
             cpu_cores: c.cpu_cores.get(),
             memory_gb: c.memory_gb.get(),

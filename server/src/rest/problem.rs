@@ -84,6 +84,25 @@ impl From<app::backend::lifecycle::ActionError> for ApiError {
     }
 }
 
+impl From<app::backend::lifecycle::ReconfigureError> for ApiError {
+    fn from(e: app::backend::lifecycle::ReconfigureError) -> Self {
+        use app::backend::lifecycle::ReconfigureError;
+        match e {
+            ReconfigureError::Invalid(errors) => Self::Validation(errors),
+            ReconfigureError::MustStop => Self::InvalidTransition {
+                detail:
+                    "the workstation is running: stop it first, or send \"apply\": \"nextStart\" to apply \
+                         the change at its next launch"
+                        .into(),
+                status: "running".into(),
+                phase: None,
+                allowed: vec!["stop".into(), "reconfigure".into(), "delete".into()],
+            },
+            ReconfigureError::Action(e) => e.into(),
+        }
+    }
+}
+
 impl From<app::backend::Error> for ApiError {
     fn from(e: app::backend::Error) -> Self {
         match e {

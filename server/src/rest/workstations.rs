@@ -1,7 +1,7 @@
 //! `/v1/workstations`.
 
 use app::backend::{lifecycle, workstations};
-use app::domain::{Action, WorkstationState};
+use app::domain::{Action, ReconfigureRequest, WorkstationState};
 use app::domain::{CreateWorkstationRequest, Workstation};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -21,7 +21,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workstations", get(list).post(create))
-        .route("/workstations/{id}", get(show).delete(delete))
+        .route("/workstations/{id}", get(show).delete(delete).patch(reconfigure))
         .route("/workstations/{id}/{action}", post(act))
 }
 
@@ -91,6 +91,21 @@ async fn act(
     };
     let after = lifecycle::perform(&state, &user, &id, action, if_match(&headers)).await?;
     with_etag(StatusCode::ACCEPTED, after)
+}
+
+/// `PATCH /v1/workstations/{id}`: `{"configuration": {…any subset…}, "apply": "now"|"nextStart"}`.
+#[tracing::instrument(skip_all, fields(user = %user.name))]
+async fn reconfigure(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = path_id(path)?;
+    let request = ReconfigureRequest::from_json(body).map_err(ApiError::Validation)?;
+    let after = lifecycle::reconfigure(&state, &user, &id, &request, if_match(&headers)).await?;
+    with_etag(StatusCode::OK, after)
 }
 
 /// `DELETE /v1/workstations/{id}`: stops it if needed, then removes it; its

@@ -162,7 +162,7 @@ async fn forbidden_transitions_are_409_naming_the_status_and_the_way_out() {
     settle(&app, &token, &id, "stopped").await;
     let body = problem(act(&app, &token, &id, "stop").await, 409).await;
     assert_eq!(body["currentStatus"], "stopped");
-    assert_eq!(body["allowedActions"], json!(["launch", "delete"]));
+    assert_eq!(body["allowedActions"], json!(["launch", "reconfigure", "delete"]));
     problem(act(&app, &token, &id, "cancel").await, 409).await;
 
     // While starting, nothing else may start.
@@ -273,4 +273,116 @@ async fn a_queued_job_is_cancelled_at_once() {
     assert_eq!(res.json::<Value>().await.unwrap()["status"], "error");
     let events = history(&app, &token, &second).await;
     assert!(events.iter().all(|e| e["kind"] != "phase"), "it never started: {events:#?}");
+}
+
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    body: Value,
+    if_match: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app.client.patch(app.url(&format!("/v1/workstations/{id}"))).bearer_auth(token).json(&body);
+    if let Some(tag) = if_match {
+        req = req.header("if-match", tag);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn reconfigure_a_stopped_workstation_now() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("grow")).await;
+    let (_, etag) = settle(&app, &token, &id, "stopped").await;
+
+    let res =
+        patch(&app, &token, &id, json!({"configuration": {"cpuCores": 16, "storageGB": 1024}}), Some(&etag))
+            .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let new_etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    let ws: Value = res.json().await.unwrap();
+    assert_eq!(
+        ws["configuration"],
+        json!({"cpuCores": 16, "memoryGB": 32, "gpu": "NVIDIA RTX A5000", "storageGB": 1024, "region": "us-west-2"})
+    );
+    assert!(ws.get("pendingConfiguration").is_none());
+
+    // The old ETag is stale now.
+    let res = patch(&app, &token, &id, json!({"configuration": {"cpuCores": 8}}), Some(&etag)).await;
+    problem(res, 412).await;
+    // Storage only grows; the region stays; the create rules apply.
+    let res =
+        patch(&app, &token, &id, json!({"configuration": {"storageGB": 512, "memoryGB": 0}}), None).await;
+    let body = problem(res, 400).await;
+    assert_eq!(
+        crate::helpers::field_errors(&body),
+        [
+            ("#/configuration/memoryGB".to_owned(), "must be between 1 GB and 1024 GB".to_owned()),
+            ("#/configuration/storageGB".to_owned(), "can only grow: it is 1024 GB now".to_owned()),
+        ]
+    );
+    let res = patch(&app, &token, &id, json!({"configuration": {"region": "eu-west-1"}}), None).await;
+    problem(res, 400).await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400).await;
+    let events = history(&app, &token, &id).await;
+    assert_eq!(
+        events.last().unwrap()["message"],
+        "Reconfigured: 16 vCPUs, 32 GB memory, NVIDIA RTX A5000, 1024 GB storage"
+    );
+}
+
+#[tokio::test]
+async fn a_running_workstation_takes_changes_at_its_next_launch() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("later")).await;
+    settle(&app, &token, &id, "stopped").await;
+    assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "running").await;
+
+    // Now is refused with the way out.
+    let body =
+        problem(patch(&app, &token, &id, json!({"configuration": {"memoryGB": 64}}), None).await, 409).await;
+    assert_eq!(body["currentStatus"], "running");
+    assert!(body["detail"].as_str().unwrap().contains("nextStart"));
+
+    let res =
+        patch(&app, &token, &id, json!({"configuration": {"memoryGB": 64}, "apply": "nextStart"}), None)
+            .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let ws: Value = res.json().await.unwrap();
+    assert_eq!(ws["configuration"]["memoryGB"], 32, "unchanged while running");
+    assert_eq!(ws["pendingConfiguration"]["memoryGB"], 64);
+
+    assert_eq!(act(&app, &token, &id, "stop").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "stopped").await;
+    assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
+    let (ws, _) = settle(&app, &token, &id, "running").await;
+    assert_eq!(ws["configuration"]["memoryGB"], 64, "applied at the launch");
+    assert!(ws.get("pendingConfiguration").is_none());
+}
+
+#[tokio::test]
+async fn reconfigure_is_refused_while_provisioning_and_for_others() {
+    let app =
+        TestApp::spawn_with(|o| o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(300)))
+            .await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("early")).await;
+    let body =
+        problem(patch(&app, &token, &id, json!({"configuration": {"cpuCores": 4}}), None).await, 409).await;
+    assert_eq!(body["allowedActions"], json!(["cancel"]));
+    let bob = app.token_for("bob").await;
+    problem(patch(&app, &bob, &id, json!({"configuration": {"cpuCores": 4}}), None).await, 404).await;
 }
