@@ -698,6 +698,73 @@ pub async fn list_workstation_states(
     .collect()
 }
 
+/// Which of an owner's workstations a page lists.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<WorkstationStatus>,
+    pub region: Option<String>,
+    pub gpu: Option<String>,
+    pub name_prefix: Option<String>,
+    /// Only workstations older than this position (keyset pagination).
+    pub before_seq: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct PageRow {
+    seq: i64,
+    #[sqlx(flatten)]
+    row: WorkstationRow,
+}
+
+/// One page of the owner's workstations, newest first, with each one's
+/// position; `limit + 1` rows are read so the caller knows if more follow.
+pub async fn list_workstation_page(
+    pool: &SqlitePool,
+    owner_id: i64,
+    filter: &ListFilter,
+    limit: i64,
+) -> Result<Vec<(i64, Workstation)>, Error> {
+    let prefix = filter.name_prefix.as_ref().map(|p| {
+        let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+        format!("{escaped}%")
+    });
+    sqlx::query_as::<_, PageRow>(&format!(
+        "SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
+         WHERE owner_id = ?1
+           AND (?2 IS NULL OR status = ?2)
+           AND (?3 IS NULL OR region = ?3)
+           AND (?4 IS NULL OR gpu = ?4)
+           AND (?5 IS NULL OR name LIKE ?5 ESCAPE '!')
+           AND (?6 IS NULL OR seq < ?6)
+         ORDER BY seq DESC
+         LIMIT ?7"
+    ))
+    .bind(owner_id)
+    .bind(filter.status.map(WorkstationStatus::as_str))
+    .bind(filter.region.as_deref())
+    .bind(filter.gpu.as_deref())
+    .bind(prefix)
+    .bind(filter.before_seq)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.seq, WorkstationState::try_from(r.row)?.workstation)))
+    .collect()
+}
+
+/// Whether the owner has a workstation named `name`.
+pub async fn name_taken(pool: &SqlitePool, owner_id: i64, name: &str) -> Result<bool, Error> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT EXISTS (SELECT 1 FROM workstations WHERE owner_id = ? AND name = ?)",
+    )
+    .bind(owner_id)
+    .bind(name)
+    .fetch_one(pool)
+    .await?
+        != 0)
+}
+
 /// How many workstations exist in all (used by tests to prove nothing was stored).
 pub async fn count_workstations(pool: &SqlitePool) -> Result<i64, Error> {
     Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations").fetch_one(pool).await?)

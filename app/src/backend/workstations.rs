@@ -86,3 +86,37 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
     let job_started_at = repo::running_job_started_at(&state.pool, id).await?;
     Ok(Some(WorkstationDetail { state: ws, events, last_event_id, typical_job_seconds, job_started_at }))
 }
+
+/// Page tokens: opaque to clients, a position in the owner's list to us.
+pub mod page_token {
+    /// The token for "after position `seq`".
+    pub fn encode(seq: i64) -> String {
+        hex::encode(format!("ws-page:{seq}"))
+    }
+
+    /// The position a token names, if it is one we gave out.
+    pub fn decode(token: &str) -> Option<i64> {
+        let bytes = hex::decode(token).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        text.strip_prefix("ws-page:")?.parse().ok().filter(|n: &i64| *n > 0)
+    }
+}
+
+/// One page of the owner's workstations and the token of the next, if any.
+pub async fn page(
+    state: &AppState,
+    owner: &User,
+    filter: &repo::ListFilter,
+    limit: u32,
+) -> Result<(Vec<Workstation>, Option<String>), Error> {
+    let mut rows = repo::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
+    Ok((rows.into_iter().map(|(_, ws)| ws).collect(), next))
+}
+
+/// Whether the owner already has a workstation with this name.
+pub async fn name_taken(state: &AppState, owner: &User, name: &str) -> Result<bool, Error> {
+    repo::name_taken(&state.pool, owner.id, name).await
+}

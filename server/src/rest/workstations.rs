@@ -1,16 +1,19 @@
 //! `/v1/workstations`.
 
+use app::backend::repo::ListFilter;
 use app::backend::{lifecycle, workstations};
+use app::domain::request::{GpuType, Region};
 use app::domain::{Action, ReconfigureRequest, WorkstationState};
+use app::domain::{Catalog, FieldError, WorkstationName, WorkstationStatus};
 use app::domain::{CreateWorkstationRequest, Workstation};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::auth::AuthUser;
 use super::extract::JsonBody;
@@ -30,11 +33,39 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    query: Result<Query<CreateParams>, QueryRejection>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::MalformedBody(format!("the query string is malformed: {e}")))?;
+    let validate_only = match params.validate_only.as_deref() {
+        None | Some("false") => false,
+        Some("true") | Some("") => true,
+        Some(_) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "#/validateOnly",
+                "must be true or false",
+            )]))
+        }
+    };
     let spec = CreateWorkstationRequest::from_json(body)
         .and_then(|request| request.parse(&state.catalog))
         .map_err(ApiError::Validation)?;
+    if validate_only {
+        // Every check a create makes, and nothing stored.
+        if workstations::name_taken(&state, &user, spec.name.as_str()).await? {
+            return Err(ApiError::Conflict(FieldError::new(
+                app::domain::pointer::NAME,
+                format!("you already have a workstation named {:?}", spec.name.as_str()),
+            )));
+        }
+        let would = ValidatedCreate {
+            name: spec.name.as_str().to_owned(),
+            status: WorkstationStatus::Provisioning,
+            configuration: app::domain::Configuration::from(&spec),
+        };
+        return Ok((StatusCode::OK, Json(would)).into_response());
+    }
     let ws = workstations::create(&state, &user, &spec).await?;
     let location =
         HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
@@ -53,6 +84,21 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
 
 fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     path.map(|Path(id)| id).map_err(|_| ApiError::NotFound("no workstation has that id".into()))
+}
+
+/// `POST /v1/workstations` query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateParams {
+    validate_only: Option<String>,
+}
+
+/// What a create would make (`validateOnly=true`): the record without an id.
+#[derive(Debug, Serialize)]
+struct ValidatedCreate {
+    name: String,
+    status: WorkstationStatus,
+    configuration: app::domain::Configuration,
 }
 
 /// `GET /v1/workstations/{id}`: one of the caller's workstations, with its `ETag`.
@@ -124,15 +170,95 @@ async fn delete(
 
 /// The list response.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct WorkstationPage {
     workstations: Vec<Workstation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
-/// `GET /v1/workstations`: the caller's workstations, newest first.
+/// `GET /v1/workstations` query parameters, as sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    limit: Option<String>,
+    page_token: Option<String>,
+    status: Option<String>,
+    region: Option<String>,
+    gpu: Option<String>,
+    name_prefix: Option<String>,
+}
+
+/// The largest page.
+const MAX_LIMIT: u32 = 100;
+/// The page size when none is asked for.
+const DEFAULT_LIMIT: u32 = 50;
+
+fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilter, u32), ApiError> {
+    let mut errors = Vec::new();
+    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let limit = match nonempty(params.limit) {
+        None => DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "#/limit",
+                    format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                ));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let before_seq = nonempty(params.page_token).and_then(|token| {
+        let seq = workstations::page_token::decode(&token);
+        if seq.is_none() {
+            errors.push(FieldError::new("#/pageToken", "is not a page token this API gave out"));
+        }
+        seq
+    });
+    let status = nonempty(params.status).and_then(|s| {
+        s.parse::<WorkstationStatus>()
+            .map_err(|_| {
+                errors
+                    .push(FieldError::new("#/status", "must be one of stopped, running, provisioning, error"))
+            })
+            .ok()
+    });
+    let region = nonempty(params.region);
+    if let Some(r) = &region {
+        if let Err(detail) = Region::parse(r, catalog) {
+            errors.push(FieldError::new("#/region", detail));
+        }
+    }
+    let gpu = nonempty(params.gpu);
+    if let Some(g) = &gpu {
+        if let Err(detail) = GpuType::parse(g, catalog) {
+            errors.push(FieldError::new("#/gpu", detail));
+        }
+    }
+    let name_prefix = params.name_prefix.filter(|p| !p.is_empty());
+    if name_prefix.as_ref().is_some_and(|p| p.chars().count() > WorkstationName::MAX_LEN) {
+        errors.push(FieldError::new("#/namePrefix", "must be at most 63 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok((ListFilter { status, region, gpu, name_prefix, before_seq }, limit))
+}
+
+/// `GET /v1/workstations`: the caller's workstations, newest first, a page at
+/// a time (`limit`, `pageToken`), filtered by `status`, `region`, `gpu` and
+/// `namePrefix` (case-insensitive).
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<impl Serialize>, ApiError> {
-    Ok(Json(WorkstationPage { workstations: workstations::list(&state, &user).await? }))
+    let Query(params) =
+        query.map_err(|e| ApiError::MalformedBody(format!("the query string is malformed: {e}")))?;
+    let (filter, limit) = parse_list_params(params, &state.catalog)?;
+    let (workstations, next_page_token) = workstations::page(&state, &user, &filter, limit).await?;
+    Ok(Json(WorkstationPage { workstations, next_page_token }))
 }

@@ -5,6 +5,7 @@ mod auth;
 mod events;
 mod helpers;
 mod lifecycle;
+mod listing;
 mod pages;
 mod provisioners;
 mod workstations;
