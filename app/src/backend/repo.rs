@@ -769,3 +769,102 @@ pub async fn name_taken(pool: &SqlitePool, owner_id: i64, name: &str) -> Result<
 pub async fn count_workstations(pool: &SqlitePool) -> Result<i64, Error> {
     Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations").fetch_one(pool).await?)
 }
+
+/// A stored response for an idempotency key.
+#[derive(Debug, Clone, FromRow)]
+pub struct IdempotentRecord {
+    pub request_hash: String,
+    pub status: Option<i64>,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub body: Option<Vec<u8>>,
+    /// Whether a request still marked in flight started over a minute ago
+    /// (its process died): it may be taken over.
+    pub abandoned: bool,
+}
+
+/// Claims `key` for a new request, or returns what is stored for it. Keys
+/// older than 24 hours are forgotten first.
+pub async fn idempotency_claim(
+    pool: &SqlitePool,
+    scope: &str,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<IdempotentRecord>, Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let existing = sqlx::query_as::<_, IdempotentRecord>(
+        "SELECT request_hash, status, content_type, location, etag, body,
+                status IS NULL AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds') AS abandoned
+         FROM idempotency_keys WHERE scope = ? AND key = ?",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let claimed = match &existing {
+        None => true,
+        Some(record) if record.abandoned => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+                .bind(scope)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            true
+        }
+        Some(_) => false,
+    };
+    if claimed {
+        sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (?, ?, ?)")
+            .bind(scope)
+            .bind(key)
+            .bind(request_hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(if claimed { None } else { existing })
+}
+
+/// Stores the response of a claimed key.
+#[allow(clippy::too_many_arguments)]
+pub async fn idempotency_store(
+    pool: &SqlitePool,
+    scope: &str,
+    key: &str,
+    status: u16,
+    content_type: Option<&str>,
+    location: Option<&str>,
+    etag: Option<&str>,
+    body: &[u8],
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = ?, content_type = ?, location = ?, etag = ?, body = ?
+         WHERE scope = ? AND key = ?",
+    )
+    .bind(i64::from(status))
+    .bind(content_type)
+    .bind(location)
+    .bind(etag)
+    .bind(body)
+    .bind(scope)
+    .bind(key)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets a claimed key (the request failed in a way a retry may fix).
+pub async fn idempotency_forget(pool: &SqlitePool, scope: &str, key: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+        .bind(scope)
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

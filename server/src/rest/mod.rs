@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod events;
 pub mod extract;
+pub mod idempotency;
 pub mod problem;
 pub mod workstations;
 
@@ -17,10 +18,11 @@ pub use problem::ApiError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Routes of the API, relative to `/v1`.
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(workstations::router())
         .merge(events::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -40,6 +40,12 @@ pub enum ApiError {
     /// `If-Match` does not match the current version.
     #[error("precondition failed")]
     PreconditionFailed { current_etag: String },
+    /// An `Idempotency-Key` was used before with a different request.
+    #[error("idempotency key reused")]
+    IdempotencyMismatch,
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("idempotency key in flight")]
+    IdempotencyInFlight,
     /// A server-side failure; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -215,6 +221,21 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
+            Self::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/idempotency-key-reused",
+                "Idempotency key reused",
+                "this Idempotency-Key was sent before with a different request; use a new key for a new request"
+                    .into(),
+                None,
+            ),
+            Self::IdempotencyInFlight => (
+                StatusCode::CONFLICT,
+                "/problems/idempotency-key-in-flight",
+                "Request still in progress",
+                "the first request with this Idempotency-Key is still running; retry in a moment".into(),
+                None,
+            ),
             Self::Internal(cause) => {
                 tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
                 (

@@ -4,6 +4,7 @@
 mod auth;
 mod events;
 mod helpers;
+mod idempotency;
 mod lifecycle;
 mod listing;
 mod pages;

@@ -1,0 +1,136 @@
+//! `Idempotency-Key` on POST.
+
+use app::backend::{auth, repo};
+use serde_json::Value;
+
+use crate::helpers::{problem, valid_body, TestApp};
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_replays_the_first_response() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let send = || {
+        app.post_json("/v1/workstations", &token, &valid_body("once"))
+            .header("idempotency-key", "create-once-1")
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let location = first.headers()["location"].clone();
+    let first_body: Value = first.json().await.unwrap();
+
+    let again = send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.headers()["location"], location);
+    assert_eq!(again.headers()["content-type"], "application/json");
+    assert_eq!(again.json::<Value>().await.unwrap(), first_body);
+    assert_eq!(app.workstation_count().await, 1, "created once");
+
+    // Without a key the same body is a new request (here: a duplicate name).
+    let res = app.post_json("/v1/workstations", &token, &valid_body("once")).send().await.unwrap();
+    problem(res, 409).await;
+    // Keys are per credential: another user's same key is independent.
+    let bob = app.token_for("bob").await;
+    let res = app
+        .post_json("/v1/workstations", &bob, &valid_body("once"))
+        .header("idempotency-key", "create-once-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("a"))
+        .header("idempotency-key", "k1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("b"))
+        .header("idempotency-key", "k1")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 422).await;
+    assert_eq!(body["type"], "/problems/idempotency-key-reused");
+    assert_eq!(app.workstation_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_retry_while_the_first_runs_is_409() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    // The first request has claimed the key and not finished.
+    let scope = auth::hash_secret(&format!("Bearer {token}"));
+    assert!(repo::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap().is_none());
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("c"))
+        .header("idempotency-key", "busy")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 409).await;
+    assert_eq!(body["type"], "/problems/idempotency-key-in-flight");
+    assert_eq!(app.workstation_count().await, 0);
+}
+
+#[tokio::test]
+async fn errors_are_replayed_too_but_not_server_failures_or_bad_keys() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let mut bad = valid_body("x");
+    bad["configuration"]["cpuCores"] = 0.into();
+    let res = app
+        .post_json("/v1/workstations", &token, &bad)
+        .header("idempotency-key", "bad-1")
+        .send()
+        .await
+        .unwrap();
+    let first = problem(res, 400).await;
+    // The replay is the first response, body and all (its requestId included).
+    let res = app
+        .post_json("/v1/workstations", &token, &bad)
+        .header("idempotency-key", "bad-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("x"))
+        .header("idempotency-key", "has space")
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400).await;
+}
+
+#[tokio::test]
+async fn actions_are_idempotent_with_a_key() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("act-once")).await;
+    app.follow_to_end(&token, &id).await;
+    let launch = || {
+        app.client
+            .post(app.url(&format!("/v1/workstations/{id}/launch")))
+            .bearer_auth(&token)
+            .header("idempotency-key", "launch-1")
+            .send()
+    };
+    assert_eq!(launch().await.unwrap().status().as_u16(), 202);
+    let again = launch().await.unwrap();
+    assert_eq!(again.status().as_u16(), 202, "replayed, not a 409");
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}
