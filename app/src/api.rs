@@ -150,6 +150,16 @@ pub async fn create_workstation(
         .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
     match workstations::create(&state, &user, &spec).await {
         Ok(ws) => Ok(ws),
+        Err(Error::InsufficientCapacity(shortage)) => {
+            let mut detail = shortage.message.clone();
+            if !shortage.regions_with_gpu.is_empty() {
+                detail.push_str(&format!(". Regions with it: {}", shortage.regions_with_gpu.join(", ")));
+            }
+            Err(AppError::Invalid {
+                errors: vec![crate::domain::FieldError::new(crate::domain::pointer::REGION, detail)],
+                submitted: Some(Box::new(form)),
+            })
+        }
         Err(Error::Conflict(error)) => {
             Err(AppError::Invalid { errors: vec![error], submitted: Some(Box::new(form)) })
         }

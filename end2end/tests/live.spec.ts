@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { signIn, token, uniqueName } from './helpers';
+import { hydrated, signIn, token, uniqueName } from './helpers';
 
 test('a new workstation goes from provisioning to stopped on the page, live', async ({ page }) => {
   await signIn(page);
@@ -19,26 +19,45 @@ test('a new workstation goes from provisioning to stopped on the page, live', as
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
 });
 
-test('a request beyond capacity shows its reason instead of a spinner', async ({ page }) => {
+test('a request beyond capacity is refused under the field, with where there is room', async ({ page }) => {
   await signIn(page);
   const name = uniqueName('nocap');
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
   await page.getByLabel('Region').selectOption('ap-southeast-1');
   await page.getByRole('button', { name: 'Create workstation' }).click();
+  await expect(page.locator('#ws-region-error')).toHaveText(
+    'No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there. ' +
+      'Regions with it: us-west-2, us-east-1, eu-west-1, eu-central-1',
+  );
+  await expect(page.getByLabel('Name')).toHaveValue(name);
+  await expect(page.locator('.ws-card', { hasText: name })).toHaveCount(0);
+});
+
+test('a failed provisioning shows its reason, not a spinner, and retry gets out of it', async ({ page, request }) => {
+  await signIn(page);
+  const name = uniqueName('failed');
+  const auth = { Authorization: `Bearer ${token()}` };
+  const res = await request.post('/v1/workstations', {
+    headers: auth,
+    data: { name, configuration: { cpuCores: 2, memoryGB: 8, gpu: 'NVIDIA L4', storageGB: 64, region: 'us-east-1' } },
+  });
+  expect(res.status()).toBe(201);
+  const { id } = await res.json();
+  expect((await request.post(`/v1/workstations/${id}/cancel`, { headers: auth })).status()).toBe(202);
 
   const card = page.locator('.ws-card', { hasText: name });
   await expect(card.getByTestId('status')).toHaveText('error', { timeout: 15_000 });
-  await expect(card.getByTestId('reason')).toHaveText(
-    'No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there',
-  );
+  await expect(card.getByTestId('reason')).toHaveText('Cancelled');
   await expect(card.getByRole('progressbar')).toHaveCount(0);
 
-  // Its page says the same, with the last log lines.
   await card.getByRole('link', { name }).click();
   await expect(page.getByRole('heading', { name })).toBeVisible();
+  await hydrated(page);
   await expect(page.getByRole('alert')).toContainText('Provisioning failed.');
-  await expect(page.getByRole('alert')).toContainText('that GPU is not offered there');
+  await expect(page.getByRole('alert')).toContainText('Cancelled');
+  await page.getByRole('button', { name: 'Retry provisioning' }).click();
+  await expect(page.getByText('Provisioned and stopped: ready to launch.')).toBeVisible({ timeout: 15_000 });
 });
 
 test('the workstation page follows provisioning and keeps the timeline', async ({ page, request }) => {

@@ -20,7 +20,20 @@ pub enum Error {
     /// The operation conflicts with stored data (e.g. a duplicate name).
     #[error("conflict: {0}")]
     Conflict(FieldError),
+    /// No capacity left for the GPU type in the region.
+    #[error("insufficient capacity: {}", .0.message)]
+    InsufficientCapacity(Box<Shortage>),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// What is missing, and where else there is room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub message: String,
+    /// Regions with free capacity for the GPU type asked for.
+    pub regions_with_gpu: Vec<String>,
+    /// GPU types with free capacity in the region asked for.
+    pub gpus_in_region: Vec<String>,
 }

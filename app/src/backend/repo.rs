@@ -623,6 +623,16 @@ pub async fn capacity_in_use(pool: &SqlitePool, region: &str, gpu: &str, except:
     .await?)
 }
 
+/// How many workstations hold capacity, per region and GPU type (all users;
+/// a workstation in `error` holds none).
+pub async fn capacity_usage(pool: &SqlitePool) -> Result<Vec<(String, String, i64)>, Error> {
+    Ok(sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT region, gpu, COUNT(*) FROM workstations WHERE status != 'error' GROUP BY region, gpu",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The mean duration in seconds of finished provisioning jobs for this GPU
 /// type and region, if any finished.
 pub async fn mean_job_seconds(pool: &SqlitePool, gpu: &str, region: &str) -> Result<Option<f64>, Error> {

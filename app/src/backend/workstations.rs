@@ -3,9 +3,10 @@
 use rand::Rng;
 
 use super::repo::{self, User};
-use super::{AppState, Error};
+use super::{AppState, Error, Shortage};
 use crate::domain::{
-    Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec, WorkstationState,
+    CapacityEntry, Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec,
+    WorkstationState,
 };
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
@@ -24,6 +25,8 @@ pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> R
     let ws = state
         .bus
         .record(|| async {
+            // Checked under the write lock, so concurrent creates cannot both take the last slot.
+            check_capacity(state, spec).await?;
             let (ws, event) = repo::insert_workstation_with_job(&state.pool, owner.id, &id, spec).await?;
             Ok((ws, vec![event]))
         })
@@ -119,4 +122,54 @@ pub async fn page(
 /// Whether the owner already has a workstation with this name.
 pub async fn name_taken(state: &AppState, owner: &User, name: &str) -> Result<bool, Error> {
     repo::name_taken(&state.pool, owner.id, name).await
+}
+
+/// Free capacity for every region and GPU type of the catalog.
+pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
+    let usage = repo::capacity_usage(&state.pool).await?;
+    let catalog = &state.catalog;
+    let mut entries = Vec::with_capacity(catalog.regions.len() * catalog.gpus.len());
+    for region in &catalog.regions {
+        for gpu in &catalog.gpus {
+            let total = catalog.capacity_for(&region.id, &gpu.id);
+            let used = usage
+                .iter()
+                .find(|(r, g, _)| *r == region.id && *g == gpu.id)
+                .map_or(0, |(_, _, n)| u32::try_from(*n).unwrap_or(u32::MAX));
+            entries.push(CapacityEntry {
+                region: region.id.clone(),
+                gpu: gpu.id.clone(),
+                total,
+                used,
+                free: total.saturating_sub(used),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Fails with the alternatives when the spec's region has no free capacity
+/// for its GPU type.
+pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
+    let (region, gpu) = (spec.configuration.region.as_str(), spec.configuration.gpu.as_str());
+    let entries = capacity(state).await?;
+    let Some(entry) = entries.iter().find(|e| e.region == region && e.gpu == gpu) else {
+        return Ok(());
+    };
+    if entry.free > 0 {
+        return Ok(());
+    }
+    Err(Error::InsufficientCapacity(Box::new(Shortage {
+        message: state.catalog.shortage_message(region, gpu, entry.total),
+        regions_with_gpu: entries
+            .iter()
+            .filter(|e| e.gpu == gpu && e.free > 0)
+            .map(|e| e.region.clone())
+            .collect(),
+        gpus_in_region: entries
+            .iter()
+            .filter(|e| e.region == region && e.free > 0)
+            .map(|e| e.gpu.clone())
+            .collect(),
+    })))
 }

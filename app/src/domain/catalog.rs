@@ -95,6 +95,17 @@ impl Catalog {
             .map_or(self.capacity.default, |l| l.count)
     }
 
+    /// Why a request for `gpu` in `region` cannot be met when `capacity` are
+    /// all in use.
+    pub fn shortage_message(&self, region: &str, gpu: &str, capacity: u32) -> String {
+        let region_name = self.region(region).map_or(region, |r| r.name.as_str());
+        if capacity == 0 {
+            format!("No {gpu} capacity in {region} ({region_name}): that GPU is not offered there")
+        } else {
+            format!("No {gpu} capacity left in {region} ({region_name}): all {capacity} are in use")
+        }
+    }
+
     /// Problems that make a catalog unusable; empty when it is fine.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -134,6 +145,17 @@ impl Catalog {
         }
         problems
     }
+}
+
+/// Free capacity of one region for one GPU type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityEntry {
+    pub region: String,
+    pub gpu: String,
+    pub total: u32,
+    pub used: u32,
+    pub free: u32,
 }
 
 #[cfg(feature = "ssr")]

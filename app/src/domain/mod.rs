@@ -9,7 +9,7 @@ pub mod request;
 pub mod time;
 pub mod workstation;
 
-pub use catalog::{Capacity, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
+pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
 pub use lifecycle::{allowed_actions, Action};

@@ -2,6 +2,7 @@
 //! and backend functions as the pages.
 
 pub mod auth;
+pub mod catalog;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
@@ -22,6 +23,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(workstations::router())
         .merge(events::router())
+        .merge(catalog::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

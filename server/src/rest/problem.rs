@@ -40,6 +40,9 @@ pub enum ApiError {
     /// `If-Match` does not match the current version.
     #[error("precondition failed")]
     PreconditionFailed { current_etag: String },
+    /// No capacity left for the GPU type in the region.
+    #[error("insufficient capacity")]
+    InsufficientCapacity(Box<app::backend::Shortage>),
     /// An `Idempotency-Key` was used before with a different request.
     #[error("idempotency key reused")]
     IdempotencyMismatch,
@@ -113,6 +116,7 @@ impl From<app::backend::Error> for ApiError {
     fn from(e: app::backend::Error) -> Self {
         match e {
             app::backend::Error::Conflict(field) => Self::Conflict(field),
+            app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
             other => Self::internal(other),
         }
     }
@@ -218,6 +222,17 @@ impl IntoResponse for ApiError {
                     "/problems/precondition-failed",
                     "The workstation has changed",
                     "If-Match does not match the current ETag; read the workstation again and retry".into(),
+                    None,
+                )
+            }
+            Self::InsufficientCapacity(shortage) => {
+                extensions.insert("regionsWithGpu".into(), shortage.regions_with_gpu.clone().into());
+                extensions.insert("gpusInRegion".into(), shortage.gpus_in_region.clone().into());
+                (
+                    StatusCode::CONFLICT,
+                    "/problems/insufficient-capacity",
+                    "Insufficient capacity",
+                    shortage.message.clone(),
                     None,
                 )
             }

@@ -59,6 +59,7 @@ async fn create(
                 format!("you already have a workstation named {:?}", spec.name.as_str()),
             )));
         }
+        workstations::check_capacity(&state, &spec).await?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,

@@ -146,12 +146,78 @@ async fn streams_and_history_of_other_users_are_404_and_need_auth() {
 }
 
 #[tokio::test]
-async fn beyond_capacity_ends_in_error_naming_what_was_unavailable() {
+async fn beyond_capacity_a_create_fails_fast_with_the_alternatives() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
 
     // The default catalog offers no H100 in ap-southeast-1.
-    let id = app.create(&token, &body_with("no-h100", "NVIDIA H100 80GB", "ap-southeast-1")).await;
+    let res = app
+        .post_json("/v1/workstations", &token, &body_with("no-h100", "NVIDIA H100 80GB", "ap-southeast-1"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 409).await;
+    assert_eq!(body["type"], "/problems/insufficient-capacity");
+    assert_eq!(
+        body["detail"],
+        "No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there"
+    );
+    assert_eq!(body["regionsWithGpu"], json!(["us-west-2", "us-east-1", "eu-west-1", "eu-central-1"]));
+    let gpus: Vec<&str> =
+        body["gpusInRegion"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert!(gpus.contains(&"NVIDIA L4") && !gpus.contains(&"NVIDIA H100 80GB"), "{gpus:?}");
+    assert_eq!(app.workstation_count().await, 0);
+
+    // eu-central-1 holds two A100s: the third is refused until one is gone.
+    for n in 0..2 {
+        app.create(&token, &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).await;
+    }
+    let res = app
+        .post_json("/v1/workstations", &token, &body_with("a100-2", "NVIDIA A100 80GB", "eu-central-1"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 409).await;
+    assert_eq!(
+        body["detail"],
+        "No NVIDIA A100 80GB capacity left in eu-central-1 (Europe (Frankfurt)): all 2 are in use"
+    );
+    // validateOnly gives the same answer.
+    let res = app
+        .post_json(
+            "/v1/workstations?validateOnly=true",
+            &token,
+            &body_with("a100-2", "NVIDIA A100 80GB", "eu-central-1"),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(res, 409).await;
+
+    // The catalog shows it.
+    let catalog: Value = app.get("/v1/catalog", &token).send().await.unwrap().json().await.unwrap();
+    let entry = catalog["capacity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["region"] == "eu-central-1" && e["gpu"] == "NVIDIA A100 80GB")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        entry,
+        json!({"region": "eu-central-1", "gpu": "NVIDIA A100 80GB", "total": 2, "used": 2, "free": 0})
+    );
+    assert_eq!(catalog["ranges"]["cpuCores"], json!({"min": 1, "max": 128}));
+    assert_eq!(catalog["gpus"].as_array().unwrap().len(), 7);
+    assert_eq!(catalog["gpus"][0]["memoryGB"], 16);
+    assert_eq!(catalog["regions"][0], json!({"id": "us-west-2", "name": "US West (Oregon)"}));
+}
+
+#[tokio::test]
+async fn the_provisioner_still_refuses_what_has_no_capacity() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create_unchecked(&token, &body_with("no-h100", "NVIDIA H100 80GB", "ap-southeast-1")).await;
     let events = app.follow_to_end(&token, &id).await;
     let last = events.last().unwrap();
     assert_eq!(last["status"], "error");
@@ -159,29 +225,8 @@ async fn beyond_capacity_ends_in_error_naming_what_was_unavailable() {
         last["message"],
         "No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there"
     );
-
-    // eu-central-1 holds two A100s: the third fails, the first two are fine.
-    let mut ids = Vec::new();
-    for n in 0..3 {
-        ids.push(
-            app.create(&token, &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).await,
-        );
-    }
-    let mut ends = Vec::new();
-    for id in &ids {
-        let events = app.follow_to_end(&token, id).await;
-        ends.push(events.last().unwrap().clone());
-    }
-    assert_eq!(ends[0]["status"], "stopped");
-    assert_eq!(ends[1]["status"], "stopped");
-    assert_eq!(ends[2]["status"], "error");
-    assert_eq!(
-        ends[2]["message"],
-        "No NVIDIA A100 80GB capacity left in eu-central-1 (Europe (Frankfurt)): all 2 are in use"
-    );
-    // A failed workstation frees nothing it never held, and stays readable.
     let ws: Value =
-        app.get(&format!("/v1/workstations/{}", ids[2]), &token).send().await.unwrap().json().await.unwrap();
+        app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(ws["status"], "error");
 }
 

@@ -131,6 +131,22 @@ impl TestApp {
         }
     }
 
+    /// Stores a workstation without the create endpoint's checks (as if the
+    /// catalog had changed since), so the provisioner's own guards are reached.
+    pub async fn create_unchecked(&self, token: &str, body: &Value) -> String {
+        let user = app::backend::auth::authenticate_token(&self.state.pool, token).await.unwrap().unwrap();
+        let spec = app::domain::CreateWorkstationRequest::from_json(body.clone())
+            .unwrap()
+            .parse(&self.state.catalog)
+            .unwrap();
+        let id = app::backend::workstations::new_id();
+        let (_, event) =
+            repo::insert_workstation_with_job(&self.state.pool, user.id, &id, &spec).await.unwrap();
+        drop(event);
+        self.state.engine.wake();
+        id
+    }
+
     pub async fn workstation_count(&self) -> i64 {
         repo::count_workstations(&self.state.pool).await.unwrap()
     }

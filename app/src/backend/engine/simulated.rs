@@ -38,19 +38,7 @@ impl Provisioner for SimulatedProvisioner {
             let capacity = self.catalog.capacity_for(&c.region, &c.gpu);
             let in_use = repo::capacity_in_use(&self.pool, &c.region, &c.gpu, &ws.id).await?;
             if in_use >= i64::from(capacity) {
-                let region_name =
-                    self.catalog.region(&c.region).map_or(c.region.as_str(), |r| r.name.as_str());
-                return Err(Failure(if capacity == 0 {
-                    format!(
-                        "No {} capacity in {} ({region_name}): that GPU is not offered there",
-                        c.gpu, c.region
-                    )
-                } else {
-                    format!(
-                        "No {} capacity left in {} ({region_name}): all {capacity} are in use",
-                        c.gpu, c.region
-                    )
-                }));
+                return Err(Failure(self.catalog.shortage_message(&c.region, &c.gpu, capacity)));
             }
             let [allocating, attaching, booting, configuring] = Self::PHASES;
             let steps = [
