@@ -225,3 +225,20 @@ fn a_job_interrupted_by_a_crash_is_finished_after_restart() {
         "{history}"
     );
 }
+
+#[test]
+fn quotas_are_set_per_user_and_shown() {
+    let db = Db::new();
+    assert!(db.run(&["user", "create", "erin"]).status.success());
+    let out = db.run(&["quota", "set", "--user", "erin", "--cpu-cores", "32", "--gpus", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&db.run(&["quota", "show", "--user", "erin"]).stdout);
+    assert!(
+        shown.contains("cpuCores  32")
+            && shown.contains("gpus      2")
+            && shown.contains("memoryGB  default"),
+        "{shown}"
+    );
+    assert_eq!(db.run(&["quota", "set", "--user", "erin"]).status.code(), Some(1));
+    assert_eq!(db.run(&["quota", "set", "--user", "nobody", "--gpus", "1"]).status.code(), Some(1));
+}

@@ -150,6 +150,10 @@ pub async fn create_workstation(
         .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
     match workstations::create(&state, &user, &spec).await {
         Ok(ws) => Ok(ws),
+        Err(Error::QuotaExceeded(excess)) => Err(AppError::ActionRefused(format!(
+            "Over your quota: {}.",
+            excess.detail.split(" (quota").next().unwrap_or(&excess.detail)
+        ))),
         Err(Error::InsufficientCapacity(shortage)) => {
             let mut detail = shortage.message.clone();
             if !shortage.regions_with_gpu.is_empty() {
@@ -185,6 +189,9 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
         Err(e @ ActionError::NotAllowed { .. }) => {
             Err(AppError::ActionRefused(format!("You {}.", e).replacen("cannot", "can't", 1)))
         }
+        Err(ActionError::Backend(crate::backend::Error::QuotaExceeded(excess))) => {
+            Err(AppError::ActionRefused(format!("Over your quota: {}.", excess.detail)))
+        }
         Err(e) => Err(ssr::internal(e)),
     }
 }
@@ -217,6 +224,25 @@ pub async fn reconfigure_workstation(
         Err(ReconfigureError::Action(e @ ActionError::NotAllowed { .. })) => {
             Err(AppError::ActionRefused(format!("You {e}.").replacen("cannot", "can't", 1)))
         }
+        Err(ReconfigureError::Action(ActionError::Backend(crate::backend::Error::QuotaExceeded(excess)))) => {
+            Err(AppError::ActionRefused(format!("Over your quota: {}.", excess.detail)))
+        }
         Err(ReconfigureError::Action(e)) => Err(ssr::internal(e)),
     }
+}
+
+/// The signed-in user's quota: limits and usage.
+#[server]
+pub async fn get_quota() -> Result<crate::domain::QuotaStatus, AppError> {
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    crate::backend::quota::status(&state, &user).await.map_err(ssr::internal)
+}
+
+/// Free capacity per region and GPU type.
+#[server]
+pub async fn get_capacity() -> Result<Vec<crate::domain::CapacityEntry>, AppError> {
+    let state = ssr::state()?;
+    ssr::require_user(&state).await?;
+    crate::backend::workstations::capacity(&state).await.map_err(ssr::internal)
 }

@@ -5,9 +5,9 @@ use leptos::server_fn::ServerFn;
 
 use crate::api::{CreateWorkstation, ReconfigureWorkstation, WorkstationAction};
 use crate::domain::{
-    allowed_actions, pointer, reconfigure::APPLY_POINTER, time, Action, AppError, Catalog,
-    CreateWorkstationRequest, Dashboard, EventKind, FieldError, ReconfigureForm, ReconfigureRequest,
-    WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
+    allowed_actions, pointer, reconfigure::APPLY_POINTER, time, Action, AppError, CapacityEntry, Catalog,
+    CreateWorkstationRequest, Dashboard, EventKind, FieldError, QuotaStatus, ReconfigureForm,
+    ReconfigureRequest, WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
 use crate::live::{follow_events, LiveStatus};
 
@@ -66,7 +66,12 @@ fn form_of(input: &CreateWorkstation) -> WorkstationForm {
 /// shows the server's verdict the same way; without JavaScript it posts as a
 /// plain form and the server's errors come back in the page.
 #[component]
-pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkstation>) -> impl IntoView {
+pub fn CreateWorkstationForm(
+    catalog: Catalog,
+    action: ServerAction<CreateWorkstation>,
+    /// Free capacity, to say before submitting whether the choice fits.
+    capacity: Resource<Result<Vec<CapacityEntry>, AppError>>,
+) -> impl IntoView {
     // A form posted without JavaScript comes back with what was typed.
     let submitted = action.value().with_untracked(|v| match v {
         Some(Err(AppError::Invalid { submitted, .. })) => submitted.as_deref().cloned(),
@@ -83,6 +88,22 @@ pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkst
 
     let client_errors = RwSignal::new(None::<Vec<FieldError>>);
     let form_ref = NodeRef::<leptos::html::Form>::new();
+    let chosen_gpu = RwSignal::new(initial.gpu.clone());
+    let chosen_region = RwSignal::new(initial.region.clone());
+    let room = move || {
+        let entries = capacity.get()?.ok()?;
+        let (gpu, region) = (chosen_gpu.get(), chosen_region.get());
+        let entry = entries.into_iter().find(|e| e.gpu == gpu && e.region == region)?;
+        Some(if entry.free == 0 {
+            view! { <p class="capacity none" data-testid="capacity">{format!("No {gpu} free in {region} right now")}</p> }
+        } else {
+            view! {
+                <p class="capacity" data-testid="capacity">
+                    {format!("{} of {} {gpu} free in {region}", entry.free, entry.total)}
+                </p>
+            }
+        })
+    };
     let errors = Memo::new(move |_| {
         client_errors.get().unwrap_or_else(|| match action.value().get() {
             Some(Err(e)) => e.field_errors().to_vec(),
@@ -186,7 +207,7 @@ pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkst
                 </Field>
             </div>
             <Field label="GPU" id="ws-gpu" hint="".to_owned() error=Signal::derive(error_for(pointer::GPU))>
-                <select id="ws-gpu" name="gpu"
+                <select id="ws-gpu" name="gpu" on:change=move |ev| chosen_gpu.set(event_target_value(&ev))
                     aria-invalid=move || error_for(pointer::GPU)().is_some().to_string()
                     aria-describedby=move || describedby("ws-gpu", error_for(pointer::GPU)().is_some())>
                     {gpus.into_iter().map(|g| {
@@ -197,7 +218,7 @@ pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkst
                 </select>
             </Field>
             <Field label="Region" id="ws-region" hint="".to_owned() error=Signal::derive(error_for(pointer::REGION))>
-                <select id="ws-region" name="region"
+                <select id="ws-region" name="region" on:change=move |ev| chosen_region.set(event_target_value(&ev))
                     aria-invalid=move || error_for(pointer::REGION)().is_some().to_string()
                     aria-describedby=move || describedby("ws-region", error_for(pointer::REGION)().is_some())>
                     {regions.into_iter().map(|r| {
@@ -207,10 +228,41 @@ pub fn CreateWorkstationForm(catalog: Catalog, action: ServerAction<CreateWorkst
                     }).collect_view()}
                 </select>
             </Field>
+            <Transition fallback=|| ()>{room}</Transition>
             <button type="submit" class="button primary" disabled=move || action.pending().get()>
                 {move || if action.pending().get() { "Creating…" } else { "Create workstation" }}
             </button>
         </form>
+    }
+}
+
+/// What the user's quota allows and what is used.
+#[component]
+pub fn QuotaPanel(status: QuotaStatus) -> impl IntoView {
+    let QuotaStatus { limits, used } = status;
+    let rows = [
+        ("CPU cores", used.cpu_cores, limits.cpu_cores),
+        ("Memory (GB)", used.memory_gb, limits.memory_gb),
+        ("GPUs", used.gpus, limits.gpus),
+        ("Storage (GB)", used.storage_gb, limits.storage_gb),
+    ];
+    view! {
+        <div class="quota" data-testid="quota">
+            <h3>"Your quota"</h3>
+            <dl>
+                {rows
+                    .into_iter()
+                    .map(|(label, used, limit)| {
+                        view! {
+                            <div>
+                                <dt>{label}</dt>
+                                <dd>{format!("{used} of {limit} used · {} left", limit.saturating_sub(used))}</dd>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </dl>
+        </div>
     }
 }
 

@@ -7,9 +7,12 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    get_catalog, get_dashboard, get_session, get_workstation, CreateWorkstation, SessionUser, SignIn, SignOut,
+    get_capacity, get_catalog, get_dashboard, get_quota, get_session, get_workstation, CreateWorkstation,
+    SessionUser, SignIn, SignOut,
 };
-use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, WorkstationView};
+use crate::components::{
+    CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel, WorkstationView,
+};
 
 /// Renders `children` for a signed-in user under the top bar; sends anyone
 /// else to the sign-in page.
@@ -67,6 +70,8 @@ fn Dashboard() -> impl IntoView {
     let create = ServerAction::<CreateWorkstation>::new();
     let catalog = Resource::new(|| (), |_| get_catalog());
     let dashboard = Resource::new(move || create.version().get(), |_| get_dashboard());
+    let quota = Resource::new(move || create.version().get(), |_| get_quota());
+    let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
     view! {
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">
@@ -74,11 +79,16 @@ fn Dashboard() -> impl IntoView {
                 <Suspense fallback=|| view! { <div class="skeleton form-skeleton"></div> }>
                     {move || Suspend::new(async move {
                         match catalog.await {
-                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create/> }.into_any(),
+                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create capacity/> }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
                 </Suspense>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        quota.await.ok().map(|status| view! { <QuotaPanel status/> })
+                    })}
+                </Transition>
             </section>
             <section class="panel list" aria-labelledby="list-heading">
                 <h2 id="list-heading">"Your workstations"</h2>

@@ -55,6 +55,8 @@ test('a valid form creates a workstation that appears without a reload', async (
   await expect(card).toContainText('NVIDIA L4');
   await expect(card).toContainText('eu-west-1');
   await expect(page.getByRole('status')).toContainText(`Created ${name}`);
+  // The quota panel counts it.
+  await expect(page.getByTestId('quota')).toContainText('GPUs');
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   // The form is ready for the next one.
   await expect(page.getByLabel('Name')).toHaveValue('');

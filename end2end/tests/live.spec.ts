@@ -25,6 +25,12 @@ test('a request beyond capacity is refused under the field, with where there is 
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
   await page.getByLabel('Region').selectOption('ap-southeast-1');
+  // Said before submitting...
+  await expect(page.getByTestId('capacity')).toHaveText('No NVIDIA H100 80GB free in ap-southeast-1 right now');
+  await page.getByLabel('Region').selectOption('us-west-2');
+  await expect(page.getByTestId('capacity')).toHaveText(/^\d+ of 16 NVIDIA H100 80GB free in us-west-2$/);
+  await page.getByLabel('Region').selectOption('ap-southeast-1');
+  // ...and by the server when submitted anyway.
   await page.getByRole('button', { name: 'Create workstation' }).click();
   await expect(page.locator('#ws-region-error')).toHaveText(
     'No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there. ' +

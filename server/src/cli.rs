@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{build_state, ProvisionerChoice, ServeOptions};
 use app::backend::engine::EngineConfig;
+use app::domain::Quota;
 
 /// Self-hosted service for provisioning cloud workstations.
 #[derive(Debug, Parser)]
@@ -42,6 +43,34 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Set or show a user's quota.
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+}
+
+/// `atelier quota …`
+#[derive(Debug, Subcommand)]
+pub enum QuotaCommand {
+    /// Set some of a user's limits (the others keep their value).
+    Set {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        cpu_cores: Option<u32>,
+        #[arg(long)]
+        memory_gb: Option<u32>,
+        #[arg(long)]
+        gpus: Option<u32>,
+        #[arg(long)]
+        storage_gb: Option<u32>,
+    },
+    /// Show a user's own limits (empty = the server's default).
+    Show {
+        /// The user.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 /// Options of `atelier serve`.
@@ -79,6 +108,18 @@ pub struct ServeArgs {
     /// How many provisioning jobs run at once.
     #[arg(long, env = "ATELIER_WORKERS", default_value_t = 4)]
     pub workers: usize,
+    /// Each user's total CPU cores unless set for them (`atelier quota set`).
+    #[arg(long, env = "ATELIER_QUOTA_CPU_CORES", default_value_t = 512)]
+    pub quota_cpu_cores: u64,
+    /// Each user's total memory in GB unless set for them.
+    #[arg(long, env = "ATELIER_QUOTA_MEMORY_GB", default_value_t = 4096)]
+    pub quota_memory_gb: u64,
+    /// Each user's number of GPUs (one per workstation) unless set for them.
+    #[arg(long, env = "ATELIER_QUOTA_GPUS", default_value_t = 32)]
+    pub quota_gpus: u64,
+    /// Each user's total storage in GB unless set for them.
+    #[arg(long, env = "ATELIER_QUOTA_STORAGE_GB", default_value_t = 65536)]
+    pub quota_storage_gb: u64,
     /// A job running longer than this many seconds is stopped and fails.
     #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
     pub job_timeout_secs: u64,
@@ -231,6 +272,34 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Quota(QuotaCommand::Set { user, cpu_cores, memory_gb, gpus, storage_gb }) => {
+            let pool = open(&cli.database_url).await?;
+            let user = repo::find_user(&pool, &user)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user named {user:?}"))?;
+            let values = [cpu_cores, memory_gb, gpus, storage_gb].map(|v| v.map(i64::from));
+            if values.iter().all(Option::is_none) {
+                return Err("give at least one of --cpu-cores, --memory-gb, --gpus, --storage-gb".into());
+            }
+            repo::set_user_quota(&pool, user.id, values).await.map_err(|e| e.to_string())?;
+            eprintln!("quota of {} updated", user.name);
+            Ok(())
+        }
+        Command::Quota(QuotaCommand::Show { user }) => {
+            let pool = open(&cli.database_url).await?;
+            let user = repo::find_user(&pool, &user)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user named {user:?}"))?;
+            let values = repo::user_quota(&pool, user.id).await.map_err(|e| e.to_string())?;
+            let show = |v: Option<i64>| v.map_or_else(|| "default".to_owned(), |n| n.to_string());
+            println!("cpuCores  {}", show(values[0]));
+            println!("memoryGB  {}", show(values[1]));
+            println!("gpus      {}", show(values[2]));
+            println!("storageGB {}", show(values[3]));
+            Ok(())
+        }
         Command::Token(TokenCommand::Revoke { token }) => {
             let pool = open(&cli.database_url).await?;
             match auth::revoke_token(&pool, &token).await.map_err(|e| e.to_string())? {
@@ -261,6 +330,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         settings: Settings {
             secure_cookies: args.secure_cookies,
             session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+            default_quota: Quota {
+                cpu_cores: args.quota_cpu_cores,
+                memory_gb: args.quota_memory_gb,
+                gpus: args.quota_gpus,
+                storage_gb: args.quota_storage_gb,
+            },
         },
         engine: EngineConfig {
             workers: args.workers.max(1),

@@ -5,7 +5,7 @@ use super::engine::JobKind;
 use super::repo::{self, NewEvent, User};
 use super::{AppState, Error};
 use crate::domain::{
-    allowed_actions, Action, Apply, Configuration, EventKind, FieldError, ReconfigureRequest,
+    allowed_actions, Action, Apply, Configuration, EventKind, FieldError, Quota, ReconfigureRequest,
     WorkstationState, WorkstationStatus,
 };
 
@@ -128,6 +128,14 @@ pub async fn perform(
                     );
                 }
                 Action::Retry => {
+                    // A failed workstation holds nothing; provisioning it again counts.
+                    super::quota::check(
+                        state,
+                        owner,
+                        Quota::of(&ws.workstation.configuration),
+                        Quota::default(),
+                    )
+                    .await?;
                     repo::insert_job(&mut tx, id, JobKind::Provision.as_str()).await?;
                     events.push(
                         repo::append_event(
@@ -241,6 +249,10 @@ pub async fn reconfigure(
                 Err(errors) => return Ok((Err(ReconfigureError::Invalid(errors)), Vec::new())),
             };
             let next = Configuration::from(&spec);
+            if status != WorkstationStatus::Error {
+                let held = Quota::of(&ws.workstation.configuration);
+                super::quota::check(state, owner, Quota::of(&next), held).await?;
+            }
             let mut events = Vec::new();
             if status == WorkstationStatus::Running {
                 if apply != Apply::NextStart {

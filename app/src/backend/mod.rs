@@ -6,6 +6,7 @@ pub mod db;
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
+pub mod quota;
 pub mod repo;
 pub mod state;
 pub mod workstations;
@@ -23,9 +24,23 @@ pub enum Error {
     /// No capacity left for the GPU type in the region.
     #[error("insufficient capacity: {}", .0.message)]
     InsufficientCapacity(Box<Shortage>),
+    /// The request would take the user past a quota limit.
+    #[error("quota exceeded: {}", .0.detail)]
+    QuotaExceeded(Box<QuotaExcess>),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Which limit a request would pass, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaExcess {
+    /// The limit's API name, e.g. `cpuCores`.
+    pub resource: &'static str,
+    pub limit: u64,
+    /// What would be used after the request.
+    pub requested: u64,
+    pub detail: String,
 }
 
 /// What is missing, and where else there is room.

@@ -878,3 +878,45 @@ pub async fn idempotency_forget(pool: &SqlitePool, scope: &str, key: &str) -> Re
         .await?;
     Ok(())
 }
+
+/// A user's quota overrides (`None` = the default).
+pub async fn user_quota(pool: &SqlitePool, user_id: i64) -> Result<[Option<i64>; 4], Error> {
+    let row = sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(
+        "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM user_quotas WHERE user_id = ?",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or([None; 4], |(a, b, c, d)| [a, b, c, d]))
+}
+
+/// Sets some of a user's quota overrides, keeping the others.
+pub async fn set_user_quota(pool: &SqlitePool, user_id: i64, values: [Option<i64>; 4]) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO user_quotas (user_id, cpu_cores, memory_gb, gpus, storage_gb) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id) DO UPDATE SET
+            cpu_cores = COALESCE(?2, cpu_cores), memory_gb = COALESCE(?3, memory_gb),
+            gpus = COALESCE(?4, gpus), storage_gb = COALESCE(?5, storage_gb)",
+    )
+    .bind(user_id)
+    .bind(values[0])
+    .bind(values[1])
+    .bind(values[2])
+    .bind(values[3])
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What a user's workstations hold (those in `error` hold nothing).
+pub async fn quota_usage(pool: &SqlitePool, owner_id: i64) -> Result<crate::domain::Quota, Error> {
+    let (cpu, mem, count, disk) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+        "SELECT COALESCE(SUM(cpu_cores), 0), COALESCE(SUM(memory_gb), 0), COUNT(*), COALESCE(SUM(storage_gb), 0)
+         FROM workstations WHERE owner_id = ? AND status != 'error'",
+    )
+    .bind(owner_id)
+    .fetch_one(pool)
+    .await?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    Ok(crate::domain::Quota { cpu_cores: n(cpu), memory_gb: n(mem), gpus: n(count), storage_gb: n(disk) })
+}

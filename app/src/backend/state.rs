@@ -28,10 +28,21 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a browser session lasts.
     pub session_ttl: std::time::Duration,
+    /// Each user's limits unless set for them (`atelier quota set`).
+    pub default_quota: crate::domain::Quota,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { secure_cookies: false, session_ttl: std::time::Duration::from_secs(7 * 24 * 3600) }
+        Self {
+            secure_cookies: false,
+            session_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+            default_quota: crate::domain::Quota {
+                cpu_cores: 512,
+                memory_gb: 4096,
+                gpus: 32,
+                storage_gb: 65536,
+            },
+        }
     }
 }

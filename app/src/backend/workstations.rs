@@ -5,8 +5,8 @@ use rand::Rng;
 use super::repo::{self, User};
 use super::{AppState, Error, Shortage};
 use crate::domain::{
-    CapacityEntry, Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec,
-    WorkstationState,
+    CapacityEntry, Configuration, Dashboard, Quota, Workstation, WorkstationDetail, WorkstationEvent,
+    WorkstationSpec, WorkstationState,
 };
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
@@ -27,6 +27,8 @@ pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> R
         .record(|| async {
             // Checked under the write lock, so concurrent creates cannot both take the last slot.
             check_capacity(state, spec).await?;
+            super::quota::check(state, owner, Quota::of(&Configuration::from(spec)), Quota::default())
+                .await?;
             let (ws, event) = repo::insert_workstation_with_job(&state.pool, owner.id, &id, spec).await?;
             Ok((ws, vec![event]))
         })

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod lifecycle;
+pub mod quota;
 pub mod reconfigure;
 pub mod request;
 pub mod time;
@@ -13,6 +14,7 @@ pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Ra
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
 pub use lifecycle::{allowed_actions, Action};
+pub use quota::{Quota, QuotaStatus};
 pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,

@@ -12,7 +12,7 @@ use super::ApiError;
 
 /// Routes for the catalog.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/catalog", get(catalog))
+    Router::new().route("/catalog", get(catalog)).route("/quota", get(quota))
 }
 
 #[derive(Debug, Serialize)]
@@ -58,4 +58,12 @@ async fn catalog(
         ranges: Ranges { cpu_cores: c.cpu_cores, memory_gb: c.memory_gb, storage_gb: c.storage_gb },
         capacity: workstations::capacity(&state).await?,
     }))
+}
+
+/// `GET /v1/quota`: the caller's limits and what their workstations hold.
+async fn quota(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<impl Serialize>, ApiError> {
+    Ok(Json(app::backend::quota::status(&state, &user).await?))
 }

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// `If-Match` does not match the current version.
     #[error("precondition failed")]
     PreconditionFailed { current_etag: String },
+    /// The request would pass one of the user's quota limits.
+    #[error("quota exceeded")]
+    QuotaExceeded(Box<app::backend::QuotaExcess>),
     /// No capacity left for the GPU type in the region.
     #[error("insufficient capacity")]
     InsufficientCapacity(Box<app::backend::Shortage>),
@@ -117,6 +120,7 @@ impl From<app::backend::Error> for ApiError {
         match e {
             app::backend::Error::Conflict(field) => Self::Conflict(field),
             app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
+            app::backend::Error::QuotaExceeded(excess) => Self::QuotaExceeded(excess),
             other => Self::internal(other),
         }
     }
@@ -224,6 +228,12 @@ impl IntoResponse for ApiError {
                     "If-Match does not match the current ETag; read the workstation again and retry".into(),
                     None,
                 )
+            }
+            Self::QuotaExceeded(excess) => {
+                extensions.insert("quota".into(), excess.resource.into());
+                extensions.insert("limit".into(), excess.limit.into());
+                extensions.insert("requested".into(), excess.requested.into());
+                (StatusCode::FORBIDDEN, "/problems/quota-exceeded", "Quota exceeded", excess.detail.clone(), None)
             }
             Self::InsufficientCapacity(shortage) => {
                 extensions.insert("regionsWithGpu".into(), shortage.regions_with_gpu.clone().into());

@@ -60,6 +60,8 @@ async fn create(
             )));
         }
         workstations::check_capacity(&state, &spec).await?;
+        let wants = app::domain::Quota::of(&app::domain::Configuration::from(&spec));
+        app::backend::quota::check(&state, &user, wants, app::domain::Quota::default()).await?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,

@@ -9,4 +9,5 @@ mod lifecycle;
 mod listing;
 mod pages;
 mod provisioners;
+mod quota;
 mod workstations;

@@ -1,0 +1,48 @@
+//! Checking and reporting per-user quotas.
+
+use super::repo::{self, User};
+use super::{AppState, Error, QuotaExcess};
+use crate::domain::{Quota, QuotaStatus};
+
+/// The user's limits: their overrides, else the server's defaults.
+pub async fn limits(state: &AppState, user: &User) -> Result<Quota, Error> {
+    let [cpu, mem, gpus, disk] = repo::user_quota(&state.pool, user.id).await?;
+    let d = state.settings.default_quota;
+    let pick = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
+    Ok(Quota {
+        cpu_cores: pick(cpu, d.cpu_cores),
+        memory_gb: pick(mem, d.memory_gb),
+        gpus: pick(gpus, d.gpus),
+        storage_gb: pick(disk, d.storage_gb),
+    })
+}
+
+/// The user's limits and usage.
+pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error> {
+    Ok(QuotaStatus {
+        limits: limits(state, user).await?,
+        used: repo::quota_usage(&state.pool, user.id).await?,
+    })
+}
+
+/// Fails when holding `add` instead of `remove` would pass a limit.
+pub async fn check(state: &AppState, user: &User, add: Quota, remove: Quota) -> Result<(), Error> {
+    let QuotaStatus { limits, used } = status(state, user).await?;
+    let after = used.minus(remove).plus(add);
+    // Only a resource the request grows can be the one that passes its limit.
+    let grown = Quota {
+        cpu_cores: if add.cpu_cores > remove.cpu_cores { after.cpu_cores } else { 0 },
+        memory_gb: if add.memory_gb > remove.memory_gb { after.memory_gb } else { 0 },
+        gpus: if add.gpus > remove.gpus { after.gpus } else { 0 },
+        storage_gb: if add.storage_gb > remove.storage_gb { after.storage_gb } else { 0 },
+    };
+    match grown.first_excess(&limits) {
+        None => Ok(()),
+        Some((resource, words, requested, limit)) => Err(Error::QuotaExceeded(Box::new(QuotaExcess {
+            resource,
+            limit,
+            requested,
+            detail: format!("this would use {requested} of your {limit} {words} (quota {resource})"),
+        }))),
+    }
+}
