@@ -56,6 +56,7 @@ fn TopBar(user: SessionUser) -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Atelier"</a>
             <div class="account">
+                <a class="docs" href="/docs/api/" rel="external">"API"</a>
                 <span class="user" data-testid="signed-in-user">{user.name}</span>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button ghost">"Sign out"</button>

@@ -15,6 +15,11 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .nest("/v1", rest::router(&state))
+        // A readable reference of the API, served from our own assets (no CDN).
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/api")
+                .config(utoipa_swagger_ui::Config::new(["/v1/openapi.json"])),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(request_id::assign))

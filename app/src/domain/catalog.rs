@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An inclusive range of whole numbers a configuration field may take.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Range {
     pub min: u32,
@@ -32,6 +33,7 @@ pub struct GpuOption {
 }
 
 /// A region a workstation can run in.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionOption {
     /// The code clients send, e.g. `us-west-2`.
@@ -148,6 +150,7 @@ impl Catalog {
 }
 
 /// Free capacity of one region for one GPU type.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityEntry {

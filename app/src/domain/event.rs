@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::workstation::{Workstation, WorkstationStatus};
 
 /// What an event records.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
@@ -42,6 +43,7 @@ impl std::str::FromStr for EventKind {
 }
 
 /// One event of one workstation.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkstationEvent {

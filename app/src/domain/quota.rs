@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::workstation::Configuration;
 
 /// Amounts of each resource a quota counts.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quota {
     #[serde(rename = "cpuCores")]
@@ -61,6 +62,7 @@ impl Quota {
 }
 
 /// A user's limits and what their workstations hold now.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaStatus {
     pub limits: Quota,

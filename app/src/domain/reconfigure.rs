@@ -10,6 +10,7 @@ use super::request::{escape_pointer, must_be, parse_configuration, pointer, Conf
 use super::workstation::Configuration;
 
 /// When a change to a running workstation takes effect.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Apply {

@@ -12,6 +12,7 @@ use std::fmt;
 use super::catalog::Catalog;
 
 /// One problem with one field of a request.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// Where the problem is, as a JSON pointer in URI-fragment form,
@@ -48,14 +49,19 @@ pub mod pointer {
 
 /// A create request exactly as a client sent it: every field is whatever
 /// JSON arrived, or `None` when it was missing or `null`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateWorkstationRequest {
+    /// 1–63 letters, digits, `-` and `_`, starting with a letter or digit; unique per user.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = String, example = "My-New-Workstation"))]
     pub name: Option<Value>,
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = super::workstation::Configuration))]
     pub configuration: Option<Value>,
     /// Fields the contract does not know; reported so typos do not pass silently.
     #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
     pub unknown: Map<String, Value>,
 }
 

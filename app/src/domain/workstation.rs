@@ -7,6 +7,7 @@ use std::str::FromStr;
 use super::request::{ConfigurationSpec, WorkstationSpec};
 
 /// Where a workstation is in its life.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkstationStatus {
@@ -49,6 +50,7 @@ impl FromStr for WorkstationStatus {
 }
 
 /// A workstation's hardware and placement, in the contract's field names.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Configuration {
     #[serde(rename = "cpuCores")]
@@ -63,6 +65,7 @@ pub struct Configuration {
 
 /// A workstation in the shape of the contract, plus `phase` (what is
 /// happening inside the status, e.g. `starting`) when something is.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workstation {
     pub id: String,

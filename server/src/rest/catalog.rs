@@ -1,21 +1,26 @@
 //! `GET /v1/catalog`: what can be asked for, and where there is room.
 
 use app::backend::{workstations, AppState};
+use app::domain::QuotaStatus;
 use app::domain::{CapacityEntry, Range, RegionOption};
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Problem;
 
 use super::auth::AuthUser;
 use super::ApiError;
 
-/// Routes for the catalog.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/catalog", get(catalog)).route("/quota", get(quota))
+/// Routes for the catalog and quota, with their documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(catalog)).routes(routes!(quota))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Gpu {
     id: String,
@@ -24,7 +29,7 @@ struct Gpu {
     description: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Ranges {
     #[serde(rename = "cpuCores")]
     cpu_cores: Range,
@@ -34,7 +39,7 @@ struct Ranges {
     storage_gb: Range,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct CatalogResponse {
     gpus: Vec<Gpu>,
     regions: Vec<RegionOption>,
@@ -43,6 +48,14 @@ struct CatalogResponse {
 }
 
 /// GPU types, regions, the allowed ranges, and free capacity per region and GPU type.
+#[utoipa::path(
+    get, path = "/catalog", tag = "account",
+    responses(
+        (status = 200, description = "The catalog", body = CatalogResponse),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn catalog(
     State(state): State<AppState>,
     AuthUser(_user): AuthUser,
@@ -61,6 +74,14 @@ async fn catalog(
 }
 
 /// `GET /v1/quota`: the caller's limits and what their workstations hold.
+#[utoipa::path(
+    get, path = "/quota", tag = "account",
+    responses(
+        (status = 200, description = "Limits and usage", body = QuotaStatus),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn quota(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -12,28 +12,34 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Problem;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::auth::AuthUser;
 use super::ApiError;
 
-/// Routes for events.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", get(user_stream))
-        .route("/workstations/{id}/events", get(workstation_stream))
-        .route("/workstations/{id}/history", get(history))
+/// Routes for events, with their documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(user_stream))
+        .routes(routes!(workstation_stream))
+        .routes(routes!(history))
 }
 
 /// `?lastEventId=` for clients that cannot set headers.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct Resume {
+    /// Resume after this id, for clients that cannot set headers.
     last_event_id: Option<String>,
 }
 
@@ -93,6 +99,21 @@ impl Scope {
 }
 
 /// `GET /v1/workstations/{id}/events`
+#[utoipa::path(
+    get, path = "/workstations/{id}/events", tag = "events",
+    params(
+        ("id" = String, Path, description = "Workstation id"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this sequence number"),
+        Resume
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events: stored events, then live ones; `id:` is the sequence number, `data:` one event",
+            body = WorkstationEvent, content_type = "text/event-stream"),
+        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn workstation_stream(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -109,6 +130,19 @@ async fn workstation_stream(
 }
 
 /// `GET /v1/events`: every workstation of the caller on one connection.
+#[utoipa::path(
+    get, path = "/events", tag = "events",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
+        Resume
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events for all your workstations; `id:` is the event id",
+            body = WorkstationEvent, content_type = "text/event-stream"),
+        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn user_stream(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -194,12 +228,22 @@ async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc
 }
 
 /// The history response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct History {
     events: Vec<WorkstationEvent>,
 }
 
 /// `GET /v1/workstations/{id}/history`: the same events as the stream, as JSON.
+#[utoipa::path(
+    get, path = "/workstations/{id}/history", tag = "events",
+    params(("id" = String, Path, description = "Workstation id (also of a deleted one)")),
+    responses(
+        (status = 200, description = "Every event, oldest first", body = History),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

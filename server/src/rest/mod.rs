@@ -6,11 +6,13 @@ pub mod catalog;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
+pub mod openapi;
 pub mod problem;
 pub mod workstations;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 pub use problem::ApiError;
@@ -18,13 +20,17 @@ pub use problem::ApiError;
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Routes of the API, relative to `/v1`.
+/// Routes of the API, relative to `/v1`, with `/openapi.json` describing them.
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let (routes, paths) = OpenApiRouter::new()
         .merge(workstations::router())
         .merge(events::router())
         .merge(catalog::router())
+        .split_for_parts();
+    let document = openapi::document(paths);
+    routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
+        .route("/openapi.json", axum::routing::get(move || std::future::ready(axum::Json(document.clone()))))
         .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -11,24 +11,46 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::Problem;
 
 use super::auth::AuthUser;
 use super::extract::JsonBody;
 use super::ApiError;
 use crate::AppState;
 
-/// Routes for workstations.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workstations", get(list).post(create))
-        .route("/workstations/{id}", get(show).delete(delete).patch(reconfigure))
-        .route("/workstations/{id}/{action}", post(act))
+/// Routes for workstations, with their documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, reconfigure, delete))
+        .routes(routes!(act))
 }
 
 /// `POST /v1/workstations`: validate, store, answer 201 with the record.
+#[utoipa::path(
+    post, path = "/workstations", tag = "workstations",
+    params(CreateParams, ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    request_body(content = CreateWorkstationRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; provisioning has started", body = Workstation,
+            headers(("Location" = String, description = "The new workstation's URL"))),
+        (status = 200, description = "validateOnly: what would be created", body = ValidatedCreate),
+        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Over your quota", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not declared as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn create(
     State(state): State<AppState>,
@@ -90,14 +112,16 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError
 }
 
 /// `POST /v1/workstations` query parameters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct CreateParams {
+    /// `true`: check everything a create checks, store nothing, answer 200.
     validate_only: Option<String>,
 }
 
 /// What a create would make (`validateOnly=true`): the record without an id.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ValidatedCreate {
     name: String,
     status: WorkstationStatus,
@@ -105,6 +129,17 @@ struct ValidatedCreate {
 }
 
 /// `GET /v1/workstations/{id}`: one of the caller's workstations, with its `ETag`.
+#[utoipa::path(
+    get, path = "/workstations/{id}", tag = "workstations",
+    params(("id" = String, Path, description = "Workstation id, e.g. ws-k3v7q2mxa9bd")),
+    responses(
+        (status = 200, description = "The workstation", body = Workstation,
+            headers(("ETag" = String, description = "Its version, for If-Match"))),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn show(
     State(state): State<AppState>,
@@ -120,6 +155,26 @@ async fn show(
 
 /// `POST /v1/workstations/{id}/{launch|stop|cancel|retry}`: starts the
 /// action; `202` with the workstation as it is now (see `phase`).
+#[utoipa::path(
+    post, path = "/workstations/{id}/{action}", tag = "workstations",
+    params(
+        ("id" = String, Path, description = "Workstation id"),
+        ("action" = String, Path, description = "launch, stop, cancel or retry"),
+        ("If-Match" = Option<String>, Header, description = "Act only on this version"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")
+    ),
+    responses(
+        (status = 202, description = "Started; see phase, or follow the events", body = Workstation,
+            headers(("ETag" = String, description = "The new version"))),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Over your quota", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn act(
     State(state): State<AppState>,
@@ -143,6 +198,27 @@ async fn act(
 }
 
 /// `PATCH /v1/workstations/{id}`: `{"configuration": {…any subset…}, "apply": "now"|"nextStart"}`.
+#[utoipa::path(
+    patch, path = "/workstations/{id}", tag = "workstations",
+    params(
+        ("id" = String, Path, description = "Workstation id"),
+        ("If-Match" = Option<String>, Header, description = "Change only this version")
+    ),
+    request_body(content = ReconfigureBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed, or recorded for the next launch (pendingConfiguration)", body = Workstation,
+            headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Over your quota", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body not declared as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn reconfigure(
     State(state): State<AppState>,
@@ -159,6 +235,21 @@ async fn reconfigure(
 
 /// `DELETE /v1/workstations/{id}`: stops it if needed, then removes it; its
 /// history stays readable.
+#[utoipa::path(
+    delete, path = "/workstations/{id}", tag = "workstations",
+    params(
+        ("id" = String, Path, description = "Workstation id"),
+        ("If-Match" = Option<String>, Header, description = "Delete only this version")
+    ),
+    responses(
+        (status = 202, description = "Deleting (stops it first if running); the history stays", body = Workstation),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn delete(
     State(state): State<AppState>,
@@ -172,7 +263,7 @@ async fn delete(
 }
 
 /// The list response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct WorkstationPage {
     workstations: Vec<Workstation>,
@@ -181,15 +272,35 @@ struct WorkstationPage {
 }
 
 /// `GET /v1/workstations` query parameters, as sent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Page size, 1–100 (default 50).
+    #[param(value_type = Option<u32>)]
     limit: Option<String>,
+    /// The nextPageToken of the previous page.
     page_token: Option<String>,
+    /// Only this status.
+    #[param(value_type = Option<WorkstationStatus>)]
     status: Option<String>,
+    /// Only this region.
     region: Option<String>,
+    /// Only this GPU type.
     gpu: Option<String>,
+    /// Names starting with this (case-insensitive).
     name_prefix: Option<String>,
+}
+
+/// A `PATCH` body: any subset of the configuration, and when to apply it.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)]
+struct ReconfigureBody {
+    /// The fields to change (the region cannot change; storage only grows).
+    #[schema(value_type = Object)]
+    configuration: serde_json::Map<String, serde_json::Value>,
+    /// `now` (default; not while running) or `nextStart`.
+    apply: Option<app::domain::Apply>,
 }
 
 /// The largest page.
@@ -253,6 +364,16 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
 /// `GET /v1/workstations`: the caller's workstations, newest first, a page at
 /// a time (`limit`, `pageToken`), filtered by `status`, `region`, `gpu` and
 /// `namePrefix` (case-insensitive).
+#[utoipa::path(
+    get, path = "/workstations", tag = "workstations",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of your workstations, newest first", body = WorkstationPage),
+        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
 async fn list(
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ mod helpers;
 mod idempotency;
 mod lifecycle;
 mod listing;
+mod openapi;
 mod pages;
 mod provisioners;
 mod quota;

@@ -1,0 +1,146 @@
+//! The OpenAPI document matches the routes and the types.
+
+use std::collections::BTreeSet;
+
+use app::domain::{Configuration, EventKind, Workstation, WorkstationEvent, WorkstationStatus};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+async fn document(app: &TestApp) -> Value {
+    let res = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.json().await.unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn the_document_lists_every_operation_and_each_one_exists() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert_eq!(doc["servers"][0]["url"], "/v1");
+
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "GET /workstations",
+        "POST /workstations",
+        "GET /workstations/{id}",
+        "PATCH /workstations/{id}",
+        "DELETE /workstations/{id}",
+        "POST /workstations/{id}/{action}",
+        "GET /workstations/{id}/events",
+        "GET /workstations/{id}/history",
+        "GET /events",
+        "GET /catalog",
+        "GET /quota",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(operations, expected);
+
+    // Each documented operation is served (and, like all of them, wants a token).
+    for op in &operations {
+        let (method, path) = op.split_once(' ').unwrap();
+        let url = app.url(&format!("/v1{}", path.replace("{id}", "ws-abc").replace("{action}", "launch")));
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app.client.request(method, url).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 401, "{op}");
+    }
+    // Every operation documents its errors as problem documents.
+    for item in doc["paths"].as_object().unwrap().values() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("401"), "{method} lacks 401");
+            let problem = &responses["401"]["content"]["application/problem+json"]["schema"]["$ref"];
+            assert_eq!(problem, "#/components/schemas/Problem");
+        }
+    }
+}
+
+#[tokio::test]
+async fn schemas_have_exactly_the_fields_the_types_serialize() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let config = Configuration {
+        cpu_cores: 8,
+        memory_gb: 32,
+        gpu: "NVIDIA L4".into(),
+        storage_gb: 512,
+        region: "us-west-2".into(),
+    };
+    let ws = Workstation {
+        id: "ws-x".into(),
+        name: "x".into(),
+        status: WorkstationStatus::Running,
+        configuration: config.clone(),
+        phase: Some("stopping".into()),
+        pending_configuration: Some(config.clone()),
+    };
+    assert_eq!(keys(&schemas["Workstation"]["properties"]), keys(&serde_json::to_value(&ws).unwrap()));
+    assert_eq!(keys(&schemas["Configuration"]["properties"]), keys(&serde_json::to_value(&config).unwrap()));
+    let required: BTreeSet<String> = schemas["Workstation"]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(required, ["configuration", "id", "name", "status"].map(str::to_owned).into());
+    let event = WorkstationEvent {
+        id: 1,
+        workstation_id: "ws-x".into(),
+        seq: 1,
+        kind: EventKind::Log,
+        status: WorkstationStatus::Running,
+        phase: Some("p".into()),
+        progress: Some(1),
+        message: Some("m".into()),
+        at: "t".into(),
+    };
+    assert_eq!(
+        keys(&schemas["WorkstationEvent"]["properties"]),
+        keys(&serde_json::to_value(&event).unwrap())
+    );
+    let statuses: BTreeSet<String> = schemas["WorkstationStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["error", "provisioning", "running", "stopped"].map(str::to_owned).into());
+    // The create request documents the contract's two fields.
+    assert_eq!(
+        keys(&schemas["CreateWorkstationRequest"]["properties"]),
+        ["configuration", "name"].map(str::to_owned).into()
+    );
+}
+
+#[tokio::test]
+async fn the_reference_page_is_served_from_our_own_assets() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/docs/api/")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(!html.contains("https://"), "no outside scripts or styles: {html}");
+    let init = app
+        .client
+        .get(app.url("/docs/api/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/v1/openapi.json"), "{init}");
+}
