@@ -13,4 +13,4 @@ db="sqlite://$PWD/.state/e2e.db"
 "$ATELIER_BIN" --database "$db" token create --user other --label e2e > .state/token-other
 exec "$ATELIER_BIN" --database "$db" serve \
   --addr "127.0.0.1:$ATELIER_E2E_PORT" --site-root "$ATELIER_SITE_ROOT" --no-demo-user \
-  --simulated-phase-ms 500
+  --simulated-phase-ms 500 --workers 16 --quota-gpus 1000 --quota-cpu-cores 100000 --quota-memory-gb 1000000 --quota-storage-gb 10000000

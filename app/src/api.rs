@@ -116,10 +116,20 @@ pub async fn get_catalog() -> Result<Catalog, AppError> {
 /// The signed-in user's workstations, newest first, and where their live
 /// stream starts.
 #[server]
-pub async fn get_dashboard() -> Result<Dashboard, AppError> {
+pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard, AppError> {
+    use crate::backend::{repo::ListFilter, workstations};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::dashboard(&state, &user).await.map_err(ssr::internal)
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    // Unknown values simply match nothing; the page offers only valid ones.
+    let filter = ListFilter {
+        status: query.status.parse().ok(),
+        region: some(&query.region),
+        gpu: some(&query.gpu),
+        name_prefix: some(&query.q),
+        before_seq: some(&query.page).and_then(|t| workstations::page_token::decode(&t)),
+    };
+    workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)
 }
 
 /// One of the signed-in user's workstations with its history.

@@ -308,7 +308,7 @@ pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<(
             // A deleted workstation leaves the list.
             list.retain(|s| s.phase.as_deref() != Some("deleted"));
         });
-        if !known {
+        if !known && event.kind == EventKind::Status {
             // Created elsewhere (another tab, the API): read the list again.
             on_unknown.run(());
         }

@@ -3,8 +3,11 @@
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::domain::ListQuery;
 
 use crate::api::{
     get_capacity, get_catalog, get_dashboard, get_quota, get_session, get_workstation, CreateWorkstation,
@@ -70,7 +73,17 @@ fn TopBar(user: SessionUser) -> impl IntoView {
 fn Dashboard() -> impl IntoView {
     let create = ServerAction::<CreateWorkstation>::new();
     let catalog = Resource::new(|| (), |_| get_catalog());
-    let dashboard = Resource::new(move || create.version().get(), |_| get_dashboard());
+    let query_map = use_query_map();
+    let query = move || {
+        query_map.with(|q| ListQuery {
+            status: q.get("status").unwrap_or_default(),
+            region: q.get("region").unwrap_or_default(),
+            gpu: q.get("gpu").unwrap_or_default(),
+            q: q.get("q").unwrap_or_default(),
+            page: q.get("page").unwrap_or_default(),
+        })
+    };
+    let dashboard = Resource::new(move || (create.version().get(), query()), |(_, q)| get_dashboard(q));
     let quota = Resource::new(move || create.version().get(), |_| get_quota());
     let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
     view! {
@@ -93,13 +106,23 @@ fn Dashboard() -> impl IntoView {
             </section>
             <section class="panel list" aria-labelledby="list-heading">
                 <h2 id="list-heading">"Your workstations"</h2>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        catalog.await.ok().map(|catalog| view! { <ListFilters catalog query=query()/> })
+                    })}
+                </Suspense>
                 <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
                     {move || Suspend::new(async move {
                         match dashboard.await {
-                            Ok(data) => view! {
-                                <LiveWorkstationList data on_unknown=move || dashboard.refetch()/>
+                            Ok(data) => {
+                                let next = data.next_page_token.clone();
+                                let first_page = query().page.is_empty();
+                                view! {
+                                    <LiveWorkstationList data on_unknown=move || dashboard.refetch()/>
+                                    <Pager query=query() next first_page/>
+                                }
+                                .into_any()
                             }
-                            .into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
@@ -210,4 +233,96 @@ pub fn NotFoundPage() -> impl IntoView {
             <p><a class="button primary" href="/">"Go to your workstations"</a></p>
         </main>
     }
+}
+
+/// The list's filters: a GET form, so the URL holds them and it works without JavaScript.
+#[component]
+fn ListFilters(catalog: crate::domain::Catalog, query: ListQuery) -> impl IntoView {
+    let selected = |current: &str, value: &str| current == value;
+    let statuses = ["provisioning", "stopped", "running", "error"];
+    view! {
+        <Form method="GET" action="/" attr:class="filters" attr:aria-label="Filter workstations">
+            <label>
+                "Status"
+                <select name="status">
+                    <option value="">"Any"</option>
+                    {statuses
+                        .into_iter()
+                        .map(|s| view! { <option value=s selected=selected(&query.status, s)>{s}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Region"
+                <select name="region">
+                    <option value="">"Any"</option>
+                    {catalog
+                        .regions
+                        .into_iter()
+                        .map(|r| {
+                            let sel = selected(&query.region, &r.id);
+                            view! { <option value=r.id selected=sel>{r.name}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "GPU"
+                <select name="gpu">
+                    <option value="">"Any"</option>
+                    {catalog
+                        .gpus
+                        .into_iter()
+                        .map(|g| {
+                            let sel = selected(&query.gpu, &g.id);
+                            let label = g.id.clone();
+                            view! { <option value=g.id selected=sel>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Name starts with"
+                <input type="search" name="q" value=query.q.clone() autocomplete="off"/>
+            </label>
+            <button type="submit" class="button">"Filter"</button>
+        </Form>
+    }
+}
+
+/// Links to older workstations and back to the newest.
+#[component]
+fn Pager(query: ListQuery, next: Option<String>, first_page: bool) -> impl IntoView {
+    let href = |page: &str| {
+        let mut parts = Vec::new();
+        for (key, value) in
+            [("status", &query.status), ("region", &query.region), ("gpu", &query.gpu), ("q", &query.q)]
+        {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", encode(value)));
+            }
+        }
+        if !page.is_empty() {
+            parts.push(format!("page={}", encode(page)));
+        }
+        if parts.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/?{}", parts.join("&"))
+        }
+    };
+    let newest = (!first_page).then(|| view! { <a class="button" href=href("")>"← Newest"</a> });
+    let older = next.map(|token| view! { <a class="button" href=href(&token)>"Older →"</a> });
+    view! { <nav class="pager" aria-label="Pages">{newest}{older}</nav> }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

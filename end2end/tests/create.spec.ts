@@ -1,5 +1,5 @@
 import { test, expect, type Request } from '@playwright/test';
-import { hydrated, signIn, uniqueName } from './helpers';
+import { hydrated, signIn, uniqueName, newForm } from './helpers';
 
 const isCreateCall = (r: Request) => r.method() === 'POST' && /\/api\/create_workstation/.test(r.url());
 
@@ -10,9 +10,9 @@ test('invalid input shows errors under the fields and sends nothing', async ({ p
     if (isCreateCall(r)) calls.push(r.url());
   });
 
-  await page.getByLabel('Name').fill('bad name!');
-  await page.getByLabel('CPU cores').fill('0');
-  await page.getByLabel('Memory (GB)').fill('4096');
+  await newForm(page).getByLabel('Name').fill('bad name!');
+  await newForm(page).getByLabel('CPU cores').fill('0');
+  await newForm(page).getByLabel('Memory (GB)').fill('4096');
   await page.getByRole('button', { name: 'Create workstation' }).click();
 
   await expect(page.locator('#ws-name-error')).toHaveText(
@@ -20,12 +20,12 @@ test('invalid input shows errors under the fields and sends nothing', async ({ p
   );
   await expect(page.locator('#ws-cpu-error')).toHaveText('must be between 1 and 128');
   await expect(page.locator('#ws-memory-error')).toHaveText('must be between 1 GB and 1024 GB');
-  await expect(page.getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
-  await expect(page.getByLabel('Name')).toHaveAttribute('aria-describedby', /ws-name-error/);
+  await expect(newForm(page).getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
+  await expect(newForm(page).getByLabel('Name')).toHaveAttribute('aria-describedby', /ws-name-error/);
   // Focus goes to the first field with an error.
-  await expect(page.getByLabel('Name')).toBeFocused();
+  await expect(newForm(page).getByLabel('Name')).toBeFocused();
   // What was typed is kept.
-  await expect(page.getByLabel('Name')).toHaveValue('bad name!');
+  await expect(newForm(page).getByLabel('Name')).toHaveValue('bad name!');
   await expect(page.locator('#ws-storage-error')).toBeEmpty();
 
   await page.waitForTimeout(300);
@@ -38,12 +38,12 @@ test('a valid form creates a workstation that appears without a reload', async (
   // A marker that a full page load would wipe out.
   await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
 
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('CPU cores').fill('16');
-  await page.getByLabel('Memory (GB)').fill('64');
-  await page.getByLabel('Storage (GB)').fill('1024');
-  await page.getByLabel('GPU').selectOption('NVIDIA L4');
-  await page.getByLabel('Region').selectOption('eu-west-1');
+  await newForm(page).getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('CPU cores').fill('16');
+  await newForm(page).getByLabel('Memory (GB)').fill('64');
+  await newForm(page).getByLabel('Storage (GB)').fill('1024');
+  await newForm(page).getByLabel('GPU').selectOption('NVIDIA L4');
+  await newForm(page).getByLabel('Region').selectOption('eu-west-1');
   await page.getByRole('button', { name: 'Create workstation' }).click();
 
   const card = page.locator('.ws-card', { hasText: name });
@@ -59,13 +59,13 @@ test('a valid form creates a workstation that appears without a reload', async (
   await expect(page.getByTestId('quota')).toContainText('GPUs');
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   // The form is ready for the next one.
-  await expect(page.getByLabel('Name')).toHaveValue('');
+  await expect(newForm(page).getByLabel('Name')).toHaveValue('');
 
   // The server's verdict on a duplicate name shows under the field.
-  await page.getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('Name').fill(name);
   await page.getByRole('button', { name: 'Create workstation' }).click();
   await expect(page.locator('#ws-name-error')).toHaveText(`you already have a workstation named "${name}"`);
-  await expect(page.getByLabel('Name')).toHaveValue(name);
+  await expect(newForm(page).getByLabel('Name')).toHaveValue(name);
 
   // Still there after a reload, rendered by the server.
   await page.reload();

@@ -33,3 +33,8 @@ export async function signInWith(page: Page, apiToken: string, user: string, js 
   await expect(page.getByTestId('signed-in-user')).toHaveText(user);
   if (js) await hydrated(page);
 }
+
+/** The "New workstation" form on the home page. */
+export function newForm(page: Page) {
+  return page.getByRole('region', { name: 'New workstation' });
+}

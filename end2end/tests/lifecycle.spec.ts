@@ -1,10 +1,10 @@
 import { test, expect, type Page } from '@playwright/test';
-import { hydrated, signIn, uniqueName } from './helpers';
+import { hydrated, signIn, uniqueName, newForm } from './helpers';
 
 async function createAndOpen(page: Page, prefix: string): Promise<string> {
   await signIn(page);
   const name = uniqueName(prefix);
-  await page.getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('Name').fill(name);
   await page.getByRole('button', { name: 'Create workstation' }).click();
   const card = page.locator('.ws-card', { hasText: name });
   await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 15_000 });

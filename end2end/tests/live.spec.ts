@@ -1,11 +1,11 @@
 import { test, expect } from '@playwright/test';
-import { hydrated, signIn, token, uniqueName } from './helpers';
+import { hydrated, signIn, token, uniqueName, newForm } from './helpers';
 
 test('a new workstation goes from provisioning to stopped on the page, live', async ({ page }) => {
   await signIn(page);
   await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
   const name = uniqueName('live');
-  await page.getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('Name').fill(name);
   await page.getByRole('button', { name: 'Create workstation' }).click();
 
   const card = page.locator('.ws-card', { hasText: name });
@@ -22,21 +22,21 @@ test('a new workstation goes from provisioning to stopped on the page, live', as
 test('a request beyond capacity is refused under the field, with where there is room', async ({ page }) => {
   await signIn(page);
   const name = uniqueName('nocap');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('GPU').selectOption('NVIDIA H100 80GB');
-  await page.getByLabel('Region').selectOption('ap-southeast-1');
+  await newForm(page).getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('GPU').selectOption('NVIDIA H100 80GB');
+  await newForm(page).getByLabel('Region').selectOption('ap-southeast-1');
   // Said before submitting...
   await expect(page.getByTestId('capacity')).toHaveText('No NVIDIA H100 80GB free in ap-southeast-1 right now');
-  await page.getByLabel('Region').selectOption('us-west-2');
+  await newForm(page).getByLabel('Region').selectOption('us-west-2');
   await expect(page.getByTestId('capacity')).toHaveText(/^\d+ of 16 NVIDIA H100 80GB free in us-west-2$/);
-  await page.getByLabel('Region').selectOption('ap-southeast-1');
+  await newForm(page).getByLabel('Region').selectOption('ap-southeast-1');
   // ...and by the server when submitted anyway.
   await page.getByRole('button', { name: 'Create workstation' }).click();
   await expect(page.locator('#ws-region-error')).toHaveText(
     'No NVIDIA H100 80GB capacity in ap-southeast-1 (Asia Pacific (Singapore)): that GPU is not offered there. ' +
       'Regions with it: us-west-2, us-east-1, eu-west-1, eu-central-1',
   );
-  await expect(page.getByLabel('Name')).toHaveValue(name);
+  await expect(newForm(page).getByLabel('Name')).toHaveValue(name);
   await expect(page.locator('.ws-card', { hasText: name })).toHaveCount(0);
 });
 

@@ -733,7 +733,7 @@ pub async fn list_workstation_page(
     owner_id: i64,
     filter: &ListFilter,
     limit: i64,
-) -> Result<Vec<(i64, Workstation)>, Error> {
+) -> Result<Vec<(i64, WorkstationState)>, Error> {
     let prefix = filter.name_prefix.as_ref().map(|p| {
         let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
         format!("{escaped}%")
@@ -759,7 +759,7 @@ pub async fn list_workstation_page(
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| Ok((r.seq, WorkstationState::try_from(r.row)?.workstation)))
+    .map(|r| Ok((r.seq, WorkstationState::try_from(r.row)?)))
     .collect()
 }
 

@@ -71,12 +71,20 @@ pub async fn history(
 }
 
 /// The home page's data, read in one consistent snapshot with its event id.
-pub async fn dashboard(state: &AppState, owner: &User) -> Result<Dashboard, Error> {
+pub async fn dashboard(
+    state: &AppState,
+    owner: &User,
+    filter: &repo::ListFilter,
+    limit: u32,
+) -> Result<Dashboard, Error> {
     // Read the event id first: anything newer is replayed by the stream, so
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
     let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
-    let workstations = repo::list_workstation_states(&state.pool, owner.id).await?;
-    Ok(Dashboard { workstations, last_event_id })
+    let mut rows = repo::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_page_token = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
+    Ok(Dashboard { workstations: rows.into_iter().map(|(_, s)| s).collect(), last_event_id, next_page_token })
 }
 
 /// A workstation's page data, if it is the owner's.
@@ -118,7 +126,7 @@ pub async fn page(
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
-    Ok((rows.into_iter().map(|(_, ws)| ws).collect(), next))
+    Ok((rows.into_iter().map(|(_, ws)| ws.workstation).collect(), next))
 }
 
 /// Whether the owner already has a workstation with this name.

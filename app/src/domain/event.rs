@@ -110,6 +110,20 @@ pub struct Dashboard {
     pub workstations: Vec<WorkstationState>,
     /// The newest event id already reflected in `workstations`.
     pub last_event_id: i64,
+    /// The token of the next page, if there is one.
+    pub next_page_token: Option<String>,
+}
+
+/// The list filters of the home page, as they appear in its URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    pub status: String,
+    pub region: String,
+    pub gpu: String,
+    /// Name prefix.
+    pub q: String,
+    /// Page token.
+    pub page: String,
 }
 
 /// What a workstation's page shows.

@@ -12,7 +12,7 @@ pub mod workstation;
 
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
-pub use event::{Dashboard, EventKind, WorkstationDetail, WorkstationEvent, WorkstationState};
+pub use event::{Dashboard, EventKind, ListQuery, WorkstationDetail, WorkstationEvent, WorkstationState};
 pub use lifecycle::{allowed_actions, Action};
 pub use quota::{Quota, QuotaStatus};
 pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
