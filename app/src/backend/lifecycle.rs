@@ -53,7 +53,7 @@ pub async fn perform(
     let result = state
         .bus
         .record(|| async {
-            let mut tx = pool.begin().await.map_err(Error::from)?;
+            let mut tx = repo::begin_write(pool).await.map_err(Error::from)?;
             let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
                 return Ok((Err(ActionError::NotFound), Vec::new()));
             };
@@ -225,7 +225,7 @@ pub async fn reconfigure(
     state
         .bus
         .record(|| async {
-            let mut tx = pool.begin().await.map_err(Error::from)?;
+            let mut tx = repo::begin_write(pool).await.map_err(Error::from)?;
             let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
                 return Ok((Err(ActionError::NotFound.into()), Vec::new()));
             };

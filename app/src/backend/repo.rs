@@ -29,6 +29,13 @@ pub struct TokenInfo {
     pub revoked_at: Option<String>,
 }
 
+/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes the write
+/// lock up front (waiting out the busy timeout), so a transaction that reads
+/// before it writes is never refused at its first write (SQLITE_BUSY).
+pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -244,7 +251,7 @@ pub async fn insert_workstation_with_job(
     spec: &WorkstationSpec,
 ) -> Result<(Workstation, Published), Error> {
     let c = &spec.configuration;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let row = sqlx::query_as::<_, WorkstationRow>(&format!(
         "INSERT INTO workstations (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning')
@@ -802,7 +809,7 @@ pub async fn idempotency_claim(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<IdempotentRecord>, Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     sqlx::query(
         "DELETE FROM idempotency_keys WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-24 hours')",
     )

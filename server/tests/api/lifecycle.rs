@@ -386,3 +386,42 @@ async fn reconfigure_is_refused_while_provisioning_and_for_others() {
     let bob = app.token_for("bob").await;
     problem(patch(&app, &bob, &id, json!({"configuration": {"cpuCores": 4}}), None).await, 404).await;
 }
+
+/// Many writers at once (requests and workers): no request fails with a
+/// locked database.
+#[tokio::test]
+async fn concurrent_actions_and_jobs_never_fail_on_a_busy_database() {
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(5));
+        o.engine.workers = 4;
+    })
+    .await;
+    let token = app.token_for("alice").await;
+    let creates = (0..12).map(|n| {
+        let body = valid_body(&format!("busy-{n}"));
+        let req = app.post_json("/v1/workstations", &token, &body);
+        async move { req.send().await.unwrap() }
+    });
+    let mut ids = Vec::new();
+    for res in futures_util::future::join_all(creates).await {
+        assert_eq!(res.status().as_u16(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        settle(&app, &token, id, "stopped").await;
+    }
+    let launches = ids.iter().map(|id| act(&app, &token, id, "launch"));
+    for res in futures_util::future::join_all(launches).await {
+        assert_eq!(res.status().as_u16(), 202);
+    }
+    for id in &ids {
+        settle(&app, &token, id, "running").await;
+    }
+    let deletes = ids.iter().map(|id| {
+        let req = app.client.delete(app.url(&format!("/v1/workstations/{id}"))).bearer_auth(&token);
+        async move { req.send().await.unwrap() }
+    });
+    for res in futures_util::future::join_all(deletes).await {
+        assert_eq!(res.status().as_u16(), 202);
+    }
+}

@@ -162,7 +162,7 @@ impl Progress {
 /// Commits one event and publishes it in order.
 pub(crate) async fn record_one(pool: &SqlitePool, bus: &EventBus, event: NewEvent<'_>) -> Result<(), Error> {
     bus.record(|| async move {
-        let mut tx = pool.begin().await?;
+        let mut tx = repo::begin_write(pool).await?;
         let published = repo::append_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(((), vec![published]))
@@ -429,7 +429,7 @@ async fn finish(
     let error = outcome.as_ref().err().map(|f| f.0.as_str());
     let deleted = kind == JobKind::Delete && outcome.is_ok();
     bus.record(|| async move {
-        let mut tx = pool.begin().await?;
+        let mut tx = repo::begin_write(pool).await?;
         repo::finish_job(&mut tx, job.id, error.is_none(), error).await?;
         let published = repo::append_event(&mut tx, event).await?;
         if deleted {
