@@ -134,3 +134,31 @@ async fn actions_are_idempotent_with_a_key() {
     assert_eq!(again.status().as_u16(), 202, "replayed, not a 409");
     assert_eq!(again.headers()["idempotent-replayed"], "true");
 }
+
+#[tokio::test]
+async fn keys_expire_after_a_day() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("old"))
+        .header("idempotency-key", "k-old")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    sqlx::query(
+        "UPDATE idempotency_keys SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours')",
+    )
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    // A day later the key is free: a different request with it is a new request.
+    let res = app
+        .post_json("/v1/workstations", &token, &valid_body("new"))
+        .header("idempotency-key", "k-old")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+}

@@ -425,3 +425,28 @@ async fn concurrent_actions_and_jobs_never_fail_on_a_busy_database() {
         assert_eq!(res.status().as_u16(), 202);
     }
 }
+
+#[tokio::test]
+async fn a_failed_workstation_can_be_deleted() {
+    let app =
+        TestApp::spawn_with(|o| o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(300)))
+            .await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("doomed")).await;
+    assert_eq!(act(&app, &token, &id, "cancel").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "error").await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().status().as_u16() != 404 {
+        assert!(Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(history(&app, &token, &id).await.last().unwrap()["message"], "Deleted");
+}
