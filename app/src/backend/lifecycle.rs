@@ -253,47 +253,27 @@ pub async fn reconfigure(
                 let held = Quota::of(&ws.workstation.configuration);
                 super::quota::check(state, owner, Quota::of(&next), held).await?;
             }
-            let mut events = Vec::new();
-            if status == WorkstationStatus::Running {
+            // Running: recorded for the next launch (a log line); otherwise applied now.
+            let (kind, line) = if status == WorkstationStatus::Running {
                 if apply != Apply::NextStart {
                     return Ok((Err(ReconfigureError::MustStop), Vec::new()));
                 }
                 repo::set_pending_configuration(&mut tx, id, &next).await?;
-                let line = format!("Recorded for the next launch: {}", describe(&next));
-                events.push(
-                    repo::append_event(
-                        &mut tx,
-                        NewEvent {
-                            workstation_id: id,
-                            owner_id: owner.id,
-                            kind: EventKind::Log,
-                            status,
-                            phase: None,
-                            progress: None,
-                            message: Some(&line),
-                        },
-                    )
-                    .await?,
-                );
+                (EventKind::Log, format!("Recorded for the next launch: {}", describe(&next)))
             } else {
                 repo::update_configuration(&mut tx, id, &next).await?;
-                let line = format!("Reconfigured: {}", describe(&next));
-                events.push(
-                    repo::append_event(
-                        &mut tx,
-                        NewEvent {
-                            workstation_id: id,
-                            owner_id: owner.id,
-                            kind: EventKind::Status,
-                            status,
-                            phase: None,
-                            progress: None,
-                            message: Some(&line),
-                        },
-                    )
-                    .await?,
-                );
-            }
+                (EventKind::Status, format!("Reconfigured: {}", describe(&next)))
+            };
+            let event = NewEvent {
+                workstation_id: id,
+                owner_id: owner.id,
+                kind,
+                status,
+                phase: None,
+                progress: None,
+                message: Some(&line),
+            };
+            let events = vec![repo::append_event(&mut tx, event).await?];
             let after = repo::workstation_in_tx(&mut tx, owner.id, id).await?;
             tx.commit().await.map_err(Error::from)?;
             Ok((after.ok_or(ActionError::NotFound.into()), events))

@@ -694,27 +694,6 @@ pub async fn get_workstation_state(
     .transpose()
 }
 
-/// The owner's workstations, newest first.
-pub async fn list_workstations(pool: &SqlitePool, owner_id: i64) -> Result<Vec<Workstation>, Error> {
-    Ok(list_workstation_states(pool, owner_id).await?.into_iter().map(|s| s.workstation).collect())
-}
-
-/// The owner's workstations with phase, progress and reason, newest first.
-pub async fn list_workstation_states(
-    pool: &SqlitePool,
-    owner_id: i64,
-) -> Result<Vec<WorkstationState>, Error> {
-    sqlx::query_as::<_, WorkstationRow>(&format!(
-        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = ? ORDER BY seq DESC"
-    ))
-    .bind(owner_id)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(WorkstationState::try_from)
-    .collect()
-}
-
 /// Which of an owner's workstations a page lists.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

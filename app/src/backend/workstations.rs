@@ -38,24 +38,9 @@ pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> R
     Ok(ws)
 }
 
-/// One of the owner's workstations.
-pub async fn get(state: &AppState, owner: &User, id: &str) -> Result<Option<Workstation>, Error> {
-    repo::get_workstation(&state.pool, owner.id, id).await
-}
-
 /// One of the owner's workstations with phase, progress, reason and version.
 pub async fn get_state(state: &AppState, owner: &User, id: &str) -> Result<Option<WorkstationState>, Error> {
     repo::get_workstation_state(&state.pool, owner.id, id).await
-}
-
-/// The owner's workstations, newest first.
-pub async fn list(state: &AppState, owner: &User) -> Result<Vec<Workstation>, Error> {
-    repo::list_workstations(&state.pool, owner.id).await
-}
-
-/// The owner's workstations with phase, progress and reason, newest first.
-pub async fn list_states(state: &AppState, owner: &User) -> Result<Vec<WorkstationState>, Error> {
-    repo::list_workstation_states(&state.pool, owner.id).await
 }
 
 /// A workstation's history, if the owner has (or had) it.
