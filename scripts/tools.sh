@@ -80,6 +80,16 @@ ensure_browser() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
 
+ensure_qemu_img() {
+  # The example `command` provisioner (and its test) makes disks with qemu-img.
+  if command -v qemu-img >/dev/null 2>&1; then return; fi
+  log "installing Debian's qemu-utils"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-utils >/dev/null
+}
+
 ensure_npm() {
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     log "installing end2end npm packages"
@@ -101,6 +111,7 @@ case "${1:-build}" in
     ensure_wasm_opt
     ensure_npm
     ensure_browser
+    ensure_qemu_img
     ;;
   *)
     echo "usage: $0 build|test" >&2
