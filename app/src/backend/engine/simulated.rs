@@ -55,7 +55,10 @@ impl Provisioner for SimulatedProvisioner {
                 (configuring, 90, "Configuring the workstation and its agent".to_owned()),
             ];
             for ((phase, percent, message), duration) in steps.into_iter().zip(self.phase_durations) {
-                progress.phase(phase, percent, Some(&message)).await?;
+                // The phase says what; its log line gives the detail.
+                let mut title = phase.replace('-', " ");
+                title[..1].make_ascii_uppercase();
+                progress.phase(phase, percent, Some(&title)).await?;
                 progress.log(&message).await?;
                 tokio::time::sleep(duration).await;
             }
