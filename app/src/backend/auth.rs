@@ -21,6 +21,11 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The hex SHA-256 of any bytes.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 fn random_secret(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }

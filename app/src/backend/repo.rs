@@ -418,14 +418,17 @@ pub async fn events_after_seq(
     .collect()
 }
 
-/// All of an owner's events after event id `after_id`, in order.
+/// The most events one read of the store returns; readers loop for more.
+pub const EVENT_BATCH: usize = 1000;
+
+/// The next batch (at most [`EVENT_BATCH`]) of an owner's events after event id `after_id`, in order.
 pub async fn owner_events_after(
     pool: &SqlitePool,
     owner_id: i64,
     after_id: i64,
 ) -> Result<Vec<WorkstationEvent>, Error> {
     sqlx::query_as::<_, EventRow>(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE owner_id = ? AND id > ? ORDER BY id LIMIT 10000"
+        "SELECT {EVENT_COLUMNS} FROM events WHERE owner_id = ? AND id > ? ORDER BY id LIMIT {EVENT_BATCH}"
     ))
     .bind(owner_id)
     .bind(after_id)

@@ -185,8 +185,8 @@ async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc
     let mut cursor = after;
     let mut catch_up = true;
     loop {
-        if catch_up {
-            catch_up = false;
+        // Read the store in batches until it has nothing newer than the cursor.
+        while catch_up {
             let stored = match scope.stored_after(&state, cursor).await {
                 Ok(stored) => stored,
                 Err(e) => {
@@ -194,6 +194,7 @@ async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc
                     return;
                 }
             };
+            catch_up = stored.len() >= repo::EVENT_BATCH;
             for event in stored {
                 cursor = scope.position(&event);
                 if tx.send(to_sse(&scope, &event)).await.is_err() {

@@ -62,7 +62,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     );
     let mut hashed = fingerprint.into_bytes();
     hashed.extend_from_slice(&bytes);
-    let request_hash = auth::hash_secret(&String::from_utf8_lossy(&hashed));
+    let request_hash = auth::hash_bytes(&hashed);
 
     match repo::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
         Err(e) => return ApiError::internal(e).into_response(),

@@ -246,3 +246,42 @@ async fn shutdown_closes_streams_with_a_final_event_and_finishes() {
     assert!(stream.next_within(Duration::from_secs(5)).await.is_none(), "the stream ends");
     assert!(app.stopped().await, "the server stops once streams are closed");
 }
+
+#[tokio::test]
+async fn a_stream_resuming_far_back_gets_every_stored_event_across_batches() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("chatty")).await;
+    app.follow_to_end(&token, &id).await;
+    // Pad the history past one read batch.
+    let user = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let extra = app::backend::repo::EVENT_BATCH + 5;
+    for n in 0..extra {
+        let mut tx = app.state.pool.begin().await.unwrap();
+        let line = format!("line {n}");
+        app::backend::repo::append_event(
+            &mut tx,
+            app::backend::repo::NewEvent {
+                workstation_id: &id,
+                owner_id: user.id,
+                kind: app::domain::EventKind::Log,
+                status: app::domain::WorkstationStatus::Stopped,
+                phase: None,
+                progress: None,
+                message: Some(&line),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&app.state.pool).await.unwrap();
+    let mut stream = app.stream("/v1/events", &token, Some("0")).await;
+    let mut ids = Vec::new();
+    while let Some(event) = stream.next_within(Duration::from_millis(1000)).await {
+        ids.push(event.id.unwrap().parse::<i64>().unwrap());
+    }
+    assert_eq!(ids.len() as i64, total, "every stored event arrives once");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+}
