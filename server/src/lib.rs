@@ -6,6 +6,7 @@ pub mod config;
 pub mod request_id;
 pub mod rest;
 pub mod routes;
+pub mod security;
 
 pub use app::backend::AppState;
 pub use config::{build_state, ProvisionerChoice, ServeOptions};

@@ -7,7 +7,7 @@ use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 
-use crate::{request_id, rest, AppState};
+use crate::{request_id, rest, security, AppState};
 
 /// The service's router.
 pub fn router(state: AppState) -> Router {
@@ -22,6 +22,8 @@ pub fn router(state: AppState) -> Router {
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(security::same_origin))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

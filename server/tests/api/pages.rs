@@ -96,3 +96,35 @@ async fn unknown_pages_are_404_in_the_app_style() {
     assert_eq!(res.status().as_u16(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+#[tokio::test]
+async fn pages_carry_protective_headers_and_refuse_cross_site_posts() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["referrer-policy"], "same-origin");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["content-security-policy"], "frame-ancestors 'none'");
+    let page = res.text().await.unwrap();
+    let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+
+    let token = app.token_for("alice").await;
+    let post = |origin: &str| {
+        app.client
+            .post(app.url(&action))
+            .header("accept", "text/html")
+            .header("origin", origin)
+            .form(&[("token", token.as_str())])
+            .send()
+    };
+    // Another site's form cannot act on the session.
+    let res = post("http://evil.example").await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
+    let res = post("null").await.unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    // The same site can.
+    let res = post(&app.base).await.unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    assert!(res.headers().get("set-cookie").is_some());
+}
