@@ -58,6 +58,25 @@ mod ssr {
         current_user(state).await?.ok_or(AppError::Unauthorized)
     }
 
+    /// Over a quota limit, in the words the pages show.
+    pub fn over_quota(excess: &crate::backend::QuotaExcess) -> AppError {
+        AppError::ActionRefused(format!("Over your quota: {}.", excess.detail))
+    }
+
+    /// Why an action on a workstation was refused, for the page; failures of
+    /// the server itself stay generic.
+    pub fn refused(e: crate::backend::lifecycle::ActionError) -> AppError {
+        use crate::backend::lifecycle::ActionError;
+        match e {
+            ActionError::NotFound => AppError::ActionRefused("This workstation no longer exists.".into()),
+            e @ ActionError::NotAllowed { .. } => {
+                AppError::ActionRefused(format!("You {e}.").replacen("cannot", "can't", 1))
+            }
+            ActionError::Backend(crate::backend::Error::QuotaExceeded(excess)) => over_quota(&excess),
+            e => internal(e),
+        }
+    }
+
     pub fn set_cookie(value: &str) -> Result<(), AppError> {
         let response = expect_context::<leptos_axum::ResponseOptions>();
         response.append_header(SET_COOKIE, HeaderValue::from_str(value).map_err(internal)?);
@@ -160,10 +179,7 @@ pub async fn create_workstation(
         .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
     match workstations::create(&state, &user, &spec).await {
         Ok(ws) => Ok(ws),
-        Err(Error::QuotaExceeded(excess)) => Err(AppError::ActionRefused(format!(
-            "Over your quota: {}.",
-            excess.detail.split(" (quota").next().unwrap_or(&excess.detail)
-        ))),
+        Err(Error::QuotaExceeded(excess)) => Err(ssr::over_quota(&excess)),
         Err(Error::InsufficientCapacity(shortage)) => {
             let mut detail = shortage.message.clone();
             if !shortage.regions_with_gpu.is_empty() {
@@ -185,25 +201,13 @@ pub async fn create_workstation(
 /// workstations (the same state machine as the REST API).
 #[server]
 pub async fn workstation_action(id: String, action: String) -> Result<(), AppError> {
-    use crate::backend::lifecycle::{self, ActionError};
+    use crate::backend::lifecycle;
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let action = action
         .parse::<crate::domain::Action>()
         .map_err(|_| AppError::ActionRefused(format!("{action:?} is not an action")))?;
-    match lifecycle::perform(&state, &user, &id, action, None).await {
-        Ok(_) => Ok(()),
-        Err(ActionError::NotFound) => {
-            Err(AppError::ActionRefused("This workstation no longer exists.".into()))
-        }
-        Err(e @ ActionError::NotAllowed { .. }) => {
-            Err(AppError::ActionRefused(format!("You {}.", e).replacen("cannot", "can't", 1)))
-        }
-        Err(ActionError::Backend(crate::backend::Error::QuotaExceeded(excess))) => {
-            Err(AppError::ActionRefused(format!("Over your quota: {}.", excess.detail)))
-        }
-        Err(e) => Err(ssr::internal(e)),
-    }
+    lifecycle::perform(&state, &user, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
 }
 
 /// Reconfigures one of the signed-in user's workstations from the form.
@@ -216,7 +220,7 @@ pub async fn reconfigure_workstation(
     storage_gb: String,
     apply: String,
 ) -> Result<Option<crate::domain::WorkstationState>, AppError> {
-    use crate::backend::lifecycle::{self, ActionError, ReconfigureError};
+    use crate::backend::lifecycle::{self, ReconfigureError};
     use crate::domain::{ReconfigureForm, ReconfigureRequest};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
@@ -228,16 +232,7 @@ pub async fn reconfigure_workstation(
         Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(
             "The workstation is running: stop it first, or choose “At the next launch”.".into(),
         )),
-        Err(ReconfigureError::Action(ActionError::NotFound)) => {
-            Err(AppError::ActionRefused("This workstation no longer exists.".into()))
-        }
-        Err(ReconfigureError::Action(e @ ActionError::NotAllowed { .. })) => {
-            Err(AppError::ActionRefused(format!("You {e}.").replacen("cannot", "can't", 1)))
-        }
-        Err(ReconfigureError::Action(ActionError::Backend(crate::backend::Error::QuotaExceeded(excess)))) => {
-            Err(AppError::ActionRefused(format!("Over your quota: {}.", excess.detail)))
-        }
-        Err(ReconfigureError::Action(e)) => Err(ssr::internal(e)),
+        Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
     }
 }
 

@@ -72,11 +72,6 @@ impl EventBus {
             let _ = rx.wait_for(|closing| *closing).await;
         }
     }
-
-    /// How many streams are listening.
-    pub fn subscribers(&self) -> usize {
-        self.inner.tx.receiver_count()
-    }
 }
 
 impl Default for EventBus {

@@ -65,11 +65,8 @@ pub async fn dashboard(
     // Read the event id first: anything newer is replayed by the stream, so
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
     let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
-    let mut rows = repo::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_page_token = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
-    Ok(Dashboard { workstations: rows.into_iter().map(|(_, s)| s).collect(), last_event_id, next_page_token })
+    let (workstations, next_page_token) = page_states(state, owner, filter, limit).await?;
+    Ok(Dashboard { workstations, last_event_id, next_page_token })
 }
 
 /// A workstation's page data, if it is the owner's.
@@ -107,11 +104,22 @@ pub async fn page(
     filter: &repo::ListFilter,
     limit: u32,
 ) -> Result<(Vec<Workstation>, Option<String>), Error> {
+    let (states, next) = page_states(state, owner, filter, limit).await?;
+    Ok((states.into_iter().map(|s| s.workstation).collect(), next))
+}
+
+async fn page_states(
+    state: &AppState,
+    owner: &User,
+    filter: &repo::ListFilter,
+    limit: u32,
+) -> Result<(Vec<WorkstationState>, Option<String>), Error> {
+    // One row more than asked for tells whether another page follows.
     let mut rows = repo::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
-    Ok((rows.into_iter().map(|(_, ws)| ws.workstation).collect(), next))
+    Ok((rows.into_iter().map(|(_, s)| s).collect(), next))
 }
 
 /// Whether the owner already has a workstation with this name.

@@ -64,8 +64,8 @@ fn resume_point(headers: &HeaderMap, query: Result<Query<Resume>, QueryRejection
 /// What a stream follows, and how its events are numbered.
 #[derive(Debug, Clone)]
 enum Scope {
-    /// One workstation; ids are its sequence numbers.
-    Workstation(String),
+    /// One workstation of an owner; ids are its sequence numbers.
+    Workstation { id: String, owner: i64 },
     /// All of a user's workstations; ids are global event ids.
     Owner(i64),
 }
@@ -73,17 +73,18 @@ enum Scope {
 impl Scope {
     fn position(&self, event: &WorkstationEvent) -> i64 {
         match self {
-            Self::Workstation(_) => event.seq,
+            Self::Workstation { .. } => event.seq,
             Self::Owner(_) => event.id,
         }
     }
 
-    fn matches(&self, published: &Published, owner_id: i64) -> bool {
-        published.owner_id == owner_id
-            && match self {
-                Self::Workstation(id) => &published.event.workstation_id == id,
-                Self::Owner(_) => true,
+    fn matches(&self, published: &Published) -> bool {
+        match self {
+            Self::Workstation { id, owner } => {
+                published.owner_id == *owner && &published.event.workstation_id == id
             }
+            Self::Owner(owner) => published.owner_id == *owner,
+        }
     }
 
     async fn stored_after(
@@ -92,7 +93,7 @@ impl Scope {
         after: i64,
     ) -> Result<Vec<WorkstationEvent>, app::backend::Error> {
         match self {
-            Self::Workstation(id) => repo::events_after_seq(&state.pool, id, after).await,
+            Self::Workstation { id, .. } => repo::events_after_seq(&state.pool, id, after).await,
             Self::Owner(owner) => repo::owner_events_after(&state.pool, *owner, after).await,
         }
     }
@@ -126,7 +127,7 @@ async fn workstation_stream(
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let after = resume_point(&headers, query)?;
-    Ok(stream(state, Scope::Workstation(id), user.id, after))
+    Ok(stream(state, Scope::Workstation { id, owner: user.id }, after))
 }
 
 /// `GET /v1/events`: every workstation of the caller on one connection.
@@ -150,17 +151,12 @@ async fn user_stream(
     query: Result<Query<Resume>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let after = resume_point(&headers, query)?;
-    Ok(stream(state, Scope::Owner(user.id), user.id, after))
+    Ok(stream(state, Scope::Owner(user.id), after))
 }
 
-fn stream(
-    state: AppState,
-    scope: Scope,
-    owner_id: i64,
-    after: i64,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+fn stream(state: AppState, scope: Scope, after: i64) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(pump(state, scope, owner_id, after, tx));
+    tokio::spawn(pump(state, scope, after, tx));
     let events =
         futures_util::stream::unfold(
             rx,
@@ -176,7 +172,7 @@ fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
 
 /// Feeds one stream: stored events after `after`, then live ones. Ends when
 /// the client goes away or the server shuts down.
-async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc::Sender<Event>) {
+async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>) {
     // Subscribe before reading the store, so nothing falls between the two;
     // anything seen twice is dropped by position.
     let mut live = state.bus.subscribe();
@@ -213,7 +209,7 @@ async fn pump(state: AppState, scope: Scope, owner_id: i64, after: i64, tx: mpsc
         match event {
             Ok(published) => {
                 let event = published.event.clone();
-                if !scope.matches(&published, owner_id) || scope.position(&event) <= cursor {
+                if !scope.matches(&published) || scope.position(&event) <= cursor {
                     continue;
                 }
                 cursor = scope.position(&event);

@@ -140,9 +140,7 @@ impl TestApp {
             .parse(&self.state.catalog)
             .unwrap();
         let id = app::backend::workstations::new_id();
-        let (_, event) =
-            repo::insert_workstation_with_job(&self.state.pool, user.id, &id, &spec).await.unwrap();
-        drop(event);
+        repo::insert_workstation_with_job(&self.state.pool, user.id, &id, &spec).await.unwrap();
         self.state.engine.wake();
         id
     }
