@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use app::{shell, App};
+use axum::response::IntoResponse;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
@@ -25,7 +26,28 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::same_origin))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(request_id::assign))
+        // Outermost, so the request's id and everything else run in its task.
+        .layer(axum::middleware::from_fn(run_to_completion))
         .with_state(state)
+}
+
+/// Requests that change state run to their end in a task of their own: a
+/// client that hangs up cannot stop a write half-way (between its commit and
+/// the publishing of its events, or before its idempotency record is saved).
+async fn run_to_completion(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.method().is_safe() {
+        return next.run(req).await;
+    }
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's handler stopped");
+            rest::problem::ApiError::internal(e).into_response()
+        }
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -49,7 +49,7 @@ pub async fn perform(
     if_match: Option<&str>,
 ) -> Result<WorkstationState, ActionError> {
     let pool = &state.pool;
-    let mut cancel_running = false;
+    let mut cancel_running = None;
     let result = state
         .bus
         .record(|| async {
@@ -151,7 +151,8 @@ pub async fn perform(
                     );
                 }
                 Action::Cancel => {
-                    if repo::cancel_queued_job(&mut tx, id).await? {
+                    let cancelling = repo::cancel_job(&mut tx, id).await?;
+                    if cancelling == repo::Cancelling::Queued {
                         let cancelled = NewEvent {
                             phase: None,
                             progress: None,
@@ -159,7 +160,9 @@ pub async fn perform(
                         };
                         events.push(repo::append_event(&mut tx, cancelled).await?);
                     } else {
-                        cancel_running = true;
+                        if let repo::Cancelling::Running(job) = cancelling {
+                            cancel_running = Some(job);
+                        }
                         events.push(
                             repo::append_event(
                                 &mut tx,
@@ -178,8 +181,8 @@ pub async fn perform(
             Ok((after.ok_or(ActionError::NotFound), events))
         })
         .await?;
-    if cancel_running {
-        state.engine.cancel(id);
+    if let Some(job) = cancel_running {
+        state.engine.cancel(job);
     }
     if result.is_ok() {
         state.engine.wake();

@@ -32,8 +32,16 @@ pub struct TokenInfo {
 /// Starts a transaction that will write. `BEGIN IMMEDIATE` takes the write
 /// lock up front (waiting out the busy timeout), so a transaction that reads
 /// before it writes is never refused at its first write (SQLITE_BUSY).
+///
+/// `BEGIN` runs in a task of its own: sqlx 0.8 can hand a connection back to
+/// the pool still inside a transaction (holding the write lock) when `begin`
+/// is dropped half-way, as happens when a client hangs up mid-request. Run to
+/// its end, the transaction is either returned or rolled back when dropped.
 pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
 }
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
@@ -511,12 +519,23 @@ pub async fn insert_job(
     Ok(())
 }
 
-/// Fails the workstation's job if it is still queued; false when none was
-/// (it is running, or done).
-pub async fn cancel_queued_job(
+/// What cancelling a workstation's job found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelling {
+    /// The job was queued and is now failed as "Cancelled".
+    Queued,
+    /// The job with this id is running; its worker has to stop it.
+    Running(i64),
+    /// No job is queued or running.
+    Nothing,
+}
+
+/// Fails the workstation's job if it is still queued, or names the running
+/// one.
+pub async fn cancel_job(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     workstation_id: &str,
-) -> Result<bool, Error> {
+) -> Result<Cancelling, Error> {
     let done = sqlx::query(&format!(
         "UPDATE jobs SET state = 'failed', error = 'Cancelled', finished_at = {NOW}
          WHERE workstation_id = ? AND state = 'queued'"
@@ -524,7 +543,15 @@ pub async fn cancel_queued_job(
     .bind(workstation_id)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() > 0 {
+        return Ok(Cancelling::Queued);
+    }
+    let running: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM jobs WHERE workstation_id = ? AND state = 'running'")
+            .bind(workstation_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(running.map_or(Cancelling::Nothing, Cancelling::Running))
 }
 
 /// The owner's workstation, read inside a transaction that will change it.

@@ -123,6 +123,11 @@ pub struct Progress {
     /// The workstation's status while the job runs.
     status: WorkstationStatus,
     current: Mutex<(Option<String>, Option<u8>)>,
+    /// Held by the write of an event from start to publish. The write runs
+    /// in a task of its own, so a job stopped mid-write (cancel, timeout)
+    /// still finishes it; the engine takes this lock before recording the
+    /// job's end, so that end is always the job's last event.
+    writing: Arc<Mutex<()>>,
 }
 
 impl Progress {
@@ -146,16 +151,30 @@ impl Progress {
         progress: Option<u8>,
         message: Option<&str>,
     ) -> Result<(), Error> {
-        let event = NewEvent {
-            workstation_id: &self.workstation_id,
-            owner_id: self.owner_id,
-            kind,
-            status: self.status,
-            phase,
-            progress,
-            message,
-        };
-        record_one(&self.pool, &self.bus, event).await
+        let writing = self.writing.clone().lock_owned().await;
+        let (pool, bus) = (self.pool.clone(), self.bus.clone());
+        let (workstation_id, owner_id, status) = (self.workstation_id.clone(), self.owner_id, self.status);
+        let (phase, message) = (phase.map(str::to_owned), message.map(str::to_owned));
+        let write = tokio::spawn(async move {
+            let event = NewEvent {
+                workstation_id: &workstation_id,
+                owner_id,
+                kind,
+                status,
+                phase: phase.as_deref(),
+                progress,
+                message: message.as_deref(),
+            };
+            let written = record_one(&pool, &bus, event).await;
+            drop(writing);
+            written
+        });
+        write.await.map_err(|e| Error::Database(sqlx::Error::Io(std::io::Error::other(e))))?
+    }
+
+    /// Waits for an event write in flight to be committed and published.
+    async fn settled(&self) {
+        let _ = self.writing.lock().await;
     }
 }
 
@@ -185,12 +204,14 @@ struct Inner {
     cancels: std::sync::Mutex<Cancels>,
 }
 
-/// Cancel requests: a sender for each running job, and requests that came
-/// before their job registered (so none is lost to that race).
+/// Cancel requests by job id: a sender for each running job, and requests
+/// that came before their job registered (so none is lost to that race).
+/// Keyed by job, a request that comes too late cannot stop a later job of
+/// the same workstation.
 #[derive(Default)]
 struct Cancels {
-    running: std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>,
-    early: std::collections::HashSet<String>,
+    running: std::collections::HashMap<i64, tokio::sync::oneshot::Sender<()>>,
+    early: std::collections::HashSet<i64>,
 }
 
 impl Engine {
@@ -218,35 +239,35 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
-    /// Asks the running job of a workstation to stop; it then fails as
-    /// "Cancelled". Queued jobs are cancelled in the database instead.
-    pub fn cancel(&self, workstation_id: &str) {
+    /// Asks a running job to stop; it then fails as "Cancelled". Queued
+    /// jobs are cancelled in the database instead.
+    pub fn cancel(&self, job_id: i64) {
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match cancels.running.remove(workstation_id) {
+        match cancels.running.remove(&job_id) {
             Some(tx) => {
                 let _ = tx.send(());
             }
             None => {
-                cancels.early.insert(workstation_id.to_owned());
+                cancels.early.insert(job_id);
             }
         }
     }
 
-    fn register_cancel(&self, workstation_id: &str) -> tokio::sync::oneshot::Receiver<()> {
+    fn register_cancel(&self, job_id: i64) -> tokio::sync::oneshot::Receiver<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cancels.early.remove(workstation_id) {
+        if cancels.early.remove(&job_id) {
             let _ = tx.send(());
         } else {
-            cancels.running.insert(workstation_id.to_owned(), tx);
+            cancels.running.insert(job_id, tx);
         }
         rx
     }
 
-    fn unregister_cancel(&self, workstation_id: &str) {
+    fn unregister_cancel(&self, job_id: i64) {
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cancels.running.remove(workstation_id);
-        cancels.early.remove(workstation_id);
+        cancels.running.remove(&job_id);
+        cancels.early.remove(&job_id);
     }
 
     /// Deals with jobs that were running when the process stopped: each is
@@ -355,6 +376,7 @@ impl Engine {
                 JobKind::Delete => workstation.status,
             },
             current: Mutex::new((None, None)),
+            writing: Arc::default(),
         };
         let provisioner = &inner.provisioner;
         let work = async {
@@ -371,7 +393,7 @@ impl Engine {
             }
         };
         let timeout = inner.config.job_timeout;
-        let mut cancel = self.register_cancel(&job.workstation_id);
+        let mut cancel = self.register_cancel(job.id);
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(timeout, work) => outcome.unwrap_or_else(|_| {
                 let doing = match kind {
@@ -384,13 +406,28 @@ impl Engine {
             }),
             Ok(()) = &mut cancel => Err(Failure("Cancelled".into())),
         };
-        self.unregister_cancel(&job.workstation_id);
+        self.unregister_cancel(job.id);
+        progress.settled().await;
         match &outcome {
             Ok(()) => tracing::info!(kind = kind.as_str(), "job done"),
             Err(Failure(reason)) => tracing::warn!(kind = kind.as_str(), %reason, "job failed"),
         }
-        if let Err(e) = finish(&inner.pool, &inner.bus, &job, kind, owner_id, &workstation, outcome).await {
-            tracing::error!(error = %e, "cannot record the end of a job");
+        // A job whose end is not recorded would look busy until the next
+        // restart, so a failing database gets a few more tries.
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1.. {
+            match finish(&inner.pool, &inner.bus, &job, kind, owner_id, &workstation, outcome.clone()).await {
+                Ok(()) => break,
+                Err(e) if attempt < 6 => {
+                    tracing::warn!(error = %e, attempt, "cannot record the end of a job; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot record the end of a job; it is recovered at the next start");
+                    break;
+                }
+            }
         }
     }
 }
