@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/atelier.db
 
-.PHONY: run build tools test test-rust test-e2e build-debug lint fmt clean
+.PHONY: run build tools test test-rust test-e2e build-debug screenshots lint fmt clean
 
 ## run: build in release and serve on $(ADDR) with the database under ./data/
 run: build
@@ -35,6 +35,12 @@ build-debug:
 
 test-e2e:
 	scripts/e2e.sh
+
+## screenshots: the README's pictures of the main pages, phone and desktop, into docs/screenshots/
+screenshots:
+	@scripts/tools.sh test
+	$(MAKE) build-debug
+	scripts/e2e.sh --config screenshots.config.ts
 
 lint:
 	cargo fmt --all --check

@@ -9,6 +9,7 @@ use crate::domain::{
     CreateWorkstationRequest, Dashboard, EventKind, FieldError, QuotaStatus, ReconfigureForm,
     ReconfigureRequest, WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
+use crate::feedback::{announce_job_end, now_millis, NotifyButton, RelativeTime};
 use crate::live::{follow_events, LiveStatus};
 
 /// A message for an error that is not tied to one field.
@@ -21,34 +22,39 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     view! { <p class="alert" role="alert">{text}</p> }
 }
 
-/// The id of the input a field error belongs to.
-fn input_id(pointer_: &str) -> Option<&'static str> {
-    Some(match pointer_ {
-        pointer::NAME => "ws-name",
-        pointer::CPU_CORES => "ws-cpu",
-        pointer::MEMORY_GB => "ws-memory",
-        pointer::GPU => "ws-gpu",
-        pointer::STORAGE_GB => "ws-storage",
-        pointer::REGION => "ws-region",
+/// The id of the input a field error belongs to, in the form whose input
+/// ids start with `form` (`ws-cpu`, `rc-cpu`).
+fn input_id(form: &str, pointer_: &str) -> Option<String> {
+    let field = match pointer_ {
+        pointer::NAME => "name",
+        pointer::CPU_CORES => "cpu",
+        pointer::MEMORY_GB => "memory",
+        pointer::GPU => "gpu",
+        pointer::STORAGE_GB => "storage",
+        pointer::REGION => "region",
+        APPLY_POINTER => "apply",
         _ => return None,
-    })
+    };
+    Some(format!("{form}-{field}"))
 }
 
-/// Moves keyboard focus to the first input with an error.
-fn focus_first_error(errors: &[FieldError]) {
+/// Moves keyboard focus to the first input of `form` with an error, once
+/// the error messages are on the page (so a screen reader reads them too).
+fn focus_first_error(form: &str, errors: &[FieldError]) {
     #[cfg(feature = "hydrate")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        let first = errors.iter().find_map(|e| input_id(&e.pointer));
-        if let Some(el) = first
-            .and_then(|id| document().get_element_by_id(id))
-            .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
-        {
-            let _ = el.focus();
-        }
+    if let Some(id) = errors.iter().find_map(|e| input_id(form, &e.pointer)) {
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(el) = document()
+                .get_element_by_id(&id)
+                .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus();
+            }
+        });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = errors;
+    let _ = (form, errors);
 }
 
 fn form_of(input: &CreateWorkstation) -> WorkstationForm {
@@ -88,11 +94,25 @@ pub fn CreateWorkstationForm(
 
     let client_errors = RwSignal::new(None::<Vec<FieldError>>);
     let form_ref = NodeRef::<leptos::html::Form>::new();
-    let chosen_gpu = RwSignal::new(initial.gpu.clone());
-    let chosen_region = RwSignal::new(initial.region.clone());
+    let initial_draft = StoredValue::new(initial.clone());
+    // What the form holds now, for the summary and the capacity line.
+    let draft = RwSignal::new(initial.clone());
+    let on_input = move |ev: leptos::ev::Event| {
+        let field = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name");
+        let value = event_target_value(&ev);
+        draft.update(|d| match field.as_deref() {
+            Some("name") => d.name = value,
+            Some("cpu_cores") => d.cpu_cores = value,
+            Some("memory_gb") => d.memory_gb = value,
+            Some("gpu") => d.gpu = value,
+            Some("storage_gb") => d.storage_gb = value,
+            Some("region") => d.region = value,
+            _ => {}
+        });
+    };
     let room = move || {
         let entries = capacity.get()?.ok()?;
-        let (gpu, region) = (chosen_gpu.get(), chosen_region.get());
+        let (gpu, region) = draft.with(|d| (d.gpu.clone(), d.region.clone()));
         let entry = entries.into_iter().find(|e| e.gpu == gpu && e.region == region)?;
         Some(if entry.free == 0 {
             view! { <p class="capacity none" data-testid="capacity">{format!("No {gpu} free in {region} right now")}</p> }
@@ -121,7 +141,7 @@ pub fn CreateWorkstationForm(
         match action.value().get() {
             Some(Err(AppError::Invalid { errors, .. })) => errors
                 .iter()
-                .find(|e| input_id(&e.pointer).is_none())
+                .find(|e| input_id("ws", &e.pointer).is_none())
                 .map(|e| view! { <p class="alert" role="alert">{e.detail.clone()}</p> }.into_any()),
             Some(Err(e)) => Some(view! { <ErrorNotice error=e/> }.into_any()),
             _ => None,
@@ -133,12 +153,15 @@ pub fn CreateWorkstationForm(
         }),
         _ => None,
     };
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(_)) => {
             if let Some(form) = form_ref.get() {
                 form.reset();
             }
+            draft.set(initial_draft.get_value());
         }
+        Some(Err(e)) => focus_first_error("ws", e.field_errors()),
+        None => {}
     });
 
     let catalog = StoredValue::new(catalog);
@@ -158,8 +181,8 @@ pub fn CreateWorkstationForm(
                 action.dispatch(input);
             }
             Err(errs) => {
-                client_errors.set(Some(errs.clone()));
-                focus_first_error(&errs);
+                focus_first_error("ws", &errs);
+                client_errors.set(Some(errs));
             }
         }
     };
@@ -168,6 +191,7 @@ pub fn CreateWorkstationForm(
     let (cpu, mem, disk) = catalog.with_value(|c| (c.cpu_cores, c.memory_gb, c.storage_gb));
     let gpus = catalog.with_value(|c| c.gpus.clone());
     let regions = catalog.with_value(|c| c.regions.clone());
+    let summary = move || draft.with(|d| catalog.with_value(|c| summarize(d, c)));
 
     view! {
         <form
@@ -177,6 +201,7 @@ pub fn CreateWorkstationForm(
             novalidate
             node_ref=form_ref
             on:submit=on_submit
+            on:input=on_input
         >
             {form_error}
             {created}
@@ -207,7 +232,7 @@ pub fn CreateWorkstationForm(
                 </Field>
             </div>
             <Field label="GPU" id="ws-gpu" hint="".to_owned() error=Signal::derive(error_for(pointer::GPU))>
-                <select id="ws-gpu" name="gpu" on:change=move |ev| chosen_gpu.set(event_target_value(&ev))
+                <select id="ws-gpu" name="gpu"
                     aria-invalid=move || error_for(pointer::GPU)().is_some().to_string()
                     aria-describedby=move || describedby("ws-gpu", error_for(pointer::GPU)().is_some())>
                     {gpus.into_iter().map(|g| {
@@ -218,7 +243,7 @@ pub fn CreateWorkstationForm(
                 </select>
             </Field>
             <Field label="Region" id="ws-region" hint="".to_owned() error=Signal::derive(error_for(pointer::REGION))>
-                <select id="ws-region" name="region" on:change=move |ev| chosen_region.set(event_target_value(&ev))
+                <select id="ws-region" name="region"
                     aria-invalid=move || error_for(pointer::REGION)().is_some().to_string()
                     aria-describedby=move || describedby("ws-region", error_for(pointer::REGION)().is_some())>
                     {regions.into_iter().map(|r| {
@@ -229,11 +254,33 @@ pub fn CreateWorkstationForm(
                 </select>
             </Field>
             <Transition fallback=|| ()>{room}</Transition>
+            <div class="summary" data-testid="summary">
+                <h3>"Summary"</h3>
+                <p>{summary}</p>
+            </div>
             <button type="submit" class="button primary" disabled=move || action.pending().get()>
                 {move || if action.pending().get() { "Creating…" } else { "Create workstation" }}
             </button>
         </form>
     }
+}
+
+/// The request in words, as the form holds it now: "web-1: 8 vCPUs, 32 GB
+/// memory, 256 GB storage, NVIDIA L4 (24 GB) in US East (N. Virginia)".
+fn summarize(d: &WorkstationForm, catalog: &Catalog) -> String {
+    let name = if d.name.trim().is_empty() { "Unnamed" } else { d.name.trim() };
+    let gpu = match catalog.gpus.iter().find(|g| g.id == d.gpu) {
+        Some(g) => format!("{} ({} GB)", g.id, g.memory_gb),
+        None => d.gpu.clone(),
+    };
+    let region =
+        catalog.regions.iter().find(|r| r.id == d.region).map_or(d.region.as_str(), |r| r.name.as_str());
+    format!(
+        "{name}: {} vCPUs, {} GB memory, {} GB storage, {gpu} in {region}",
+        d.cpu_cores.trim(),
+        d.memory_gb.trim(),
+        d.storage_gb.trim()
+    )
 }
 
 /// What the user's quota allows and what is used.
@@ -303,6 +350,7 @@ pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<(
         items.update(|list| {
             for state in list.iter_mut().filter(|s| s.workstation.id == event.workstation_id) {
                 state.apply(&event);
+                announce_job_end(&state.workstation.name, &event);
                 known = true;
             }
             // A deleted workstation leaves the list.
@@ -421,7 +469,10 @@ fn WorkstationCard(state: WorkstationState) -> impl IntoView {
                 <div><dt>"GPU"</dt><dd>{c.gpu}</dd></div>
                 <div><dt>"Region"</dt><dd>{c.region}</dd></div>
             </dl>
-            <p class="ws-id"><code>{ws.id}</code></p>
+            <p class="ws-meta">
+                <code class="ws-id">{ws.id}</code>
+                <RelativeTime at=state.created_at prefix="created "/>
+            </p>
         </li>
     }
 }
@@ -434,21 +485,6 @@ fn action_label(action: Action) -> &'static str {
         Action::Retry => "Retry provisioning",
         Action::Delete => "Delete",
         Action::Reconfigure => "Reconfigure",
-    }
-}
-
-/// Milliseconds since the epoch, now.
-fn now_millis() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .unwrap_or(0.0)
     }
 }
 
@@ -474,6 +510,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
             started.set(None);
         }
         state.update(|s| s.apply(&event));
+        state.with_untracked(|s| announce_job_end(&s.workstation.name, &event));
         events.update(|list| list.push(event));
     });
     #[cfg(feature = "hydrate")]
@@ -577,6 +614,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                                 label=phase_label(s.phase.as_deref(), s.progress)
                             />
                             <p class="eta" data-testid="eta">{eta}</p>
+                            <NotifyButton/>
                         }
                         .into_any(),
                         WorkstationStatus::Error => view! {
@@ -629,7 +667,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                         let text = e.message.clone().unwrap_or_else(|| e.phase.clone().unwrap_or_default());
                         view! {
                             <li class=format!("event event-{}", e.kind.as_str())>
-                                <time datetime=e.at.clone() title=e.at.clone()>{time::clock(&e.at).to_owned()}</time>
+                                <RelativeTime at=e.at.clone()/>
                                 <span class="event-text">{text}</span>
                             </li>
                         }
@@ -659,10 +697,10 @@ fn ReconfigurePanel(state: RwSignal<WorkstationState>, catalog: Catalog) -> impl
         Some(Err(AppError::Invalid { .. })) | None | Some(Ok(_)) => None,
         Some(Err(error)) => Some(view! { <ErrorNotice error/> }),
     };
-    Effect::new(move |_| {
-        if let Some(Ok(Some(updated))) = action.value().get() {
-            state.set(updated);
-        }
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(Some(updated))) => state.set(updated),
+        Some(Err(e)) => focus_first_error("rc", e.field_errors()),
+        _ => {}
     });
     let saved = move || match action.value().get() {
         Some(Ok(Some(s))) if s.workstation.pending_configuration.is_some() => {
@@ -703,7 +741,10 @@ fn ReconfigurePanel(state: RwSignal<WorkstationState>, catalog: Catalog) -> impl
                 client_errors.set(None);
                 action.dispatch(input);
             }
-            Err(errs) => client_errors.set(Some(errs)),
+            Err(errs) => {
+                focus_first_error("rc", &errs);
+                client_errors.set(Some(errs));
+            }
         }
     };
     let gpus = catalog.with_value(|c| c.gpus.clone());

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod components;
 pub mod domain;
+pub mod feedback;
 pub mod live;
 pub mod pages;
 
@@ -40,6 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    feedback::Clock::provide();
+    feedback::Toasts::provide();
     // Marks the page as live; browser tests wait for it before clicking.
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
@@ -64,5 +67,6 @@ pub fn App() -> impl IntoView {
                 />
             </Routes>
         </Router>
+        <feedback::ToastRegion/>
     }
 }

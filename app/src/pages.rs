@@ -24,7 +24,7 @@ fn Authenticated(children: ChildrenFn) -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <div class="skeleton topbar-skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match session.await {
                     Ok(Some(user)) => EitherOf3::A(view! {
@@ -32,9 +32,7 @@ fn Authenticated(children: ChildrenFn) -> impl IntoView {
                         {children.read_value()()}
                     }),
                     Ok(None) => EitherOf3::B(view! { <Redirect path="/sign-in"/> }),
-                    Err(e) => EitherOf3::C(view! {
-                        <main class="page"><ErrorNotice error=e/></main>
-                    }),
+                    Err(error) => EitherOf3::C(view! { <ServerErrorPage error/> }),
                 }
             })}
         </Suspense>
@@ -231,6 +229,24 @@ pub fn NotFoundPage() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address."</p>
             <p><a class="button primary" href="/">"Go to your workstations"</a></p>
+        </main>
+    }
+}
+
+/// Shown when a page cannot be put together because the server failed.
+#[component]
+fn ServerErrorPage(error: crate::domain::AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    view! {
+        <Title text="Something went wrong · Atelier"/>
+        <main class="auth" data-testid="server-error">
+            <h1>"Something went wrong on our side"</h1>
+            <ErrorNotice error/>
+            <p>"Nothing you entered was lost. Try again in a moment."</p>
+            <p><a class="button primary" href="/">"Try again"</a></p>
         </main>
     }
 }

@@ -54,7 +54,7 @@ test('a valid form creates a workstation that appears without a reload', async (
   await expect(card).toContainText('1024 GB');
   await expect(card).toContainText('NVIDIA L4');
   await expect(card).toContainText('eu-west-1');
-  await expect(page.getByRole('status')).toContainText(`Created ${name}`);
+  await expect(newForm(page).getByRole('status')).toContainText(`Created ${name}`);
   // The quota panel counts it.
   await expect(page.getByTestId('quota')).toContainText('GPUs');
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);

@@ -1,10 +1,13 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The users serve.sh creates; `fresh` never gets a workstation. */
+export type User = 'e2e' | 'other' | 'fresh';
+
 /** The API token serve.sh created for a test user. */
-export function token(user: 'e2e' | 'other' = 'e2e'): string {
-  const file = user === 'e2e' ? 'token' : 'token-other';
+export function token(user: User = 'e2e'): string {
+  const file = user === 'e2e' ? 'token' : `token-${user}`;
   return readFileSync(join(__dirname, '..', '.state', file), 'utf8').trim();
 }
 
@@ -19,7 +22,7 @@ export async function hydrated(page: Page): Promise<void> {
 }
 
 /** Signs in through the sign-in page and lands on the home page. */
-export async function signIn(page: Page, user: 'e2e' | 'other' = 'e2e', js = true): Promise<void> {
+export async function signIn(page: Page, user: User = 'e2e', js = true): Promise<void> {
   await signInWith(page, token(user), user, js);
 }
 
@@ -37,4 +40,36 @@ export async function signInWith(page: Page, apiToken: string, user: string, js 
 /** The "New workstation" form on the home page. */
 export function newForm(page: Page) {
   return page.getByRole('region', { name: 'New workstation' });
+}
+
+/** Creates a workstation through the API and returns its id. */
+export async function createViaApi(
+  request: APIRequestContext,
+  name: string,
+  configuration: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await request.post('/v1/workstations', {
+    headers: { Authorization: `Bearer ${token()}` },
+    data: {
+      name,
+      configuration: {
+        cpuCores: 8,
+        memoryGB: 32,
+        gpu: 'NVIDIA L4',
+        storageGB: 256,
+        region: 'us-east-1',
+        ...configuration,
+      },
+    },
+  });
+  expect(res.status()).toBe(201);
+  return (await res.json()).id;
+}
+
+/** Sends an action (`cancel`, `launch`, …) to a workstation through the API. */
+export async function actViaApi(request: APIRequestContext, id: string, action: string): Promise<void> {
+  const res = await request.post(`/v1/workstations/${id}/${action}`, {
+    headers: { Authorization: `Bearer ${token()}` },
+  });
+  expect(res.status()).toBe(202);
 }

@@ -47,6 +47,29 @@ pub fn clock(s: &str) -> &str {
     s.split_once('T').and_then(|(_, t)| t.get(..8)).unwrap_or(s)
 }
 
+/// How long ago `then_ms` was at `now_ms`: "just now", "40 s ago",
+/// "3 min ago", "2 h ago", "5 days ago". A time slightly ahead (clocks
+/// differ) reads "just now".
+pub fn relative(now_ms: f64, then_ms: i64) -> String {
+    let s = ((now_ms - then_ms as f64) / 1000.0).floor() as i64;
+    match s {
+        ..=9 => "just now".to_owned(),
+        10..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        86_400..=172_799 => "yesterday".to_owned(),
+        _ => format!("{} days ago", s / 86_400),
+    }
+}
+
+/// A timestamp written out in full for a tooltip: `2026-11-27 18:42:12 UTC`.
+pub fn exact(s: &str) -> String {
+    match s.split_once('T') {
+        Some((date, time)) => format!("{date} {} UTC", time.get(..8).unwrap_or(time)),
+        None => s.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +93,20 @@ mod tests {
         assert_eq!(short_duration(150.0), "3 min");
         assert_eq!(short_duration(7200.0), "2 h");
         assert_eq!(clock("2026-11-27T18:42:12.188Z"), "18:42:12");
+    }
+
+    #[test]
+    fn relative_times_read_well() {
+        let then = parse_utc_millis("2026-11-27T18:00:00Z").unwrap();
+        let at = |secs: i64| (then + secs * 1000) as f64;
+        assert_eq!(relative(at(-30), then), "just now");
+        assert_eq!(relative(at(3), then), "just now");
+        assert_eq!(relative(at(42), then), "42 s ago");
+        assert_eq!(relative(at(150), then), "2 min ago");
+        assert_eq!(relative(at(7300), then), "2 h ago");
+        assert_eq!(relative(at(90_000), then), "yesterday");
+        assert_eq!(relative(at(5 * 86_400 + 10), then), "5 days ago");
+        assert_eq!(exact("2026-11-27T18:42:12.188Z"), "2026-11-27 18:42:12 UTC");
+        assert_eq!(exact("garbage"), "garbage");
     }
 }

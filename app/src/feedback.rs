@@ -1,0 +1,312 @@
+//! Telling people what happened: relative times that keep current, toasts
+//! for finished jobs (announced to screen readers), and an opt-in browser
+//! notification when a workstation is ready while its tab is in the background.
+
+use leptos::prelude::*;
+
+use crate::domain::{time, EventKind, WorkstationEvent, WorkstationStatus};
+
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+}
+
+/// The page's clock, shared by every relative time; it ticks every 15 s
+/// in the browser.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(RwSignal<f64>);
+
+impl Clock {
+    /// Starts the clock and makes it available to the components below.
+    pub fn provide() -> Self {
+        let clock = Clock(RwSignal::new(now_millis()));
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            clock.0.set(now_millis());
+            if let Ok(handle) = set_interval_with_handle(
+                move || clock.0.set(now_millis()),
+                std::time::Duration::from_secs(15),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+        provide_context(clock);
+        clock
+    }
+
+    fn now() -> f64 {
+        use_context::<Clock>().map_or_else(now_millis, |c| c.0.get())
+    }
+}
+
+/// "3 min ago", with the exact time on hover.
+#[component]
+pub fn RelativeTime(#[prop(into)] at: String, #[prop(optional)] prefix: &'static str) -> impl IntoView {
+    let millis = time::parse_utc_millis(&at);
+    let title = time::exact(&at);
+    let shown = at.clone();
+    let text = move || match millis {
+        Some(ms) => format!("{prefix}{}", time::relative(Clock::now(), ms)),
+        None => shown.clone(),
+    };
+    view! { <time datetime=at title=title>{text}</time> }
+}
+
+/// How a toast reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Toast {
+    id: u64,
+    tone: Tone,
+    text: String,
+}
+
+/// The page's toasts.
+#[derive(Debug, Clone, Copy)]
+pub struct Toasts {
+    list: RwSignal<Vec<Toast>>,
+    next: StoredValue<u64>,
+}
+
+impl Toasts {
+    /// How long a toast stays unless dismissed.
+    const SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(8);
+
+    /// Makes toasts available to the components below.
+    pub fn provide() -> Self {
+        let toasts = Toasts { list: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
+        provide_context(toasts);
+        toasts
+    }
+
+    /// Shows `text` for a while.
+    pub fn push(&self, tone: Tone, text: String) {
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.list.update(|list| {
+            list.push(Toast { id, tone, text });
+            // Never a wall of them.
+            if list.len() > 4 {
+                list.remove(0);
+            }
+        });
+        let list = self.list;
+        set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), Self::SHOWN_FOR);
+    }
+
+    fn dismiss(&self, id: u64) {
+        self.list.update(|l| l.retain(|t| t.id != id));
+    }
+}
+
+/// Where toasts appear; a polite live region, so screen readers read them.
+#[component]
+pub fn ToastRegion() -> impl IntoView {
+    let toasts = use_context::<Toasts>().unwrap_or_else(Toasts::provide);
+    view! {
+        <div class="toasts" role="status" aria-live="polite" data-testid="toasts">
+            <For
+                each=move || toasts.list.get()
+                key=|t| t.id
+                children=move |t| {
+                    let class = match t.tone {
+                        Tone::Success => "toast toast-success",
+                        Tone::Failure => "toast toast-failure",
+                    };
+                    let id = t.id;
+                    view! {
+                        <div class=class data-testid="toast">
+                            <p>{t.text}</p>
+                            <button type="button" class="toast-close" aria-label="Dismiss"
+                                on:click=move |_| toasts.dismiss(id)>"×"</button>
+                        </div>
+                    }
+                }
+            />
+        </div>
+    }
+}
+
+/// What to tell the user when `event` ends a job of the workstation `name`;
+/// nothing for events that end nothing.
+pub fn job_end_message(name: &str, event: &WorkstationEvent) -> Option<(Tone, String)> {
+    if event.kind != EventKind::Status {
+        return None;
+    }
+    match event.phase.as_deref() {
+        Some("deleted") => return Some((Tone::Success, format!("{name} deleted"))),
+        Some(_) => return None,
+        None => {}
+    }
+    let message = event.message.clone().unwrap_or_default();
+    Some(match event.status {
+        WorkstationStatus::Provisioning => return None,
+        WorkstationStatus::Error => (Tone::Failure, format!("{name} failed: {message}")),
+        WorkstationStatus::Stopped if message.starts_with("Ready") => {
+            (Tone::Success, format!("{name} is ready to launch"))
+        }
+        WorkstationStatus::Stopped if message == "Stopped" => (Tone::Success, format!("{name} stopped")),
+        WorkstationStatus::Running if message == "Running" => (Tone::Success, format!("{name} is running")),
+        // A launch or stop that failed leaves the status as it was.
+        WorkstationStatus::Stopped | WorkstationStatus::Running => {
+            (Tone::Failure, format!("{name}: {message}"))
+        }
+    })
+}
+
+/// Tells the user that a job of `name` ended: a toast, and a browser
+/// notification when they allowed them and the tab is in the background.
+pub fn announce_job_end(name: &str, event: &WorkstationEvent) {
+    let Some((tone, text)) = job_end_message(name, event) else {
+        return;
+    };
+    if let Some(toasts) = use_context::<Toasts>() {
+        toasts.push(tone, text.clone());
+    }
+    #[cfg(feature = "hydrate")]
+    notify::show(&text);
+}
+
+/// Offers browser notifications for when a job ends with the tab hidden.
+#[component]
+pub fn NotifyButton() -> impl IntoView {
+    // "default", "granted", "denied" or "unsupported"; what the server renders
+    // is replaced by the browser's answer once hydrated.
+    let permission = RwSignal::new("default".to_owned());
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| permission.set(notify::permission()));
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        notify::request(permission);
+    };
+    view! {
+        {move || match permission.get().as_str() {
+            "granted" => view! {
+                <p class="hint" data-testid="notify">"You will get a notification when it is done."</p>
+            }.into_any(),
+            "denied" => view! {
+                <p class="hint" data-testid="notify">"Notifications are blocked for this site in your browser."</p>
+            }.into_any(),
+            "unsupported" => ().into_any(),
+            _ => view! {
+                <button type="button" class="button ghost" data-testid="notify" on:click=on_click>
+                    "Notify me when it is done"
+                </button>
+            }.into_any(),
+        }}
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod notify {
+    use leptos::prelude::*;
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsValue;
+    use web_sys::{Notification, NotificationOptions, NotificationPermission};
+
+    fn supported() -> bool {
+        js_sys::Reflect::has(&window(), &JsValue::from_str("Notification")).unwrap_or(false)
+    }
+
+    fn name(p: NotificationPermission) -> String {
+        match p {
+            NotificationPermission::Granted => "granted",
+            NotificationPermission::Denied => "denied",
+            _ => "default",
+        }
+        .to_owned()
+    }
+
+    pub fn permission() -> String {
+        if supported() {
+            name(Notification::permission())
+        } else {
+            "unsupported".to_owned()
+        }
+    }
+
+    pub fn request(into: RwSignal<String>) {
+        if !supported() {
+            into.set("unsupported".to_owned());
+            return;
+        }
+        let Ok(promise) = Notification::request_permission() else {
+            return;
+        };
+        let done = Closure::<dyn FnMut(JsValue)>::new(move |_| into.set(permission()));
+        let _ = promise.then(&done);
+        done.forget();
+    }
+
+    pub fn show(text: &str) {
+        if !supported() || Notification::permission() != NotificationPermission::Granted {
+            return;
+        }
+        if !document().hidden() {
+            return;
+        }
+        let options = NotificationOptions::new();
+        options.set_body(text);
+        let _ = Notification::new_with_options("Atelier", &options);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: WorkstationStatus, message: &str) -> WorkstationEvent {
+        WorkstationEvent {
+            id: 1,
+            seq: 1,
+            workstation_id: "ws-1".into(),
+            kind: EventKind::Status,
+            status,
+            phase: None,
+            progress: None,
+            message: Some(message.into()),
+            at: "2026-11-27T18:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn job_ends_are_told_plainly() {
+        use WorkstationStatus::*;
+        let msg = |e| job_end_message("web-1", &e);
+        assert_eq!(
+            msg(status(Stopped, "Ready: the workstation is provisioned and stopped")),
+            Some((Tone::Success, "web-1 is ready to launch".into()))
+        );
+        assert_eq!(msg(status(Running, "Running")), Some((Tone::Success, "web-1 is running".into())));
+        assert_eq!(msg(status(Stopped, "Stopped")), Some((Tone::Success, "web-1 stopped".into())));
+        assert_eq!(
+            msg(status(Error, "No capacity")),
+            Some((Tone::Failure, "web-1 failed: No capacity".into()))
+        );
+        assert_eq!(
+            msg(status(Stopped, "Launch failed: boom")),
+            Some((Tone::Failure, "web-1: Launch failed: boom".into()))
+        );
+        assert_eq!(msg(status(Provisioning, "Queued for provisioning")), None);
+        let mut phase = status(Stopped, "Delete requested");
+        phase.phase = Some("deleting".into());
+        assert_eq!(msg(phase.clone()), None);
+        phase.phase = Some("deleted".into());
+        assert_eq!(msg(phase), Some((Tone::Success, "web-1 deleted".into())));
+    }
+}
