@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// Each user's total storage in GB unless set for them.
     #[arg(long, env = "ATELIER_QUOTA_STORAGE_GB", default_value_t = 65536)]
     pub quota_storage_gb: u64,
+    /// Event streams (`/v1/events`, a workstation's events) one user may hold
+    /// open at once; one more is refused with 429.
+    #[arg(long, env = "ATELIER_MAX_STREAMS_PER_USER", default_value_t = 32)]
+    pub max_streams_per_user: usize,
     /// A job running longer than this many seconds is stopped and fails.
     #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
     pub job_timeout_secs: u64,
@@ -336,6 +340,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
                 gpus: args.quota_gpus,
                 storage_gb: args.quota_storage_gb,
             },
+            max_streams_per_user: args.max_streams_per_user,
         },
         engine: EngineConfig {
             workers: args.workers.max(1),

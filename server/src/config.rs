@@ -102,7 +102,16 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
     engine.start();
-    Ok(AppState { pool, catalog, leptos_options, settings: Arc::new(options.settings.clone()), bus, engine })
+    let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
+    Ok(AppState {
+        pool,
+        catalog,
+        leptos_options,
+        settings: Arc::new(options.settings.clone()),
+        bus,
+        engine,
+        streams,
+    })
 }
 
 async fn is_executable(path: &std::path::Path) -> bool {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod ops;
 pub mod request_id;
 pub mod rest;
 pub mod routes;

@@ -8,7 +8,7 @@ use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 
-use crate::{request_id, rest, security, AppState};
+use crate::{ops, request_id, rest, security, AppState};
 
 /// The service's router.
 pub fn router(state: AppState) -> Router {
@@ -21,8 +21,11 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/docs/api")
                 .config(utoipa_swagger_ui::Config::new(["/v1/openapi.json"])),
         )
+        .merge(ops::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(ops::track))
+        .layer(axum::Extension(std::sync::Arc::new(ops::RequestMetrics::default())))
         .layer(axum::middleware::from_fn(security::same_origin))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(request_id::assign))

@@ -6,9 +6,11 @@ pub mod db;
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
+pub mod metrics;
 pub mod quota;
 pub mod repo;
 pub mod state;
+pub mod streams;
 pub mod workstations;
 
 pub use state::AppState;

@@ -936,3 +936,17 @@ pub async fn quota_usage(pool: &SqlitePool, owner_id: i64) -> Result<crate::doma
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     Ok(crate::domain::Quota { cpu_cores: n(cpu), memory_gb: n(mem), gpus: n(count), storage_gb: n(disk) })
 }
+
+/// How many jobs are in each state (`queued`, `running`, `succeeded`, `failed`).
+pub async fn job_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>, Error> {
+    Ok(sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+        .fetch_all(pool)
+        .await?)
+}
+
+/// The versions of the migrations applied to the database.
+pub async fn applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, Error> {
+    Ok(sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1 ORDER BY version")
+        .fetch_all(pool)
+        .await?)
+}

@@ -19,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub bus: EventBus,
     pub engine: Engine,
+    /// Event streams open now, limited per user.
+    pub streams: super::streams::Streams,
 }
 
 /// Server settings the backend needs at request time.
@@ -30,6 +32,8 @@ pub struct Settings {
     pub session_ttl: std::time::Duration,
     /// Each user's limits unless set for them (`atelier quota set`).
     pub default_quota: crate::domain::Quota,
+    /// Event streams one user may hold open at once.
+    pub max_streams_per_user: usize,
 }
 
 impl Default for Settings {
@@ -43,6 +47,7 @@ impl Default for Settings {
                 gpus: 32,
                 storage_gb: 65536,
             },
+            max_streams_per_user: 32,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use app::backend::{auth, repo::User};
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts, Method};
+use axum::http::{header, request::Parts, HeaderMap, Method};
 
 use super::ApiError;
 use crate::AppState;
@@ -58,5 +58,41 @@ async fn session_user(parts: &Parts, state: &AppState) -> Result<Option<User>, A
     match cookie {
         Some(value) => Ok(auth::session_user(&state.pool, value).await?),
         None => Ok(None),
+    }
+}
+
+/// What authenticated a request, kept by long-lived responses (event
+/// streams) to check that it still holds: a revoked token or an ended
+/// session closes them.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Token(String),
+    Session(String),
+}
+
+impl Credential {
+    /// The credential a request presented: its bearer token, else its session cookie.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        if let Some(value) = headers.get(header::AUTHORIZATION) {
+            return value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .map(|(_, token)| Self::Token(token.trim().to_owned()));
+        }
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| auth::cookie_value(h, auth::SESSION_COOKIE))
+            .map(|c| Self::Session(c.to_owned()))
+    }
+
+    /// Whether it would still be accepted.
+    pub async fn still_valid(&self, pool: &sqlx::SqlitePool) -> Result<bool, app::backend::Error> {
+        Ok(match self {
+            Self::Token(token) => auth::authenticate_token(pool, token).await?.is_some(),
+            Self::Session(cookie) => auth::session_user(pool, cookie).await?.is_some(),
+        })
     }
 }

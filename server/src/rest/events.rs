@@ -23,8 +23,10 @@ use super::openapi::Problem;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::auth::AuthUser;
+use super::auth::{AuthUser, Credential};
 use super::ApiError;
+use app::backend::repo::User;
+use app::backend::streams::StreamSlot;
 
 /// Routes for events, with their documentation.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -127,7 +129,8 @@ async fn workstation_stream(
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let after = resume_point(&headers, query)?;
-    Ok(stream(state, Scope::Workstation { id, owner: user.id }, after))
+    let open = OpenStream::new(&state, &user, &headers)?;
+    Ok(stream(state, Scope::Workstation { id, owner: user.id }, after, open))
 }
 
 /// `GET /v1/events`: every workstation of the caller on one connection.
@@ -151,12 +154,42 @@ async fn user_stream(
     query: Result<Query<Resume>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let after = resume_point(&headers, query)?;
-    Ok(stream(state, Scope::Owner(user.id), after))
+    let open = OpenStream::new(&state, &user, &headers)?;
+    Ok(stream(state, Scope::Owner(user.id), after, open))
 }
 
-fn stream(state: AppState, scope: Scope, after: i64) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// What keeps a stream open: its place among the user's streams, and the
+/// credential it was opened with, checked again while it runs.
+struct OpenStream {
+    _slot: StreamSlot,
+    credential: Option<Credential>,
+}
+
+impl OpenStream {
+    fn new(state: &AppState, user: &User, headers: &HeaderMap) -> Result<Self, ApiError> {
+        let slot = state.streams.open(user.id).ok_or_else(|| ApiError::TooManyRequests {
+            detail: format!(
+                "you have {} event streams open, the most one user may; close one (or follow all your \
+                 workstations on one /v1/events stream)",
+                state.streams.limit()
+            ),
+            retry_after_secs: 5,
+        })?;
+        Ok(Self { _slot: slot, credential: Credential::of(headers) })
+    }
+}
+
+/// How often an open stream checks that its token or session still holds.
+const RECHECK: Duration = Duration::from_secs(5);
+
+fn stream(
+    state: AppState,
+    scope: Scope,
+    after: i64,
+    open: OpenStream,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(pump(state, scope, after, tx));
+    tokio::spawn(pump(state, scope, after, tx, open));
     let events =
         futures_util::stream::unfold(
             rx,
@@ -172,7 +205,7 @@ fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
 
 /// Feeds one stream: stored events after `after`, then live ones. Ends when
 /// the client goes away or the server shuts down.
-async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>) {
+async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>, open: OpenStream) {
     // Subscribe before reading the store, so nothing falls between the two;
     // anything seen twice is dropped by position.
     let mut live = state.bus.subscribe();
@@ -180,6 +213,7 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
     tokio::pin!(closing);
     let mut cursor = after;
     let mut catch_up = true;
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     loop {
         // Read the store in batches until it has nothing newer than the cursor.
         while catch_up {
@@ -204,6 +238,19 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
                 return;
             }
             () = tx.closed() => return,
+            _ = recheck.tick() => {
+                let Some(credential) = &open.credential else { continue };
+                match credential.still_valid(&state.pool).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let _ = tx.send(Event::default().event("unauthorized").data("the token or session of this stream was revoked or has expired")).await;
+                        return;
+                    }
+                    // A database hiccup is not a reason to drop a client.
+                    Err(e) => tracing::warn!(error = %e, "cannot check a stream's credential"),
+                }
+                continue;
+            }
             received = live.recv() => received,
         };
         match event {

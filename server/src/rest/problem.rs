@@ -52,6 +52,9 @@ pub enum ApiError {
     /// The first request with this `Idempotency-Key` is still running.
     #[error("idempotency key in flight")]
     IdempotencyInFlight,
+    /// Too many requests, or too many open streams; retry after a while.
+    #[error("too many requests: {detail}")]
+    TooManyRequests { detail: String, retry_after_secs: u64 },
     /// A server-side failure; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -261,6 +264,13 @@ impl IntoResponse for ApiError {
                 "the first request with this Idempotency-Key is still running; retry in a moment".into(),
                 None,
             ),
+            Self::TooManyRequests { detail, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/too-many-requests",
+                "Too many requests",
+                detail.clone(),
+                None,
+            ),
             Self::Internal(cause) => {
                 tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
                 (
@@ -278,6 +288,9 @@ impl IntoResponse for ApiError {
         let mut res = (status, json).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::TooManyRequests { retry_after_secs, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         if let Self::Unauthorized { token_presented, .. } = self {
             headers.insert(
                 header::WWW_AUTHENTICATE,

@@ -9,6 +9,7 @@ mod idempotency;
 mod lifecycle;
 mod listing;
 mod openapi;
+mod ops;
 mod pages;
 mod provisioners;
 mod quota;

@@ -17,6 +17,7 @@ pub use command::CommandProvisioner;
 pub use simulated::SimulatedProvisioner;
 
 use super::events::EventBus;
+use super::metrics::Histogram;
 use super::repo::{self, ClaimedJob, NewEvent};
 use super::Error;
 use crate::domain::{EventKind, Workstation, WorkstationStatus};
@@ -202,6 +203,10 @@ struct Inner {
     config: EngineConfig,
     wake: Notify,
     cancels: std::sync::Mutex<Cancels>,
+    /// Workers whose loop is running now.
+    workers_running: std::sync::atomic::AtomicUsize,
+    /// How long finished jobs took, by kind and outcome.
+    durations: std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), Histogram>>,
 }
 
 /// Cancel requests by job id: a sender for each running job, and requests
@@ -230,6 +235,8 @@ impl Engine {
                 config,
                 wake: Notify::new(),
                 cancels: Default::default(),
+                workers_running: Default::default(),
+                durations: Default::default(),
             }),
         }
     }
@@ -326,8 +333,35 @@ impl Engine {
             .collect()
     }
 
+    /// Workers running now, and how many were started.
+    pub fn workers(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering;
+        (self.inner.workers_running.load(Ordering::Relaxed), self.inner.config.workers.max(1))
+    }
+
+    /// Writes the durations of finished jobs as a Prometheus histogram.
+    pub fn write_job_durations(&self, out: &mut String) {
+        let durations = self.inner.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for ((kind, outcome), histogram) in durations.iter() {
+            histogram.write(
+                out,
+                "atelier_job_duration_seconds",
+                &format!("kind=\"{kind}\",outcome=\"{outcome}\""),
+            );
+        }
+    }
+
     async fn work(self, worker: usize) {
         let inner = &self.inner;
+        /// Counts the worker as running until its loop ends, even by a panic.
+        struct Running<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        inner.workers_running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _running = Running(&inner.workers_running);
         loop {
             match repo::claim_job(&inner.pool).await {
                 Ok(Some(job)) => {
@@ -393,6 +427,7 @@ impl Engine {
             }
         };
         let timeout = inner.config.job_timeout;
+        let began = std::time::Instant::now();
         let mut cancel = self.register_cancel(job.id);
         let outcome = tokio::select! {
             outcome = tokio::time::timeout(timeout, work) => outcome.unwrap_or_else(|_| {
@@ -408,6 +443,14 @@ impl Engine {
         };
         self.unregister_cancel(job.id);
         progress.settled().await;
+        {
+            let outcome_label = if outcome.is_ok() { "succeeded" } else { "failed" };
+            let mut durations = inner.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            durations
+                .entry((kind.as_str(), outcome_label))
+                .or_insert_with(|| Histogram::new(super::metrics::JOB_BUCKETS))
+                .observe(began.elapsed().as_secs_f64());
+        }
         match &outcome {
             Ok(()) => tracing::info!(kind = kind.as_str(), "job done"),
             Err(Failure(reason)) => tracing::warn!(kind = kind.as_str(), %reason, "job failed"),

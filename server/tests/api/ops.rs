@@ -1,0 +1,110 @@
+//! Operations: health, readiness, metrics, and the limits on event streams.
+
+use std::time::{Duration, Instant};
+
+use app::backend::auth;
+use serde_json::Value;
+
+use crate::helpers::{problem, valid_body, TestApp};
+
+#[tokio::test]
+async fn health_and_readiness_need_no_token() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+    for check in ["database", "migrations", "workers"] {
+        assert_eq!(body["checks"][check]["ok"], true, "{check}: {body}");
+    }
+    assert_eq!(body["checks"]["workers"]["detail"], "2 of 2 running");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.state.pool.close().await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "not ready");
+    assert_eq!(body["checks"]["database"]["ok"], false, "{body}");
+    // Still alive, though.
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_jobs_and_streams() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("counted")).await;
+    app.follow_to_end(&token, &id).await;
+    let res = app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let _missing = app.get("/v1/workstations/ws-nope", &token).send().await.unwrap();
+    let mut stream = app.stream("/v1/events", &token, None).await;
+    assert!(stream.next().await.is_some());
+
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = res.text().await.unwrap();
+    for line in [
+        r#"atelier_http_requests_total{method="POST",route="/v1/workstations",status="201"} 1"#,
+        r#"atelier_http_requests_total{method="GET",route="/v1/workstations/{id}",status="200"} 1"#,
+        r#"atelier_http_requests_total{method="GET",route="/v1/workstations/{id}",status="404"} 1"#,
+        r#"atelier_http_request_duration_seconds_count{method="POST",route="/v1/workstations",status="201"} 1"#,
+        r#"atelier_jobs{state="succeeded"} 1"#,
+        r#"atelier_job_duration_seconds_count{kind="provision",outcome="succeeded"} 1"#,
+        r#"atelier_workers{state="running"} 2"#,
+        "atelier_event_streams_open 1",
+        r#"atelier_db_connections{state="max"} 8"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains(&id), "series are by route, not by workstation");
+}
+
+#[tokio::test]
+async fn open_streams_are_limited_per_user_and_freed_on_close() {
+    let app = TestApp::spawn_with(|o| o.settings.max_streams_per_user = 2).await;
+    let alice = app.token_for("alice").await;
+    let bob = app.token_for("bob").await;
+    let first = app.stream("/v1/events", &alice, None).await;
+    let _second = app.stream("/v1/events", &alice, None).await;
+
+    let res = app.get("/v1/events", &alice).send().await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "5");
+    let body = problem(res, 429).await;
+    assert_eq!(body["type"], "/problems/too-many-requests");
+    assert!(body["detail"].as_str().unwrap().contains("2 event streams open"), "{body}");
+    // Another user has their own allowance.
+    let _bobs = app.stream("/v1/events", &bob, None).await;
+
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let res = app.get("/v1/events", &alice).send().await.unwrap();
+        if res.status().as_u16() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a closed stream never gave its slot back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_closes_its_open_stream() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let mut stream = app.stream("/v1/events", &token, None).await;
+    assert_eq!(auth::revoke_token(&app.state.pool, &token).await.unwrap(), Some(1));
+    let event = stream.next_within(Duration::from_secs(12)).await.expect("a closing event");
+    assert_eq!(event.event.as_deref(), Some("unauthorized"), "{event:?}");
+    assert!(stream.next_within(Duration::from_secs(3)).await.is_none(), "the stream ends");
+    assert_eq!(app.get("/v1/events", &token).send().await.unwrap().status().as_u16(), 401);
+}
