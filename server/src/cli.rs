@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// open at once; one more is refused with 429.
     #[arg(long, env = "ATELIER_MAX_STREAMS_PER_USER", default_value_t = 32)]
     pub max_streams_per_user: usize,
+    /// API requests one token (or browser session) may make per minute; one
+    /// more is refused with 429 until the minute is over. 0 turns it off.
+    #[arg(long, env = "ATELIER_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    pub rate_limit_per_minute: u32,
     /// A job running longer than this many seconds is stopped and fails.
     #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
     pub job_timeout_secs: u64,
@@ -341,6 +345,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
                 storage_gb: args.quota_storage_gb,
             },
             max_streams_per_user: args.max_streams_per_user,
+            rate_limit_per_minute: args.rate_limit_per_minute,
         },
         engine: EngineConfig {
             workers: args.workers.max(1),

@@ -34,6 +34,8 @@ pub struct Settings {
     pub default_quota: crate::domain::Quota,
     /// Event streams one user may hold open at once.
     pub max_streams_per_user: usize,
+    /// API requests one token (or browser session) may make per minute; 0 = no limit.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
                 storage_gb: 65536,
             },
             max_streams_per_user: 32,
+            rate_limit_per_minute: 1200,
         }
     }
 }

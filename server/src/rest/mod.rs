@@ -8,6 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod workstations;
 
 use axum::extract::DefaultBodyLimit;
@@ -34,4 +35,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("there is no API endpoint at this path".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            ratelimit::RateLimiter::new(state.settings.rate_limit_per_minute),
+            ratelimit::limit,
+        ))
 }

@@ -39,7 +39,8 @@ impl TestApp {
             database_url: format!("sqlite://{}", dir.path().join("atelier.db").display()),
             catalog: None,
             site_root: dir.path().join("site").display().to_string(),
-            settings: Settings::default(),
+            // Tests poll quickly; the rate limit has its own test.
+            settings: Settings { rate_limit_per_minute: 0, ..Settings::default() },
             engine: EngineConfig { workers: 2, job_timeout: Duration::from_secs(20), max_attempts: 3 },
             provisioner: ProvisionerChoice::simulated(Duration::from_millis(10)),
         };

@@ -108,3 +108,29 @@ async fn a_revoked_token_closes_its_open_stream() {
     assert!(stream.next_within(Duration::from_secs(3)).await.is_none(), "the stream ends");
     assert_eq!(app.get("/v1/events", &token).send().await.unwrap().status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn each_token_has_a_request_budget_per_minute() {
+    let app = TestApp::spawn_with(|o| o.settings.rate_limit_per_minute = 3).await;
+    let alice = app.token_for("alice").await;
+    let bob = app.token_for("bob").await;
+    for remaining in [2, 1, 0] {
+        let res = app.get("/v1/workstations", &alice).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(res.headers()["ratelimit-policy"], r#""per-token";q=3;w=60"#);
+        let current = res.headers()["ratelimit"].to_str().unwrap().to_owned();
+        assert!(current.starts_with(&format!(r#""per-token";r={remaining};t="#)), "{current}");
+    }
+    let res = app.get("/v1/workstations", &alice).send().await.unwrap();
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let body = problem(res, 429).await;
+    assert_eq!(body["type"], "/problems/too-many-requests");
+    // Writes count too, and are refused before anything is stored.
+    let res = app.post_json("/v1/workstations", &alice, &valid_body("over")).send().await.unwrap();
+    problem(res, 429).await;
+    assert_eq!(app.workstation_count().await, 0);
+    // Another token has its own budget; health checks have none.
+    assert_eq!(app.get("/v1/workstations", &bob).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status().as_u16(), 200);
+}
