@@ -408,17 +408,9 @@ pub fn StatusBadge(status: WorkstationStatus) -> impl IntoView {
 #[component]
 fn ProgressBar(percent: u8, label: String) -> impl IntoView {
     view! {
+        // A native <progress>: no inline style, which the page's CSP forbids.
         <div class="progress-row">
-            <div
-                class="progress"
-                role="progressbar"
-                aria-label=label.clone()
-                aria-valuemin="0"
-                aria-valuemax="100"
-                aria-valuenow=percent
-            >
-                <div class="progress-fill" style=format!("width: {percent}%")></div>
-            </div>
+            <progress class="progress" max="100" value=percent aria-label=label.clone()>{format!("{percent}%")}</progress>
             <span class="progress-text">{label}</span>
         </div>
     }

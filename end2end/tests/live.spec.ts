@@ -13,7 +13,7 @@ test('a new workstation goes from provisioning to stopped on the page, live', as
   const bar = card.getByRole('progressbar');
   await expect(bar).toBeVisible();
   // The phases arrive one by one: the bar moves past the start.
-  await expect(bar).toHaveAttribute('aria-valuenow', /^(35|65|90)$/);
+  await expect(bar).toHaveAttribute('value', /^(35|65|90)$/);
   await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 15_000 });
   await expect(card.getByRole('progressbar')).toHaveCount(0);
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);

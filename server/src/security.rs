@@ -6,14 +6,39 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Adds headers that keep pages from being framed, sniffed or leaking URLs.
+/// The API reference's policy: Swagger UI styles elements inline and draws
+/// icons from data: URLs; its scripts are files served from here.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/// Everything that is not a page (JSON, event streams, files) runs nothing.
+const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds headers that keep pages from being framed, sniffed or leaking URLs,
+/// and a Content-Security-Policy on everything (pages set their own, with
+/// the nonce of their inline scripts).
 pub async fn headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/docs/");
     let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let h = res.headers_mut();
     h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("same-origin"));
     h.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = if docs {
+            HeaderValue::from_static(DOCS_CSP)
+        } else if html {
+            // A page rendered without a nonce: no inline script may run.
+            HeaderValue::from_str(&app::page_csp(None)).unwrap_or(HeaderValue::from_static(DATA_CSP))
+        } else {
+            HeaderValue::from_static(DATA_CSP)
+        };
+        h.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     res
 }
 
