@@ -104,8 +104,15 @@ async fn pages_carry_protective_headers_and_refuse_cross_site_posts() {
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["referrer-policy"], "same-origin");
     assert_eq!(res.headers()["x-frame-options"], "DENY");
-    assert_eq!(res.headers()["content-security-policy"], "frame-ancestors 'none'");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.starts_with("default-src 'self'; script-src 'self' 'nonce-"), "{csp}");
+    assert!(csp.ends_with("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).unwrap().to_owned();
     let page = res.text().await.unwrap();
+    // The inline hydration scripts carry this response's nonce; no script goes without.
+    let scripts = page.matches("<script").count();
+    assert!(scripts > 0);
+    assert_eq!(page.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{page}");
     let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
 
     let token = app.token_for("alice").await;
