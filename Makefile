@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/atelier.db
 
-.PHONY: run build tools test test-rust test-e2e build-debug screenshots lint fmt clean
+.PHONY: run build tools test test-rust test-e2e build-debug screenshots test-crash bench lint fmt clean
 
 ## run: build in release and serve on $(ADDR) with the database under ./data/
 run: build
@@ -35,6 +35,17 @@ build-debug:
 
 test-e2e:
 	scripts/e2e.sh
+
+## test-crash: kill -9 the server under create load, 20 rounds; every acknowledged create must survive
+test-crash:
+	cargo build --release -p atelier
+	ATELIER_CRASH_ROUNDS=$${ATELIER_CRASH_ROUNDS:-20} cargo test --release -p atelier --test crash -- --ignored --nocapture
+
+## bench: the release server against a bare floor over loopback, with wrk (see BENCHMARKS.md)
+bench: build
+	@scripts/tools.sh bench
+	ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true; \
+	  cargo bench -p server --bench atelier
 
 ## screenshots: the README's pictures of the main pages, phone and desktop, into docs/screenshots/
 screenshots:

@@ -70,30 +70,30 @@ ensure_wasm_opt() {
   cargo install wasm-opt --version "$WASM_OPT_VERSION" --locked
 }
 
-ensure_browser() {
-  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then return; fi
-  if command -v chromium >/dev/null 2>&1; then return; fi
-  log "installing Debian's chromium"
+# ensure_deb COMMAND PACKAGE: installs Debian's PACKAGE unless COMMAND is on PATH.
+ensure_deb() {
+  if command -v "$1" >/dev/null 2>&1; then return; fi
+  log "installing Debian's $2"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
 }
 
-ensure_qemu_img() {
-  # The example `command` provisioner (and its test) makes disks with qemu-img.
-  if command -v qemu-img >/dev/null 2>&1; then return; fi
-  log "installing Debian's qemu-utils"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-utils >/dev/null
+ensure_browser() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then return; fi
+  ensure_deb chromium chromium
 }
 
 ensure_npm() {
-  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+  # Installed again whenever package-lock.json changes.
+  local want have stamp="$ROOT/end2end/node_modules/.atelier-lock-sha256"
+  want="$(sha256sum "$ROOT/end2end/package-lock.json" | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  if [ "$want" != "$have" ] || [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     log "installing end2end npm packages"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$want" > "$stamp"
   fi
 }
 
@@ -111,10 +111,16 @@ case "${1:-build}" in
     ensure_wasm_opt
     ensure_npm
     ensure_browser
-    ensure_qemu_img
+    # The example `command` provisioner (and its test) makes disks with qemu-img.
+    ensure_deb qemu-img qemu-utils
+    ;;
+  bench)
+    ensure_npm
+    ensure_browser
+    ensure_deb wrk wrk
     ;;
   *)
-    echo "usage: $0 build|test" >&2
+    echo "usage: $0 build|test|bench" >&2
     exit 2
     ;;
 esac

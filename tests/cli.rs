@@ -1,42 +1,13 @@
 //! The `atelier` binary as an administrator uses it.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Db {
-    dir: tempfile::TempDir,
-}
-
-impl Db {
-    fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("cli.db").display())
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_atelier"))
-            .arg("--database")
-            .arg(self.url())
-            .args(args)
-            .env_remove("DATABASE_URL")
-            .env("ATELIER_LOG", "warn")
-            .output()
-            .unwrap()
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn is_token(s: &str) -> bool {
-    s.len() == 36 && s.starts_with("atl_") && s[4..].bytes().all(|b| b.is_ascii_alphanumeric())
-}
+use common::{http, is_token, start_server, text, Db};
 
 #[test]
 fn token_create_prints_only_the_token_and_creates_the_user() {
@@ -140,47 +111,6 @@ fn first_start_prints_a_working_demo_token() {
     let _ = child.wait();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("{\"workstations\":[]}"), "{response}");
-}
-
-/// A plain HTTP/1.1 exchange; returns the status code and the body.
-fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
-/// Starts `atelier serve` on a free port and returns it with its address.
-fn start_server(db: &Db, extra: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(["--database", &db.url(), "serve", "--addr", "127.0.0.1:0", "--no-demo-user", "--site-root"])
-        .arg(db.dir.path().join("site"))
-        .args(extra)
-        .env("ATELIER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.trim().strip_prefix("Atelier is listening on http://") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
-    (child, addr)
 }
 
 /// Waits (up to 30 s) until `check` on the workstation's history is true.

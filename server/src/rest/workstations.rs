@@ -153,13 +153,24 @@ async fn show(
     with_etag(StatusCode::OK, found)
 }
 
+/// The actions `POST /v1/workstations/{id}/{action}` starts (for the document).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // names the path parameter's values; the handler parses `Action`
+enum PathAction {
+    Launch,
+    Stop,
+    Cancel,
+    Retry,
+}
+
 /// `POST /v1/workstations/{id}/{launch|stop|cancel|retry}`: starts the
 /// action; `202` with the workstation as it is now (see `phase`).
 #[utoipa::path(
     post, path = "/workstations/{id}/{action}", tag = "workstations",
     params(
         ("id" = String, Path, description = "Workstation id"),
-        ("action" = String, Path, description = "launch, stop, cancel or retry"),
+        ("action" = inline(PathAction), Path, description = "What to start"),
         ("If-Match" = Option<String>, Header, description = "Act only on this version"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")
     ),

@@ -2,6 +2,7 @@
 //! file per test, driven over HTTP.
 
 mod auth;
+mod authz;
 mod cancellation;
 mod events;
 mod helpers;

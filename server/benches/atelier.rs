@@ -1,0 +1,534 @@
+//! `make bench`: Atelier's release server against a bare floor, over loopback,
+//! driven by `wrk`. Prints each figure with what produced it; BENCHMARKS.md
+//! holds a run's output.
+//!
+//! The floor is the least a create can do: an axum handler that parses the
+//! same JSON and inserts one row with the same pool settings; no auth, no
+//! validation, no job, no event. It runs twice: `synchronous=NORMAL` (not
+//! power-safe) and `FULL` (what Atelier promises: a `201` is on disk).
+//!
+//! Environment: `ATELIER_BIN` (default `target/release/atelier`),
+//! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (1000).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+const LEVELS: [u32; 3] = [1, 16, 64];
+
+/// One wrk run's figures.
+#[derive(Debug, Clone, Default)]
+struct Run {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+    errors: u64,
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let subscribers: usize = env_or("BENCH_SUBSCRIBERS", 1000);
+    let bin = PathBuf::from(std::env::var("ATELIER_BIN").unwrap_or_else(|_| "target/release/atelier".into()));
+    assert!(bin.exists(), "build the release server first ({} is missing): make bench does", bin.display());
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("create.lua");
+    std::fs::write(&script, CREATE_LUA).unwrap();
+
+    println!("# Atelier benchmarks\n");
+    println!("- machine: {}", machine());
+    println!("- load: wrk {}, {seconds} s per run, over 127.0.0.1", wrk_version());
+    println!("- create body: one workstation (NVIDIA L4, us-east-1), a unique name per request\n");
+
+    // The floors, in this process.
+    let mut floors = Vec::new();
+    for (label, sync) in
+        [("floor NORMAL", SqliteSynchronous::Normal), ("floor FULL", SqliteSynchronous::Full)]
+    {
+        let url = format!("http://{}", floor(dir.path(), label, sync).await);
+        let mut runs = Vec::new();
+        for c in LEVELS {
+            runs.push(wrk(&url, "/floor", &script, None, c, seconds).await);
+        }
+        floors.push((label, runs));
+    }
+
+    // Atelier, as `make run` builds it.
+    let server = Atelier::start(&bin, dir.path(), subscribers).await;
+    let mut atelier = Vec::new();
+    for c in LEVELS {
+        atelier.push(wrk(&server.url, "/v1/workstations", &script, Some(&server.token), c, seconds).await);
+    }
+
+    println!("## Create: `POST` one workstation\n");
+    println!("| server | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let rows = floors.iter().map(|(l, r)| (*l, r)).chain([("Atelier (FULL)", &atelier)]);
+    for (label, runs) in rows {
+        for (c, r) in LEVELS.iter().zip(runs.iter()) {
+            println!(
+                "| {label} | {c} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.errors
+            );
+        }
+    }
+    println!();
+    for (i, c) in LEVELS.iter().enumerate() {
+        let a = &atelier[i];
+        let (normal, full) = (&floors[0].1[i], &floors[1].1[i]);
+        println!(
+            "- {c} connections: Atelier / floor NORMAL = {:.2}× throughput, p99 {:.2}×; Atelier / floor FULL = {:.2}× throughput, p99 {:.2}×",
+            a.rps / normal.rps,
+            a.p99_ms / normal.p99_ms,
+            a.rps / full.rps,
+            a.p99_ms / full.p99_ms
+        );
+    }
+
+    // A page of the list, with many rows for the user (the creates above,
+    // topped up to 10,000).
+    let rows = server.top_up(10_000).await;
+    let list =
+        wrk(&server.url, "/v1/workstations", &dir.path().join("none.lua"), Some(&server.token), 16, seconds)
+            .await;
+    println!("\n## List: `GET /v1/workstations` (one page of 50) with {rows} rows for the user\n");
+    println!(
+        "16 connections: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}",
+        list.rps, list.p50_ms, list.p99_ms, list.non_2xx
+    );
+
+    let (p50, p99, received, expected) = server.fan_out(subscribers).await;
+    println!("\n## Fan-out: {subscribers} subscribers on `/v1/events`\n");
+    println!(
+        "From sending a create to each subscriber's receipt of its first event: p50 {p50:.1} ms, p99 {p99:.1} ms \
+         ({received} of {expected} deliveries)"
+    );
+
+    println!("\n## Memory and size\n");
+    println!("- server peak RSS (VmHWM) after all of the above: {:.1} MB", server.peak_rss_mb());
+    let wasm = Path::new("target/site/pkg/atelier.wasm");
+    match std::fs::read(wasm) {
+        Ok(bytes) => println!(
+            "- release wasm: {} bytes raw, {} bytes gzipped (gzip -9)",
+            bytes.len(),
+            gzipped_len(wasm)
+        ),
+        Err(_) => println!("- release wasm: not built ({} missing)", wasm.display()),
+    }
+    match hydrate_ms(&server.url) {
+        Some(ms) => println!("- time to a hydrated sign-in page in headless Chromium: {ms:.0} ms"),
+        None => println!("- time to hydrated page: not measured (no Chromium or Playwright)"),
+    }
+    drop(server);
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{cores} cores ({cpu}), {mem:.0} GiB")
+}
+
+fn wrk_version() -> String {
+    let out = Command::new("wrk").arg("--version").output();
+    out.ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Unique names per request: thread number and a counter.
+const CREATE_LUA: &str = r#"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+local run = math.random(1, 1000000000)
+function request()
+  n = n + 1
+  local body = string.format('{"name":"b%d-%d-%d","configuration":{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}', run, tid, n)
+  return wrk.format("POST", nil, nil, body)
+end
+"#;
+
+/// Runs wrk and reads its figures.
+async fn wrk(
+    base: &str,
+    path: &str,
+    script: &Path,
+    token: Option<&str>,
+    connections: u32,
+    seconds: u64,
+) -> Run {
+    let mut cmd = tokio::process::Command::new("wrk");
+    cmd.args([
+        "-t",
+        &connections.min(2).to_string(),
+        "-c",
+        &connections.to_string(),
+        "-d",
+        &format!("{seconds}s"),
+        "--latency",
+    ])
+    .args(["-H", "Content-Type: application/json"]);
+    if let Some(token) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    if script.exists() {
+        cmd.arg("-s").arg(script);
+    }
+    cmd.arg(format!("{base}{path}"));
+    let out = cmd.output().await.expect("wrk runs (make bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    parse_wrk(&text).unwrap_or_else(|| {
+        panic!("cannot read wrk's output:\n{text}\n{}", String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn parse_wrk(text: &str) -> Option<Run> {
+    let ms = |s: &str| -> Option<f64> {
+        let s = s.trim();
+        let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+            (v, 0.001)
+        } else if let Some(v) = s.strip_suffix("ms") {
+            (v, 1.0)
+        } else if let Some(v) = s.strip_suffix('s') {
+            (v, 1000.0)
+        } else {
+            (s, 1.0)
+        };
+        num.parse::<f64>().ok().map(|n| n * factor)
+    };
+    let mut run = Run::default();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["50%", v] => run.p50_ms = ms(v)?,
+            ["99%", v] => run.p99_ms = ms(v)?,
+            ["Requests/sec:", v] => run.rps = v.parse().ok()?,
+            ["Non-2xx", "or", "3xx", "responses:", n] => run.non_2xx = n.parse().ok()?,
+            ["Socket", "errors:", rest @ ..] => {
+                run.errors = rest.iter().filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok()).sum();
+            }
+            _ => {}
+        }
+    }
+    (run.rps > 0.0).then_some(run)
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // parsed like Atelier parses, then stored as a whole
+struct FloorBody {
+    name: String,
+    configuration: FloorConfiguration,
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[allow(non_snake_case)]
+struct FloorConfiguration {
+    cpuCores: u32,
+    memoryGB: u32,
+    gpu: String,
+    storageGB: u32,
+    region: String,
+}
+
+/// Starts a floor server; returns its address.
+async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::SocketAddr {
+    let file = dir.join(format!("{}.db", label.replace(' ', "-")));
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))
+        .unwrap()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(sync)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE workstations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, configuration TEXT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    async fn create(
+        State(pool): State<SqlitePool>,
+        Json(body): Json<FloorBody>,
+    ) -> (StatusCode, Json<serde_json::Value>) {
+        let configuration = serde_json::to_string(&body.configuration).unwrap_or_default();
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO workstations (name, configuration) VALUES (?, ?) RETURNING id")
+                .bind(&body.name)
+                .bind(&configuration)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(0);
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
+        )
+    }
+    let app = Router::new().route("/floor", post(create)).with_state(pool);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// The release server on a fresh database.
+struct Atelier {
+    child: Child,
+    url: String,
+    addr: String,
+    token: String,
+    db: String,
+}
+
+impl Atelier {
+    async fn start(bin: &Path, dir: &Path, subscribers: usize) -> Self {
+        let db = format!("sqlite://{}", dir.join("atelier.db").display());
+        let token = Command::new(bin)
+            .args(["--database", &db, "token", "create", "--user", "bench"])
+            .output()
+            .unwrap();
+        let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+        assert!(token.starts_with("atl_"), "a token for the bench user");
+        let catalog = dir.join("catalog.toml");
+        let toml = include_str!("../../app/catalog.toml").replace("default = 16", "default = 100000000");
+        std::fs::write(&catalog, toml).unwrap();
+        let streams = (subscribers + 10).to_string();
+        #[rustfmt::skip]
+        let mut child = Command::new(bin)
+            .args(["--database", &db, "serve", "--addr", "127.0.0.1:0", "--no-demo-user", "--site-root", "target/site",
+                "--catalog", catalog.to_str().unwrap(),
+                // Jobs stay queued: the figures are the API's, not the simulator's.
+                "--workers", "1", "--simulated-phase-ms", "600000",
+                "--rate-limit-per-minute", "0", "--max-streams-per-user", &streams,
+                "--quota-gpus", "100000000", "--quota-cpu-cores", "100000000",
+                "--quota-memory-gb", "100000000", "--quota-storage-gb", "100000000000"])
+            .env("ATELIER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("the server prints its address").unwrap();
+            if let Some(rest) = line.trim().strip_prefix("Atelier is listening on http://") {
+                break rest.trim_end_matches('/').to_owned();
+            }
+        };
+        Self { child, url: format!("http://{addr}"), addr, token, db }
+    }
+
+    /// Creates workstations (16 at a time) until the user has `rows`;
+    /// returns how many they have.
+    async fn top_up(&self, rows: usize) -> usize {
+        let have = scalar(&self.db, "SELECT COUNT(*) FROM workstations").await as usize;
+        let mut pending = Vec::new();
+        for n in have..rows {
+            let (addr, token) = (self.addr.clone(), self.token.clone());
+            pending.push(tokio::spawn(async move {
+                let body = format!(
+                    r#"{{"name":"fill-{n}","configuration":{{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}}}"#
+                );
+                request(&addr, "POST", "/v1/workstations", &token, &body).await.0
+            }));
+            if pending.len() == 16 {
+                for p in pending.drain(..) {
+                    assert_eq!(p.await.unwrap(), 201);
+                }
+            }
+        }
+        for p in pending {
+            assert_eq!(p.await.unwrap(), 201);
+        }
+        scalar(&self.db, "SELECT COUNT(*) FROM workstations").await as usize
+    }
+
+    /// Opens `n` subscribers, sends creates one at a time, and measures the
+    /// time from each create's send to each subscriber's receipt.
+    async fn fan_out(&self, n: usize) -> (f64, f64, usize, usize) {
+        let creates = 20;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+        let newest = scalar(&self.db, "SELECT MAX(id) FROM events").await;
+        let mut readers = Vec::new();
+        for _ in 0..n {
+            let mut stream = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+            // From the newest event on: only the creates below arrive.
+            let head = format!(
+                "GET /v1/events?lastEventId={} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+                newest, self.addr, self.token
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let tx = tx.clone();
+            readers.push(tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                let mut seen = std::collections::HashSet::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        if let Some(ws) =
+                            data.split("\"workstationId\":\"").nth(1).and_then(|r| r.split('"').next())
+                        {
+                            // A create's first event; its later ones are not counted.
+                            if seen.insert(ws.to_owned()) {
+                                let _ = tx.send((ws.to_owned(), Instant::now()));
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await; // all connected
+        let mut sent = std::collections::HashMap::new();
+        for i in 0..creates {
+            let body = format!(
+                r#"{{"name":"fan-{i}-{}","configuration":{{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}}}"#,
+                std::process::id()
+            );
+            let at = Instant::now();
+            let (status, created) = request(&self.addr, "POST", "/v1/workstations", &self.token, &body).await;
+            assert_eq!(status, 201, "{created}");
+            let id = created.split("\"id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+            sent.insert(id, at);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drop(tx);
+        for r in &readers {
+            r.abort();
+        }
+        let mut delays = Vec::new();
+        while let Ok((ws, at)) = rx.try_recv() {
+            if let Some(sent_at) = sent.get(&ws) {
+                delays.push(at.duration_since(*sent_at).as_secs_f64() * 1000.0);
+            }
+        }
+        delays.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            delays
+                .get(((delays.len() as f64 * p) as usize).min(delays.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        (pct(0.5), pct(0.99), delays.len(), n * creates)
+    }
+
+    fn peak_rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Atelier {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads one number from the server's database (read-only, beside it).
+async fn scalar(db: &str, sql: &str) -> i64 {
+    let options = SqliteConnectOptions::from_str(db).unwrap().read_only(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let n: Option<i64> = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n.unwrap_or(0)
+}
+
+/// One HTTP/1.1 request on its own connection; the status and body.
+async fn request(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+fn gzipped_len(path: &Path) -> usize {
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output();
+    out.map(|o| o.stdout.len()).unwrap_or(0)
+}
+
+/// Loads the sign-in page in headless Chromium (Playwright from end2end/)
+/// until it has hydrated; the milliseconds from navigation start.
+fn hydrate_ms(url: &str) -> Option<f64> {
+    let script = r#"
+const { chromium } = require('@playwright/test');
+(async () => {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage();
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const start = Date.now();
+    await page.goto(process.argv[2] + '/sign-in');
+    await page.waitForSelector('body[data-hydrated="true"]');
+    times.push(Date.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  console.log(times[2]);
+  await browser.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+    let mut child = Command::new("node")
+        .arg("-")
+        .arg(url)
+        .current_dir("end2end")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(script.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
