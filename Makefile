@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/atelier.db
 
-.PHONY: run build tools test test-rust test-e2e build-debug screenshots test-crash bench lint fmt clean
+.PHONY: run build tools test test-rust test-e2e test-fuzz fuzz build-debug screenshots test-crash bench lint fmt clean
 
 ## run: build in release and serve on $(ADDR) with the database under ./data/
 run: build
@@ -24,6 +24,7 @@ test:
 	$(MAKE) test-rust
 	$(MAKE) build-debug
 	$(MAKE) test-e2e
+	$(MAKE) test-fuzz
 
 test-rust:
 	cargo test -p app --features ssr
@@ -35,6 +36,14 @@ build-debug:
 
 test-e2e:
 	scripts/e2e.sh
+
+## test-fuzz: a short schemathesis pass (after build-debug); `make fuzz` runs a longer one
+test-fuzz:
+	scripts/fuzz.sh
+
+## fuzz: schemathesis (PyPI) against the served OpenAPI document, every operation, no 5xx, every response as documented
+fuzz: build-debug
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} scripts/fuzz.sh
 
 ## test-crash: kill -9 the server under create load, 20 rounds; every acknowledged create must survive
 test-crash:

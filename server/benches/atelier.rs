@@ -43,6 +43,9 @@ fn main() {
 }
 
 async fn bench() {
+    // Paths below are the workspace's, whatever directory cargo runs this in.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    std::env::set_current_dir(root).expect("the workspace root");
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let subscribers: usize = env_or("BENCH_SUBSCRIBERS", 1000);
     let bin = PathBuf::from(std::env::var("ATELIER_BIN").unwrap_or_else(|_| "target/release/atelier".into()));
@@ -184,10 +187,14 @@ function setup(thread)
   thread:set("tid", threads)
 end
 local n = 0
-local run = math.random(1, 1000000000)
+local run = "0"
+function init(args)
+  -- A run id from the harness, so names never repeat across runs.
+  run = args[1] or "0"
+end
 function request()
   n = n + 1
-  local body = string.format('{"name":"b%d-%d-%d","configuration":{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}', run, tid, n)
+  local body = string.format('{"name":"b%s-%d-%d","configuration":{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}', run, tid, n)
   return wrk.format("POST", nil, nil, body)
 end
 "#;
@@ -219,6 +226,12 @@ async fn wrk(
         cmd.arg("-s").arg(script);
     }
     cmd.arg(format!("{base}{path}"));
+    // The script's run id: distinct for every run of this process and the next.
+    let run = format!(
+        "{}x{connections}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
+    );
+    cmd.args(["--", &run]);
     let out = cmd.output().await.expect("wrk runs (make bench installs it)");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     parse_wrk(&text).unwrap_or_else(|| {
@@ -525,10 +538,14 @@ const { chromium } = require('@playwright/test');
         .current_dir("end2end")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .ok()?;
     child.stdin.take()?.write_all(script.as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    let parsed = String::from_utf8_lossy(&out.stdout).trim().parse().ok();
+    if parsed.is_none() {
+        eprintln!("hydration timing failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    parsed
 }

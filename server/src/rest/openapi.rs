@@ -58,9 +58,51 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
-/// The generated document.
+/// The generated document. Every operation can also answer `429` (over the
+/// token's request budget), documented here once for all.
 pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
+    let too_many = ResponseBuilder::new()
+        .description("Over the token's requests per minute (or open event streams); see `Retry-After`")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.entry("429".to_owned()).or_insert_with(|| too_many.clone().into());
+        }
+    }
+    link_created_workstation(&mut doc);
     doc
+}
+
+/// OpenAPI links from a create's `201` to the operations on what it made,
+/// so clients (and fuzzers) can follow `id` from one to the next.
+fn link_created_workstation(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::RefOr;
+    let Some(RefOr::T(created)) = doc
+        .paths
+        .paths
+        .get_mut("/workstations")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|op| op.responses.responses.get_mut("201"))
+    else {
+        return;
+    };
+    for (name, operation) in [
+        ("GetWorkstation", "show"),
+        ("GetHistory", "history"),
+        ("Reconfigure", "reconfigure"),
+        ("StartAction", "act"),
+        ("DeleteWorkstation", "delete"),
+    ] {
+        let link = LinkBuilder::new().operation_id(operation).parameter("id", "$response.body#/id").build();
+        created.links.insert(name.to_owned(), link.into());
+    }
 }

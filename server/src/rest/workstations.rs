@@ -177,6 +177,7 @@ enum PathAction {
     responses(
         (status = 202, description = "Started; see phase, or follow the events", body = Workstation,
             headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "Invalid input (e.g. the Idempotency-Key): every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Over your quota", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -321,8 +322,10 @@ const DEFAULT_LIMIT: u32 = 50;
 
 fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilter, u32), ApiError> {
     let mut errors = Vec::new();
-    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let limit = match nonempty(params.limit) {
+    // A parameter given empty is checked like any value (and refused): only
+    // leaving it out means "any".
+    let given = |v: Option<String>| v.map(|s| s.trim().to_owned());
+    let limit = match given(params.limit) {
         None => DEFAULT_LIMIT,
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -335,14 +338,14 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
             }
         },
     };
-    let before_seq = nonempty(params.page_token).and_then(|token| {
+    let before_seq = given(params.page_token).and_then(|token| {
         let seq = workstations::page_token::decode(&token);
         if seq.is_none() {
             errors.push(FieldError::new("#/pageToken", "is not a page token this API gave out"));
         }
         seq
     });
-    let status = nonempty(params.status).and_then(|s| {
+    let status = given(params.status).and_then(|s| {
         s.parse::<WorkstationStatus>()
             .map_err(|_| {
                 errors
@@ -350,13 +353,13 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
             })
             .ok()
     });
-    let region = nonempty(params.region);
+    let region = given(params.region);
     if let Some(r) = &region {
         if let Err(detail) = Region::parse(r, catalog) {
             errors.push(FieldError::new("#/region", detail));
         }
     }
-    let gpu = nonempty(params.gpu);
+    let gpu = given(params.gpu);
     if let Some(g) = &gpu {
         if let Err(detail) = GpuType::parse(g, catalog) {
             errors.push(FieldError::new("#/gpu", detail));

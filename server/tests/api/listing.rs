@@ -88,6 +88,11 @@ async fn bad_list_parameters_are_400_naming_each() {
     assert_eq!(pointers, ["#/gpu", "#/limit", "#/pageToken", "#/region", "#/status"]);
     let res = app.get("/v1/workstations?limit=101", &token).send().await.unwrap();
     problem(res, 400).await;
+    // Given empty is not the same as left out.
+    let res =
+        app.get("/v1/workstations?status=&limit=&region=&gpu=&pageToken=", &token).send().await.unwrap();
+    let body = problem(res, 400).await;
+    assert_eq!(field_errors(&body).len(), 5, "{body}");
 }
 
 #[tokio::test]
