@@ -480,6 +480,18 @@ fn action_label(action: Action) -> &'static str {
     }
 }
 
+/// What a button says while its action is on its way.
+fn pending_label(action: Action) -> &'static str {
+    match action {
+        Action::Launch => "Launching…",
+        Action::Stop => "Stopping…",
+        Action::Cancel => "Cancelling…",
+        Action::Retry => "Retrying…",
+        Action::Delete => "Deleting…",
+        Action::Reconfigure => "Saving…",
+    }
+}
+
 /// A workstation's page: status, live progress with an estimate, the reason
 /// of a failure, and the timeline of its events.
 #[component]
@@ -582,7 +594,10 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                                     disabled=move || act.pending().get()
                                     on:click=move |ev| on_click(ev, a)
                                 >
-                                    {action_label(a)}
+                                    {move || {
+                                        let pending = act.input().with(|i| i.as_ref().is_some_and(|i| i.action == a.as_str()));
+                                        if pending { pending_label(a) } else { action_label(a) }
+                                    }}
                                 </button>
                             }
                         })

@@ -84,3 +84,40 @@ for (const width of [360, 1280]) {
     expect(await overflow()).toBeLessThanOrEqual(0);
   });
 }
+
+test('loading shows skeletons, then the content', async ({ page, request }) => {
+  await signIn(page);
+  const id = await createViaApi(request, uniqueName('skel'));
+  await page.goto(`/workstations/${id}`);
+  await hydrated(page);
+  // Slow the home page's data down, then go there within the app.
+  for (const fn of ['get_catalog', 'get_dashboard']) {
+    await page.route(`**/api/${fn}*`, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+  }
+  await page.getByRole('link', { name: '← All workstations' }).click();
+  await expect(page.locator('.form-skeleton')).toBeVisible();
+  await expect(page.locator('.list-skeleton')).toBeVisible();
+  await expect(newForm(page).getByLabel('Name')).toBeVisible({ timeout: 10_000 });
+  await expect(page.locator('.form-skeleton')).toHaveCount(0);
+  await expect(page.getByTestId('workstation-list')).toBeVisible();
+});
+
+test('an action button says what it is doing while it is on its way', async ({ page, request }) => {
+  await signIn(page);
+  const id = await createViaApi(request, uniqueName('pend'));
+  await page.goto(`/workstations/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('status').first()).toHaveText('stopped', { timeout: 15_000 });
+  await page.route('**/api/workstation_action*', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.getByRole('button', { name: 'Launch' }).click();
+  const pending = page.getByRole('button', { name: 'Launching…' });
+  await expect(pending).toBeVisible();
+  await expect(pending).toBeDisabled();
+  await expect(page.getByTestId('status').first()).toHaveText('running', { timeout: 15_000 });
+});

@@ -663,8 +663,9 @@ pub async fn capacity_in_use(pool: &SqlitePool, region: &str, gpu: &str, except:
 /// How many workstations hold capacity, per region and GPU type (all users;
 /// a workstation in `error` holds none).
 pub async fn capacity_usage(pool: &SqlitePool) -> Result<Vec<(String, String, i64)>, Error> {
+    // Running totals kept by triggers (migration 0007).
     Ok(sqlx::query_as::<_, (String, String, i64)>(
-        "SELECT region, gpu, COUNT(*) FROM workstations WHERE status != 'error' GROUP BY region, gpu",
+        "SELECT region, gpu, count FROM placement_usage WHERE count > 0",
     )
     .fetch_all(pool)
     .await?)
@@ -926,13 +927,14 @@ pub async fn set_user_quota(pool: &SqlitePool, user_id: i64, values: [Option<i64
 
 /// What a user's workstations hold (those in `error` hold nothing).
 pub async fn quota_usage(pool: &SqlitePool, owner_id: i64) -> Result<crate::domain::Quota, Error> {
+    // Running totals kept by triggers (migration 0007).
     let (cpu, mem, count, disk) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
-        "SELECT COALESCE(SUM(cpu_cores), 0), COALESCE(SUM(memory_gb), 0), COUNT(*), COALESCE(SUM(storage_gb), 0)
-         FROM workstations WHERE owner_id = ? AND status != 'error'",
+        "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE owner_id = ?",
     )
     .bind(owner_id)
-    .fetch_one(pool)
-    .await?;
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or_default();
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     Ok(crate::domain::Quota { cpu_cores: n(cpu), memory_gb: n(mem), gpus: n(count), storage_gb: n(disk) })
 }

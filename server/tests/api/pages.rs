@@ -135,3 +135,28 @@ async fn pages_carry_protective_headers_and_refuse_cross_site_posts() {
     assert_eq!(res.status().as_u16(), 302);
     assert!(res.headers().get("set-cookie").is_some());
 }
+
+#[tokio::test]
+async fn a_server_failure_is_a_500_page_in_the_app_style() {
+    let app = TestApp::spawn().await;
+    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let cookie =
+        app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let home = || {
+        app.client
+            .get(app.url("/"))
+            .header("cookie", format!("{}={cookie}", app::backend::auth::SESSION_COOKIE))
+            .send()
+    };
+    assert_eq!(home().await.unwrap().status().as_u16(), 200);
+    // The sessions table goes away: the page cannot know who is asking.
+    sqlx::query("ALTER TABLE sessions RENAME TO sessions_gone").execute(&app.state.pool).await.unwrap();
+    let res = home().await.unwrap();
+    assert_eq!(res.status().as_u16(), 500);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Something went wrong on our side"), "{page}");
+    assert!(page.contains("Try again"));
+    assert!(!page.contains("sessions"), "the cause stays in the log");
+}

@@ -66,3 +66,79 @@ async fn quotas_limit_creates_and_growth_and_are_reported() {
     let bob = app.token_for("bob").await;
     app.create(&bob, &valid_body("three")).await;
 }
+
+/// The running totals the checks read equal a recount of the workstations,
+/// after every kind of change: create, fail, retry, reconfigure, delete.
+#[tokio::test]
+async fn usage_totals_always_equal_a_recount() {
+    use std::time::Duration;
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_millis(30));
+    })
+    .await;
+    let pool = &app.state.pool;
+    let recount = || async {
+        let owners: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT owner_id, SUM(cpu_cores), SUM(memory_gb), COUNT(*), SUM(storage_gb) FROM workstations
+             WHERE status != 'error' GROUP BY owner_id ORDER BY owner_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let kept: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT owner_id, cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE gpus > 0 ORDER BY owner_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(kept, owners, "owner totals");
+        let places: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT region, gpu, COUNT(*) FROM workstations WHERE status != 'error' GROUP BY region, gpu ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let kept: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT region, gpu, count FROM placement_usage WHERE count > 0 ORDER BY 1, 2")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        assert_eq!(kept, places, "placement totals");
+    };
+    let alice = app.token_for("alice").await;
+    let bob = app.token_for("bob").await;
+    let a1 = app.create(&alice, &valid_body("a1")).await;
+    let a2 = app.create(&alice, &valid_body("a2")).await;
+    let b1 = app.create(&bob, &valid_body("b1")).await;
+    recount().await;
+    // Fails (holds nothing), then is retried (holds again).
+    let post =
+        |token: &str, path: String| app.client.post(app.url(&path)).bearer_auth(token.to_owned()).send();
+    post(&alice, format!("/v1/workstations/{a2}/cancel")).await.unwrap();
+    for (token, id) in [(&alice, &a1), (&alice, &a2), (&bob, &b1)] {
+        app.follow_to_end(token, id).await;
+    }
+    recount().await;
+    assert_eq!(post(&alice, format!("/v1/workstations/{a2}/retry")).await.unwrap().status().as_u16(), 202);
+    app.follow_to_end(&alice, &a2).await;
+    recount().await;
+    // Reconfigured while stopped.
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/workstations/{a1}")))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({ "configuration": { "cpuCores": 32, "gpu": "NVIDIA A10G" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+    recount().await;
+    // Deleted.
+    app.client.delete(app.url(&format!("/v1/workstations/{b1}"))).bearer_auth(&bob).send().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.get(&format!("/v1/workstations/{b1}"), &bob).send().await.unwrap().status().as_u16() != 404 {
+        assert!(std::time::Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    recount().await;
+}
