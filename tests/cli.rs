@@ -172,3 +172,37 @@ fn quotas_are_set_per_user_and_shown() {
     assert_eq!(db.run(&["quota", "set", "--user", "erin"]).status.code(), Some(1));
     assert_eq!(db.run(&["quota", "set", "--user", "nobody", "--gpus", "1"]).status.code(), Some(1));
 }
+
+/// SIGTERM: in-flight work finishes, the process exits cleanly, and the
+/// write-ahead log is folded into the database file.
+#[test]
+fn sigterm_stops_cleanly_and_checkpoints_the_database() {
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "finn"]).stdout).trim().to_owned();
+    let (mut server, addr) = start_server(&db, &[]);
+    let body = r#"{"name":"kept","configuration":{"cpuCores":4,"memoryGB":16,"gpu":"NVIDIA L4","storageGB":64,"region":"us-east-1"}}"#;
+    let (status, created) = http(&addr, "POST", "/v1/workstations", &token, Some(body));
+    assert_eq!(status, 201, "{created}");
+    let wal = db.dir.path().join("cli.db-wal");
+    assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "writes go to the WAL first");
+
+    let term = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "the WAL was checkpointed");
+    // Everything is in the database file.
+    let (mut again, addr) = start_server(&db, &[]);
+    let (status, listed) = http(&addr, "GET", "/v1/workstations", &token, None);
+    again.kill().unwrap();
+    let _ = again.wait();
+    assert_eq!(status, 200);
+    assert!(listed.contains("\"name\":\"kept\""), "{listed}");
+}

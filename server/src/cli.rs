@@ -372,7 +372,16 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     }
     println!("Atelier is listening on {url}");
     tracing::info!(%addr, "listening");
-    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+    let pool = state.pool.clone();
+    crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    // Requests are done and streams closed: fold the write-ahead log into the
+    // database file, so a stopped server leaves one complete file behind.
+    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
+        tracing::warn!(error = %e, "cannot checkpoint the database at shutdown");
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn shutdown_signal() {
