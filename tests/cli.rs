@@ -206,3 +206,28 @@ fn sigterm_stops_cleanly_and_checkpoints_the_database() {
     assert_eq!(status, 200);
     assert!(listed.contains("\"name\":\"kept\""), "{listed}");
 }
+
+#[test]
+fn tokens_can_be_read_only_and_expire() {
+    let db = Db::new();
+    let out = db.run(&[
+        "token",
+        "create",
+        "--user",
+        "gail",
+        "--read-only",
+        "--expires-in-days",
+        "7",
+        "--label",
+        "ci",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(is_token(text(&out.stdout).trim()));
+    let list = text(&db.run(&["token", "list", "--user", "gail"]).stdout);
+    let row = list.lines().nth(1).unwrap_or_default().to_owned();
+    assert!(list.starts_with("PREFIX") && list.contains("SCOPE") && list.contains("EXPIRES"), "{list}");
+    assert!(row.contains(" read ") && row.contains(" active ") && row.ends_with("ci"), "{row}");
+    assert_eq!(row.matches("never").count(), 1, "used never, but it expires: {row}");
+    let bad = db.run(&["token", "create", "--user", "gail", "--expires-in-days", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+}

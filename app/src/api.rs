@@ -101,10 +101,16 @@ pub async fn sign_in(token: String) -> Result<(), AppError> {
     if token.is_empty() {
         return Err(AppError::SignInFailed("Paste your API token to sign in.".into()));
     }
-    let user = auth::authenticate_token(&state.pool, token)
-        .await
-        .map_err(ssr::internal)?
-        .ok_or_else(|| AppError::SignInFailed("That token is not valid, or it has been revoked.".into()))?;
+    let (user, scope) =
+        auth::authenticate_token_scoped(&state.pool, token).await.map_err(ssr::internal)?.ok_or_else(
+            || AppError::SignInFailed("That token is not valid: unknown, revoked or expired.".into()),
+        )?;
+    if scope != auth::Scope::Full {
+        // A session can change things; a read-only token must not open one.
+        return Err(AppError::SignInFailed(
+            "That token may only read. Sign in with a token created without --read-only.".into(),
+        ));
+    }
     let ttl = state.settings.session_ttl;
     let secret = auth::start_session(&state.pool, &user, ttl).await.map_err(ssr::internal)?;
     ssr::set_cookie(&auth::session_cookie(&secret, ttl.as_secs(), state.settings.secure_cookies))?;

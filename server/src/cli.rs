@@ -188,6 +188,12 @@ pub enum TokenCommand {
         /// A note to tell tokens apart.
         #[arg(long)]
         label: Option<String>,
+        /// The token may only read (lists, details, event streams, history).
+        #[arg(long)]
+        read_only: bool,
+        /// The token stops working this many days from now.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_in_days: Option<u32>,
     },
     /// List tokens (never the tokens themselves: their prefixes).
     List {
@@ -244,7 +250,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("created user {}", user.name);
             Ok(())
         }
-        Command::Token(TokenCommand::Create { user, label }) => {
+        Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days }) => {
             let pool = open(&cli.database_url).await?;
             let user = match repo::find_user(&pool, &user).await.map_err(|e| e.to_string())? {
                 Some(u) => u,
@@ -255,8 +261,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     u
                 }
             };
-            let issued =
-                auth::issue_token(&pool, &user, label.as_deref()).await.map_err(|e| e.to_string())?;
+            let scope = if read_only { auth::Scope::Read } else { auth::Scope::Full };
+            let expires_in = expires_in_days.map(|d| Duration::from_secs(u64::from(d) * 86_400));
+            let issued = auth::issue_token_with(&pool, &user, label.as_deref(), scope, expires_in)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", issued.token);
             Ok(())
         }
@@ -264,17 +273,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             let pool = open(&cli.database_url).await?;
             let tokens = repo::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
             println!(
-                "{:<14} {:<16} {:<26} {:<26} {:<10} LABEL",
-                "PREFIX", "USER", "CREATED", "LAST USED", "STATE"
+                "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} LABEL",
+                "PREFIX", "USER", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "STATE"
             );
             for t in tokens {
+                let state = match (&t.revoked_at, t.expired) {
+                    (Some(_), _) => "revoked",
+                    (None, true) => "expired",
+                    (None, false) => "active",
+                };
                 println!(
-                    "{:<14} {:<16} {:<26} {:<26} {:<10} {}",
+                    "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} {}",
                     t.prefix,
                     t.user_name,
+                    t.scope,
                     t.created_at,
                     t.last_used_at.as_deref().unwrap_or("never"),
-                    if t.revoked_at.is_some() { "revoked" } else { "active" },
+                    t.expires_at.as_deref().unwrap_or("never"),
+                    state,
                     t.label.as_deref().unwrap_or(""),
                 );
             }

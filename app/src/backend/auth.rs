@@ -37,20 +37,73 @@ pub struct IssuedToken {
     pub prefix: String,
 }
 
-/// Issues a token for `user`.
+/// What a token may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything its user may do.
+    #[default]
+    Full,
+    /// Only reads (`GET`, `HEAD`): lists, details, streams, history.
+    Read,
+}
+
+impl Scope {
+    /// The scope as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Read => "read",
+        }
+    }
+
+    /// Reads a stored scope; anything unknown grants only reading.
+    pub fn parse(s: &str) -> Self {
+        if s == "full" {
+            Self::Full
+        } else {
+            Self::Read
+        }
+    }
+}
+
+/// Issues a full, non-expiring token for `user`.
 pub async fn issue_token(pool: &SqlitePool, user: &User, label: Option<&str>) -> Result<IssuedToken, Error> {
+    issue_token_with(pool, user, label, Scope::Full, None).await
+}
+
+/// Issues a token for `user` with a scope, expiring after `expires_in` if given.
+pub async fn issue_token_with(
+    pool: &SqlitePool,
+    user: &User,
+    label: Option<&str>,
+    scope: Scope,
+    expires_in: Option<std::time::Duration>,
+) -> Result<IssuedToken, Error> {
     let token = format!("{TOKEN_PREFIX}{}", random_secret(32));
     let prefix = token[..SHOWN_PREFIX_LEN].to_owned();
-    repo::insert_token(pool, user.id, &hash_secret(&token), &prefix, label).await?;
+    let expires_in_secs = expires_in.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
+    repo::insert_token(pool, user.id, &hash_secret(&token), &prefix, label, scope.as_str(), expires_in_secs)
+        .await?;
     Ok(IssuedToken { token, prefix })
 }
 
-/// The user a presented token belongs to, if the token is well-formed, known and live.
+/// The user a presented token belongs to, if the token is well-formed, known,
+/// not revoked and not expired.
 pub async fn authenticate_token(pool: &SqlitePool, token: &str) -> Result<Option<User>, Error> {
+    Ok(authenticate_token_scoped(pool, token).await?.map(|(user, _)| user))
+}
+
+/// The same, with what the token may do.
+pub async fn authenticate_token_scoped(
+    pool: &SqlitePool,
+    token: &str,
+) -> Result<Option<(User, Scope)>, Error> {
     if !looks_like_token(token) {
         return Ok(None);
     }
-    repo::user_for_token(pool, &hash_secret(token)).await
+    Ok(repo::user_for_token(pool, &hash_secret(token))
+        .await?
+        .map(|(user, scope)| (user, Scope::parse(&scope))))
 }
 
 /// Whether `s` has the shape of one of our tokens (cheap check before any query).

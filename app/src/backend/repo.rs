@@ -27,6 +27,11 @@ pub struct TokenInfo {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// `full` or `read`.
+    pub scope: String,
+    pub expires_at: Option<String>,
+    /// Past its expiry now.
+    pub expired: bool,
 }
 
 /// Starts a transaction that will write. `BEGIN IMMEDIATE` takes the write
@@ -79,36 +84,48 @@ pub async fn count_users(pool: &SqlitePool) -> Result<i64, Error> {
 }
 
 /// Stores a new token's hash.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_token(
     pool: &SqlitePool,
     user_id: i64,
     token_hash: &str,
     prefix: &str,
     label: Option<&str>,
+    scope: &str,
+    expires_in_secs: Option<i64>,
 ) -> Result<(), Error> {
-    sqlx::query("INSERT INTO api_tokens (user_id, token_hash, prefix, label) VALUES (?, ?, ?, ?)")
-        .bind(user_id)
-        .bind(token_hash)
-        .bind(prefix)
-        .bind(label)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_tokens (user_id, token_hash, prefix, label, scope, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5,
+                 CASE WHEN ?6 IS NULL THEN NULL
+                      ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?6 || ' seconds') END)",
+    )
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(prefix)
+    .bind(label)
+    .bind(scope)
+    .bind(expires_in_secs)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-/// The owner of a live (not revoked) token, recording its use. The use time
-/// is written at most once a minute, so reads do not turn into writes.
-pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Option<User>, Error> {
-    let row = sqlx::query_as::<_, (i64, String, i64, bool)>(
+/// The owner and scope of a live (not revoked, not expired) token, recording
+/// its use. The use time is written at most once a minute, so reads do not
+/// turn into writes.
+pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Option<(User, String)>, Error> {
+    let row = sqlx::query_as::<_, (i64, String, i64, bool, String)>(&format!(
         "SELECT u.id, u.name, t.id,
-                t.last_used_at IS NULL OR t.last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds')
+                t.last_used_at IS NULL OR t.last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds'),
+                t.scope
          FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ? AND t.revoked_at IS NULL",
-    )
+         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {NOW})"
+    ))
     .bind(token_hash)
     .fetch_optional(pool)
     .await?;
-    let Some((user_id, name, token_id, stale)) = row else {
+    let Some((user_id, name, token_id, stale, scope)) = row else {
         return Ok(None);
     };
     if stale {
@@ -117,7 +134,7 @@ pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Optio
             .execute(pool)
             .await?;
     }
-    Ok(Some(User { id: user_id, name }))
+    Ok(Some((User { id: user_id, name }, scope)))
 }
 
 /// Revokes the live tokens whose hash or prefix matches; returns how many.
@@ -139,12 +156,13 @@ pub async fn revoke_tokens(
 
 /// All tokens, or one user's, newest first.
 pub async fn list_tokens(pool: &SqlitePool, user: Option<&str>) -> Result<Vec<TokenInfo>, Error> {
-    Ok(sqlx::query_as::<_, TokenInfo>(
-        "SELECT t.id, t.prefix, u.name AS user_name, t.label, t.created_at, t.last_used_at, t.revoked_at
+    Ok(sqlx::query_as::<_, TokenInfo>(&format!(
+        "SELECT t.id, t.prefix, u.name AS user_name, t.label, t.created_at, t.last_used_at, t.revoked_at,
+                t.scope, t.expires_at, COALESCE(t.expires_at <= {NOW}, 0) AS expired
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE ?1 IS NULL OR u.name = ?1
-         ORDER BY t.id DESC",
-    )
+         ORDER BY t.id DESC"
+    ))
     .bind(user)
     .fetch_all(pool)
     .await?)

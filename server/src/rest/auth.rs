@@ -38,10 +38,15 @@ impl FromRequestParts<AppState> for AuthUser {
                 detail: "the Authorization header must be `Bearer <token>`",
                 token_presented: true,
             })?;
-        match auth::authenticate_token(&state.pool, token).await? {
-            Some(user) => Ok(Self(user)),
+        match auth::authenticate_token_scoped(&state.pool, token).await? {
+            Some((_, auth::Scope::Read))
+                if !(parts.method == Method::GET || parts.method == Method::HEAD) =>
+            {
+                Err(ApiError::InsufficientScope)
+            }
+            Some((user, _)) => Ok(Self(user)),
             None => Err(ApiError::Unauthorized {
-                detail: "the API token is not valid, or it has been revoked",
+                detail: "the API token is not valid: unknown, revoked or expired",
                 token_presented: true,
             }),
         }

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No valid bearer token; the detail says which part was wrong.
     #[error("unauthorized: {detail}")]
     Unauthorized { detail: &'static str, token_presented: bool },
+    /// A read-only token was used to change something.
+    #[error("insufficient scope")]
+    InsufficientScope,
     /// Nothing there (or not the caller's).
     #[error("not found: {0}")]
     NotFound(String),
@@ -191,6 +194,13 @@ impl IntoResponse for ApiError {
                 (*detail).to_owned(),
                 None,
             ),
+            Self::InsufficientScope => (
+                StatusCode::FORBIDDEN,
+                "/problems/insufficient-scope",
+                "Read-only token",
+                "this token may only read; changes need a token created without --read-only".into(),
+                None,
+            ),
             Self::NotFound(what) => {
                 (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", what.clone(), None)
             }
@@ -290,6 +300,12 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::TooManyRequests { retry_after_secs, .. } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        if let Self::InsufficientScope = self {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="atelier", error="insufficient_scope""#),
+            );
         }
         if let Self::Unauthorized { token_presented, .. } = self {
             headers.insert(

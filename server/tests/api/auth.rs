@@ -86,3 +86,65 @@ async fn tokens_are_stored_only_as_hashes_and_revocable_by_prefix() {
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
     problem(res, 401).await;
 }
+
+#[tokio::test]
+async fn read_only_tokens_read_and_are_refused_changes() {
+    use app::backend::auth::{issue_token_with, Scope};
+    let app = TestApp::spawn().await;
+    let full = app.token_for("alice").await;
+    let id = app.create(&full, &crate::helpers::valid_body("shared")).await;
+    let user = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let read = issue_token_with(&app.state.pool, &user, Some("ci"), Scope::Read, None).await.unwrap().token;
+
+    for path in [
+        "/v1/workstations".to_owned(),
+        format!("/v1/workstations/{id}"),
+        format!("/v1/workstations/{id}/history"),
+    ] {
+        assert_eq!(app.get(&path, &read).send().await.unwrap().status().as_u16(), 200, "{path}");
+    }
+    let _stream = app.stream("/v1/events", &read, None).await;
+
+    let before: serde_json::Value =
+        app.get(&format!("/v1/workstations/{id}"), &full).send().await.unwrap().json().await.unwrap();
+    let attempts = [
+        app.post_json("/v1/workstations", &read, &crate::helpers::valid_body("nope")),
+        app.client.post(app.url(&format!("/v1/workstations/{id}/cancel"))).bearer_auth(&read),
+        app.client
+            .patch(app.url(&format!("/v1/workstations/{id}")))
+            .bearer_auth(&read)
+            .json(&serde_json::json!({"configuration": {"cpuCores": 2}})),
+        app.client.delete(app.url(&format!("/v1/workstations/{id}"))).bearer_auth(&read),
+    ];
+    for attempt in attempts {
+        let res = attempt.send().await.unwrap();
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            r#"Bearer realm="atelier", error="insufficient_scope""#
+        );
+        let body = problem(res, 403).await;
+        assert_eq!(body["type"], "/problems/insufficient-scope");
+    }
+    let after: serde_json::Value =
+        app.get(&format!("/v1/workstations/{id}"), &full).send().await.unwrap().json().await.unwrap();
+    assert_eq!(before["configuration"], after["configuration"]);
+    assert_eq!(app.workstation_count().await, 1);
+}
+
+#[tokio::test]
+async fn expired_tokens_stop_working() {
+    use app::backend::auth::{issue_token_with, Scope};
+    let app = TestApp::spawn().await;
+    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    let token = issue_token_with(&app.state.pool, &user, None, Scope::Full, Some(day)).await.unwrap().token;
+    assert_eq!(app.get("/v1/workstations", &token).send().await.unwrap().status().as_u16(), 200);
+    // A day passes.
+    sqlx::query("UPDATE api_tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')")
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let res = app.get("/v1/workstations", &token).send().await.unwrap();
+    let body = problem(res, 401).await;
+    assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
+}

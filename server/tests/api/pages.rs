@@ -160,3 +160,35 @@ async fn a_server_failure_is_a_500_page_in_the_app_style() {
     assert!(page.contains("Try again"));
     assert!(!page.contains("sessions"), "the cause stays in the log");
 }
+
+#[tokio::test]
+async fn a_read_only_token_cannot_open_a_session() {
+    let app = TestApp::spawn().await;
+    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let read = app::backend::auth::issue_token_with(
+        &app.state.pool,
+        &user,
+        None,
+        app::backend::auth::Scope::Read,
+        None,
+    )
+    .await
+    .unwrap()
+    .token;
+    let page = app.client.get(app.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url(&action))
+        .header("accept", "text/html")
+        .header("referer", app.url("/sign-in"))
+        .form(&[("token", read.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    assert!(res.headers().get("set-cookie").is_none(), "no session for a read-only token");
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("That token may only read"), "{page}");
+}
