@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// more is refused with 429 until the minute is over. 0 turns it off.
     #[arg(long, env = "ATELIER_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
     pub rate_limit_per_minute: u32,
+    /// A request that has not got its response within this many seconds is
+    /// answered 503 (event streams answer at once, then stream).
+    #[arg(long, env = "ATELIER_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
     /// A job running longer than this many seconds is stopped and fails.
     #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
     pub job_timeout_secs: u64,
@@ -362,6 +366,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
             },
             max_streams_per_user: args.max_streams_per_user,
             rate_limit_per_minute: args.rate_limit_per_minute,
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
         },
         engine: EngineConfig {
             workers: args.workers.max(1),
@@ -388,8 +393,13 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     }
     println!("Atelier is listening on {url}");
     tracing::info!(%addr, "listening");
-    let pool = state.pool.clone();
+    let (pool, engine) = (state.pool.clone(), state.engine.clone());
     crate::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    // Jobs get a little time to finish; any still running start again next time.
+    let unfinished = engine.stop(Duration::from_secs(10)).await;
+    if unfinished > 0 {
+        tracing::warn!(jobs = unfinished, "stopped with jobs running; they resume at the next start");
+    }
     // Requests are done and streams closed: fold the write-ahead log into the
     // database file, so a stopped server leaves one complete file behind.
     if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {

@@ -29,8 +29,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::same_origin))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(request_id::assign))
-        // Outermost, so the request's id and everything else run in its task.
+        // Around the rest, so the request's id and everything else run in its task.
         .layer(axum::middleware::from_fn(run_to_completion))
+        // Outside the task of a write, so a deadline never cuts one in half.
+        .layer(axum::middleware::from_fn_with_state(state.settings.request_timeout, deadline))
         .with_state(state)
 }
 
@@ -49,6 +51,27 @@ async fn run_to_completion(
         Err(e) => {
             tracing::error!(error = %e, "a request's handler stopped");
             rest::problem::ApiError::internal(e).into_response()
+        }
+    }
+}
+
+/// Answers 503 when a request has no response by its deadline. A write goes
+/// on in its own task (see `run_to_completion`) and lands or not as a whole;
+/// an `Idempotency-Key` makes the retry safe.
+async fn deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = limit.as_secs_f64(), "request past its deadline");
+            rest::problem::ApiError::Unavailable {
+                detail: "the request took too long; retry it (with the same Idempotency-Key)",
+                retry_after_secs: 2,
+            }
+            .into_response()
         }
     }
 }

@@ -129,10 +129,17 @@ pub async fn user_for_token(pool: &SqlitePool, token_hash: &str) -> Result<Optio
         return Ok(None);
     };
     if stale {
-        sqlx::query(&format!("UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"))
-            .bind(token_id)
-            .execute(pool)
-            .await?;
+        // In the background: a busy database must not hold up (or fail) a read.
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let noted = sqlx::query(&format!("UPDATE api_tokens SET last_used_at = {NOW} WHERE id = ?"))
+                .bind(token_id)
+                .execute(&pool)
+                .await;
+            if let Err(e) = noted {
+                tracing::warn!(error = %e, "cannot record a token's use");
+            }
+        });
     }
     Ok(Some((User { id: user_id, name }, scope)))
 }

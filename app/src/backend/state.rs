@@ -36,6 +36,8 @@ pub struct Settings {
     pub max_streams_per_user: usize,
     /// API requests one token (or browser session) may make per minute; 0 = no limit.
     pub rate_limit_per_minute: u32,
+    /// A request without its response head by then is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             },
             max_streams_per_user: 32,
             rate_limit_per_minute: 1200,
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -59,11 +59,16 @@ pub struct Problem {
 }
 
 /// The generated document. Every operation can also answer `429` (over the
-/// token's request budget), documented here once for all.
+/// token's request budget) and `503` (database busy or full, or past the
+/// request deadline), documented here once for all.
 pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
+    let unavailable = ResponseBuilder::new()
+        .description("The database is busy or out of space, or the request ran past its deadline; nothing was written. See `Retry-After`")
+        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build();
     let too_many = ResponseBuilder::new()
         .description("Over the token's requests per minute (or open event streams); see `Retry-After`")
         .content(
@@ -75,6 +80,11 @@ pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in operations.into_iter().flatten() {
             operation.responses.responses.entry("429".to_owned()).or_insert_with(|| too_many.clone().into());
+            operation
+                .responses
+                .responses
+                .entry("503".to_owned())
+                .or_insert_with(|| unavailable.clone().into());
         }
     }
     link_created_workstation(&mut doc);

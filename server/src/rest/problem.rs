@@ -58,6 +58,10 @@ pub enum ApiError {
     /// Too many requests, or too many open streams; retry after a while.
     #[error("too many requests: {detail}")]
     TooManyRequests { detail: String, retry_after_secs: u64 },
+    /// The database cannot take the request now (locked past the busy
+    /// timeout, or out of space); nothing was written. Retry later.
+    #[error("unavailable: {detail}")]
+    Unavailable { detail: &'static str, retry_after_secs: u64 },
     /// A server-side failure; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -127,8 +131,32 @@ impl From<app::backend::Error> for ApiError {
             app::backend::Error::Conflict(field) => Self::Conflict(field),
             app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
             app::backend::Error::QuotaExceeded(excess) => Self::QuotaExceeded(excess),
-            other => Self::internal(other),
+            app::backend::Error::Database(e) => match unavailable(&e) {
+                Some(detail) => {
+                    tracing::warn!(error = %e, "database unavailable");
+                    Self::Unavailable { detail, retry_after_secs: 2 }
+                }
+                None => Self::internal(e),
+            },
         }
+    }
+}
+
+/// Why the database cannot serve now, when the failure is one a retry can
+/// get past: busy or locked (SQLite codes 5 and 6), full (13), or no
+/// connection free in time.
+fn unavailable(e: &sqlx::Error) -> Option<&'static str> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some("the database is busy; retry in a moment"),
+        sqlx::Error::Database(db) => {
+            let code = db.code()?.parse::<i32>().ok()? & 0xff;
+            match code {
+                5 | 6 => Some("the database is busy; retry in a moment"),
+                13 => Some("the server's storage is full; nothing was written"),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -281,6 +309,13 @@ impl IntoResponse for ApiError {
                 detail.clone(),
                 None,
             ),
+            Self::Unavailable { detail, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Service unavailable",
+                (*detail).to_owned(),
+                None,
+            ),
             Self::Internal(cause) => {
                 tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
                 (
@@ -298,7 +333,9 @@ impl IntoResponse for ApiError {
         let mut res = (status, json).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Self::TooManyRequests { retry_after_secs, .. } = &self {
+        if let Self::TooManyRequests { retry_after_secs, .. } | Self::Unavailable { retry_after_secs, .. } =
+            &self
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         if let Self::InsufficientScope = self {

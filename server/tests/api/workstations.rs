@@ -255,3 +255,60 @@ async fn database_failure_is_a_generic_500_with_request_id() {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn a_locked_database_is_503_nothing_half_written_and_the_server_recovers() {
+    use sqlx::ConnectOptions;
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    // Another process holds the write lock past the busy timeout (5 s).
+    let mut other = (*app.state.pool.connect_options()).clone().connect().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let res = app.post_json("/v1/workstations", &token, &valid_body("waits")).send().await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "2");
+    let body = problem(res, 503).await;
+    assert_eq!(body["type"], "/problems/unavailable");
+    // Reads still work meanwhile (WAL).
+    assert_eq!(app.get("/v1/workstations", &token).send().await.unwrap().status().as_u16(), 200);
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(app.workstation_count().await, 0, "nothing half-written");
+    // The lock is gone: the same request now succeeds.
+    app.create(&token, &valid_body("waits")).await;
+    assert_eq!(app.workstation_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_503_and_its_write_lands_whole() {
+    use sqlx::ConnectOptions;
+    let app = TestApp::spawn_with(|o| o.settings.request_timeout = std::time::Duration::from_secs(1)).await;
+    let token = app.token_for("alice").await;
+    let mut other = (*app.state.pool.connect_options()).clone().connect().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let send = || {
+        app.post_json("/v1/workstations", &token, &valid_body("slow"))
+            .header("idempotency-key", "slow-1")
+            .send()
+    };
+    let started = std::time::Instant::now();
+    let body = problem(send().await.unwrap(), 503).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "answered at the deadline");
+    assert!(body["detail"].as_str().unwrap().contains("took too long"), "{body}");
+    // The lock goes away before the busy timeout: the create goes on and lands.
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.workstation_count().await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the create never landed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The retry with the same key gets the create's answer, not a second
+    // workstation (409 while the first is still being recorded).
+    let res = loop {
+        let res = send().await.unwrap();
+        if res.status().as_u16() != 409 || std::time::Instant::now() > deadline {
+            break res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(res.status().as_u16(), 201);
+    assert_eq!(app.workstation_count().await, 1);
+}

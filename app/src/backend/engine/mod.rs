@@ -207,6 +207,10 @@ struct Inner {
     workers_running: std::sync::atomic::AtomicUsize,
     /// How long finished jobs took, by kind and outcome.
     durations: std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), Histogram>>,
+    /// Set when the server stops: workers take no new job.
+    stopping: tokio::sync::watch::Sender<bool>,
+    /// The workers' tasks, to abort those still busy when stopping takes too long.
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// Cancel requests by job id: a sender for each running job, and requests
@@ -237,6 +241,8 @@ impl Engine {
                 cancels: Default::default(),
                 workers_running: Default::default(),
                 durations: Default::default(),
+                stopping: tokio::sync::watch::channel(false).0,
+                tasks: Default::default(),
             }),
         }
     }
@@ -323,14 +329,31 @@ impl Engine {
         Ok(jobs.len())
     }
 
-    /// Starts the workers; they run until the runtime stops.
-    pub fn start(&self) -> Vec<JoinHandle<()>> {
-        (0..self.inner.config.workers.max(1))
-            .map(|n| {
-                let engine = self.clone();
-                tokio::spawn(async move { engine.work(n).await })
-            })
-            .collect()
+    /// Starts the workers; they run until `stop`.
+    pub fn start(&self) {
+        let tasks = (0..self.inner.config.workers.max(1)).map(|n| {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.work(n).await })
+        });
+        self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(tasks);
+    }
+
+    /// Stops taking jobs and gives running ones up to `grace` to finish.
+    /// Jobs still running then are dropped where they are; the next start
+    /// picks them up again (as after a crash). Returns how many were.
+    pub async fn stop(&self, grace: Duration) -> usize {
+        use std::sync::atomic::Ordering;
+        self.inner.stopping.send_replace(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.inner.workers_running.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left = self.inner.workers_running.load(Ordering::Relaxed);
+        for task in self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
+            task.abort();
+        }
+        left
     }
 
     /// Workers running now, and how many were started.
@@ -362,7 +385,11 @@ impl Engine {
         }
         inner.workers_running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _running = Running(&inner.workers_running);
+        let mut stopping = inner.stopping.subscribe();
         loop {
+            if *stopping.borrow() {
+                return;
+            }
             match repo::claim_job(&inner.pool).await {
                 Ok(Some(job)) => {
                     // Another job may be waiting for another worker.
@@ -375,6 +402,7 @@ impl Engine {
                     tokio::select! {
                         () = inner.wake.notified() => {}
                         () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = stopping.changed() => {}
                     }
                 }
                 Err(e) => {
