@@ -12,7 +12,7 @@ test('a wrong token is refused with a message under the field', async ({ page })
   await hydrated(page);
   await page.getByLabel('API token').fill('atl_notarealtokennotarealtokennotar');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('#token-error')).toHaveText('That token is not valid, or it has been revoked.');
+  await expect(page.locator('#token-error')).toHaveText('That token is not valid: unknown, revoked or expired.');
   await expect(page.getByLabel('API token')).toHaveAttribute('aria-invalid', 'true');
   await expect(page).toHaveURL(/\/sign-in/);
 });
