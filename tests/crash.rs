@@ -40,6 +40,26 @@ fn provisioning_left(addr: &str, token: &str) -> usize {
     }
 }
 
+/// After the restart that follows round `round`: how many acknowledged
+/// creates are missing, and how many workstations stay provisioning.
+fn check_after_restart(addr: &str, token: &str, acknowledged: &[String], round: usize) -> (usize, usize) {
+    let lost = acknowledged
+        .iter()
+        .filter(|id| {
+            try_http(addr, "GET", &format!("/v1/workstations/{id}"), token, None).map(|r| r.0).ok()
+                != Some(200)
+        })
+        .count();
+    let stuck = provisioning_left(addr, token);
+    if round > 0 {
+        println!(
+            "round {round:2}: {} acknowledged so far, {lost} missing after restart, {stuck} left provisioning",
+            acknowledged.len()
+        );
+    }
+    (lost, stuck)
+}
+
 #[test]
 #[ignore = "long: run by `make test-crash`"]
 fn acknowledged_creates_survive_kill_9() {
@@ -62,21 +82,7 @@ fn acknowledged_creates_survive_kill_9() {
     for round in 0..rounds {
         let (mut server, addr) = start_server(&db, &flags);
         // What the previous round's clients were told is all there.
-        let before: Vec<String> = acknowledged.lock().unwrap().clone();
-        let lost = before
-            .iter()
-            .filter(|id| {
-                try_http(&addr, "GET", &format!("/v1/workstations/{id}"), &token, None).map(|r| r.0).ok()
-                    != Some(200)
-            })
-            .count();
-        let stuck = provisioning_left(&addr, &token);
-        if round > 0 {
-            println!(
-                "round {round:2}: {} acknowledged so far, {lost} missing after restart, {stuck} left provisioning",
-                before.len()
-            );
-        }
+        let (lost, stuck) = check_after_restart(&addr, &token, &acknowledged.lock().unwrap(), round);
         totals_lost += lost;
         totals_stuck += stuck;
 
@@ -109,19 +115,7 @@ fn acknowledged_creates_survive_kill_9() {
     }
     // The last round's creates, after one more restart.
     let (mut server, addr) = start_server(&db, &flags);
-    let all: Vec<String> = acknowledged.lock().unwrap().clone();
-    let lost = all
-        .iter()
-        .filter(|id| {
-            try_http(&addr, "GET", &format!("/v1/workstations/{id}"), &token, None).map(|r| r.0).ok()
-                != Some(200)
-        })
-        .count();
-    let stuck = provisioning_left(&addr, &token);
-    println!(
-        "round {rounds:2}: {} acknowledged so far, {lost} missing after restart, {stuck} left provisioning",
-        all.len()
-    );
+    let (lost, stuck) = check_after_restart(&addr, &token, &acknowledged.lock().unwrap(), rounds);
     server.kill().unwrap();
     let _ = server.wait();
     totals_lost += lost;

@@ -312,3 +312,53 @@ async fn a_request_past_its_deadline_is_503_and_its_write_lands_whole() {
     assert_eq!(res.status().as_u16(), 201);
     assert_eq!(app.workstation_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_full_disk_is_503_nothing_half_written_and_the_server_recovers() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let pool = &app.state.pool;
+    // Every pooled connection may not grow the file past its size now: the
+    // next pages a write needs are "out of space" (SQLITE_FULL).
+    let set_limit = |pages: i64| async move {
+        let mut held = Vec::new();
+        for _ in 0..pool.options().get_max_connections() {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query(&format!("PRAGMA max_page_count = {pages}")).execute(&mut *conn).await.unwrap();
+            held.push(conn);
+        }
+    };
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(pool).await.unwrap();
+    set_limit(pages).await;
+    let mut created = 0;
+    let gpus = ["NVIDIA RTX A4000", "NVIDIA RTX A5000", "NVIDIA RTX A6000", "NVIDIA L4", "NVIDIA A10G"];
+    let regions = ["us-west-2", "us-east-1", "eu-west-1"];
+    let full = loop {
+        // Spread over GPU types and regions, so capacity is not what runs out.
+        let mut body = valid_body(&format!("fill-{created}"));
+        body["configuration"]["gpu"] = gpus[created as usize % gpus.len()].into();
+        body["configuration"]["region"] = regions[created as usize / gpus.len() % regions.len()].into();
+        let res = app.post_json("/v1/workstations", &token, &body).send().await.unwrap();
+        match res.status().as_u16() {
+            201 => created += 1,
+            503 => break res,
+            other => panic!("create answered {other}: {}", res.text().await.unwrap()),
+        }
+        assert!(created < 200, "the database never filled up");
+    };
+    assert_eq!(full.headers()["retry-after"], "2");
+    let body = problem(full, 503).await;
+    assert!(body["detail"].as_str().unwrap().contains("storage is full"), "{body}");
+    // Nothing half-written: every stored workstation has its job and first event.
+    let (workstations, jobs, firsts): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM workstations), (SELECT COUNT(*) FROM jobs),
+                (SELECT COUNT(*) FROM events WHERE seq = 1)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((workstations, jobs, firsts), (created, created, created));
+    // Space again: the server goes on by itself.
+    set_limit(1_073_741_823).await;
+    app.create(&token, &valid_body("after")).await;
+}
