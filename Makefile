@@ -47,7 +47,6 @@ fuzz: build-debug
 
 ## test-crash: kill -9 the server under create load, 20 rounds; every acknowledged create must survive
 test-crash:
-	cargo build --release -p atelier
 	ATELIER_CRASH_ROUNDS=$${ATELIER_CRASH_ROUNDS:-20} cargo test --release -p atelier --test crash -- --ignored --nocapture
 
 ## bench: the release server against a bare floor over loopback, with wrk (see BENCHMARKS.md)

@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -98,19 +97,11 @@ fn first_start_prints_a_working_demo_token() {
     let token = token.expect("a demo token is printed");
     let addr = addr.expect("the URL is printed");
 
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        stream,
-        "GET /v1/workstations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let (status, body) = http(&addr, "GET", "/v1/workstations", &token, None);
     child.kill().unwrap();
     let _ = child.wait();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains("{\"workstations\":[]}"), "{response}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("{\"workstations\":[]}"), "{body}");
 }
 
 /// Waits (up to 30 s) until `check` on the workstation's history is true.

@@ -163,9 +163,13 @@ pub fn job_end_message(name: &str, event: &WorkstationEvent) -> Option<(Tone, St
         WorkstationStatus::Stopped if message == "Stopped" => (Tone::Success, format!("{name} stopped")),
         WorkstationStatus::Running if message == "Running" => (Tone::Success, format!("{name} is running")),
         // A launch or stop that failed leaves the status as it was.
-        WorkstationStatus::Stopped | WorkstationStatus::Running => {
+        WorkstationStatus::Stopped | WorkstationStatus::Running
+            if message.starts_with("Launch failed") || message.starts_with("Stop failed") =>
+        {
             (Tone::Failure, format!("{name}: {message}"))
         }
+        // Anything else (a reconfiguration, say) ends no job.
+        WorkstationStatus::Stopped | WorkstationStatus::Running => return None,
     })
 }
 
@@ -302,6 +306,11 @@ mod tests {
             msg(status(Stopped, "Launch failed: boom")),
             Some((Tone::Failure, "web-1: Launch failed: boom".into()))
         );
+        assert_eq!(
+            msg(status(Running, "Stop failed: timeout")),
+            Some((Tone::Failure, "web-1: Stop failed: timeout".into()))
+        );
+        assert_eq!(msg(status(Stopped, "Reconfigured: 16 vCPUs, 64 GB memory")), None);
         assert_eq!(msg(status(Provisioning, "Queued for provisioning")), None);
         let mut phase = status(Stopped, "Delete requested");
         phase.phase = Some("deleting".into());

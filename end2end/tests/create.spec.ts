@@ -44,6 +44,8 @@ test('a valid form creates a workstation that appears without a reload', async (
   await newForm(page).getByLabel('Storage (GB)').fill('1024');
   await newForm(page).getByLabel('GPU').selectOption('NVIDIA L4');
   await newForm(page).getByLabel('Region').selectOption('eu-west-1');
+  const gpusUsed = page.getByTestId('quota').locator('div', { hasText: 'GPUs' }).locator('dd');
+  const usedBefore = Number((await gpusUsed.textContent())?.split(' ')[0]);
   await page.getByRole('button', { name: 'Create workstation' }).click();
 
   const card = page.locator('.ws-card', { hasText: name });
@@ -56,7 +58,7 @@ test('a valid form creates a workstation that appears without a reload', async (
   await expect(card).toContainText('eu-west-1');
   await expect(newForm(page).getByRole('status')).toContainText(`Created ${name}`);
   // The quota panel counts it.
-  await expect(page.getByTestId('quota')).toContainText('GPUs');
+  await expect(gpusUsed).toHaveText(new RegExp(`^${usedBefore + 1} of `));
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   // The form is ready for the next one.
   await expect(newForm(page).getByLabel('Name')).toHaveValue('');

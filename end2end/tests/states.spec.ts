@@ -73,8 +73,11 @@ test('reconfigure errors move focus to the first wrong field', async ({ page, re
 for (const width of [360, 1280]) {
   test(`nothing is wider than a ${width} px screen`, async ({ page, request }) => {
     await page.setViewportSize({ width, height: 800 });
+    const name = uniqueName('narrow-workstation-with-a-long-name');
+    const id = await createViaApi(request, name);
     await signIn(page);
-    const id = await createViaApi(request, uniqueName('narrow-workstation-with-a-long-name'));
+    // Measured with the long-named card on the page.
+    await expect(page.locator('.ws-card', { hasText: name })).toBeVisible();
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(await overflow()).toBeLessThanOrEqual(0);
     await page.goto(`/workstations/${id}`);

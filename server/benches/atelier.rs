@@ -308,17 +308,22 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
         Json(body): Json<FloorBody>,
     ) -> (StatusCode, Json<serde_json::Value>) {
         let configuration = serde_json::to_string(&body.configuration).unwrap_or_default();
-        let id: i64 =
+        let inserted: Result<i64, _> =
             sqlx::query_scalar("INSERT INTO workstations (name, configuration) VALUES (?, ?) RETURNING id")
                 .bind(&body.name)
                 .bind(&configuration)
                 .fetch_one(&pool)
-                .await
-                .unwrap_or(0);
-        (
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
-        )
+                .await;
+        // A failed insert is a 500, so wrk counts it instead of a fast success.
+        match inserted {
+            Ok(id) => (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
+            ),
+            Err(e) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() })))
+            }
+        }
     }
     let app = Router::new().route("/floor", post(create)).with_state(pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

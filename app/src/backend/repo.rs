@@ -685,6 +685,17 @@ pub async fn capacity_in_use(pool: &SqlitePool, region: &str, gpu: &str, except:
     .await?)
 }
 
+/// How many workstations hold capacity in one region for one GPU type
+/// (a running total, migration 0007).
+pub async fn placement_in_use(pool: &SqlitePool, region: &str, gpu: &str) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar("SELECT count FROM placement_usage WHERE region = ? AND gpu = ?")
+        .bind(region)
+        .bind(gpu)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(0))
+}
+
 /// How many workstations hold capacity, per region and GPU type (all users;
 /// a workstation in `error` holds none).
 pub async fn capacity_usage(pool: &SqlitePool) -> Result<Vec<(String, String, i64)>, Error> {

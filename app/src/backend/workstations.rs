@@ -155,15 +155,14 @@ pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
 /// for its GPU type.
 pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
     let (region, gpu) = (spec.configuration.region.as_str(), spec.configuration.gpu.as_str());
-    let entries = capacity(state).await?;
-    let Some(entry) = entries.iter().find(|e| e.region == region && e.gpu == gpu) else {
-        return Ok(());
-    };
-    if entry.free > 0 {
+    let total = state.catalog.capacity_for(region, gpu);
+    if repo::placement_in_use(&state.pool, region, gpu).await? < i64::from(total) {
         return Ok(());
     }
+    // Full: the whole grid, to name where there is room.
+    let entries = capacity(state).await?;
     Err(Error::InsufficientCapacity(Box::new(Shortage {
-        message: state.catalog.shortage_message(region, gpu, entry.total),
+        message: state.catalog.shortage_message(region, gpu, total),
         regions_with_gpu: entries
             .iter()
             .filter(|e| e.gpu == gpu && e.free > 0)

@@ -2,7 +2,7 @@
 
 use app::backend::{auth, repo::User};
 use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts, HeaderMap, Method};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method};
 
 use super::ApiError;
 use crate::AppState;
@@ -18,7 +18,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             // Browsers cannot put headers on an EventSource: reads may use the
             // session cookie instead. Writes always need a token.
-            if parts.method == Method::GET || parts.method == Method::HEAD {
+            if reads_only(&parts.method) {
                 if let Some(user) = session_user(parts, state).await? {
                     return Ok(Self(user));
                 }
@@ -28,22 +28,12 @@ impl FromRequestParts<AppState> for AuthUser {
                 token_presented: false,
             });
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(ApiError::Unauthorized {
-                detail: "the Authorization header must be `Bearer <token>`",
-                token_presented: true,
-            })?;
+        let token = bearer_token(value).ok_or(ApiError::Unauthorized {
+            detail: "the Authorization header must be `Bearer <token>`",
+            token_presented: true,
+        })?;
         match auth::authenticate_token_scoped(&state.pool, token).await? {
-            Some((_, auth::Scope::Read))
-                if !(parts.method == Method::GET || parts.method == Method::HEAD) =>
-            {
-                Err(ApiError::InsufficientScope)
-            }
+            Some((_, auth::Scope::Read)) if !reads_only(&parts.method) => Err(ApiError::InsufficientScope),
             Some((user, _)) => Ok(Self(user)),
             None => Err(ApiError::Unauthorized {
                 detail: "the API token is not valid: unknown, revoked or expired",
@@ -54,16 +44,22 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 async fn session_user(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
-    let cookie = parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| auth::cookie_value(h, auth::SESSION_COOKIE));
-    match cookie {
-        Some(value) => Ok(auth::session_user(&state.pool, value).await?),
-        None => Ok(None),
+    match Credential::of(&parts.headers) {
+        Some(Credential::Session(cookie)) => Ok(auth::session_user(&state.pool, &cookie).await?),
+        _ => Ok(None),
     }
+}
+
+/// Whether a request with this method only reads (what a read-only token
+/// and a session cookie on the API may do).
+pub fn reads_only(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// What authenticated a request, kept by long-lived responses (event
@@ -79,11 +75,7 @@ impl Credential {
     /// The credential a request presented: its bearer token, else its session cookie.
     pub fn of(headers: &HeaderMap) -> Option<Self> {
         if let Some(value) = headers.get(header::AUTHORIZATION) {
-            return value
-                .to_str()
-                .ok()
-                .and_then(|v| v.split_once(' '))
-                .map(|(_, token)| Self::Token(token.trim().to_owned()));
+            return bearer_token(value).map(|token| Self::Token(token.to_owned()));
         }
         headers
             .get_all(header::COOKIE)
@@ -91,6 +83,15 @@ impl Credential {
             .filter_map(|v| v.to_str().ok())
             .find_map(|h| auth::cookie_value(h, auth::SESSION_COOKIE))
             .map(|c| Self::Session(c.to_owned()))
+    }
+
+    /// A key naming it without keeping the secret (for budgets and
+    /// idempotency records).
+    pub fn key(&self) -> String {
+        match self {
+            Self::Token(token) => format!("t:{}", auth::hash_secret(token)),
+            Self::Session(cookie) => format!("s:{}", auth::hash_secret(cookie)),
+        }
     }
 
     /// Whether it would still be accepted.

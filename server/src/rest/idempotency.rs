@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::auth::Credential;
 use super::{ApiError, MAX_BODY_BYTES};
 
 /// The request header.
@@ -40,12 +41,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     // Keys belong to the credential that sent them; unauthenticated requests
     // are left to fail in the handler as usual.
-    let Some(scope) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| auth::hash_secret(v.trim()))
-    else {
+    let Some(scope) = Credential::of(req.headers()).map(|c| c.key()) else {
         return next.run(req).await;
     };
 

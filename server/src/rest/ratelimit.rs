@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::backend::auth as tokens;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -68,10 +67,7 @@ impl RateLimiter {
 /// The budget key of a request: a hash of its credential, so no secret is
 /// kept; requests without one are not counted (they are refused with 401).
 fn key(headers: &HeaderMap) -> Option<String> {
-    Some(match Credential::of(headers)? {
-        Credential::Token(token) => format!("t:{}", tokens::hash_secret(&token)),
-        Credential::Session(cookie) => format!("s:{}", tokens::hash_secret(&cookie)),
-    })
+    Credential::of(headers).map(|c| c.key())
 }
 
 /// Counts the request against its credential's budget.

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on POST.
 
-use app::backend::{auth, repo};
+use app::backend::repo;
 use serde_json::Value;
 
 use crate::helpers::{problem, valid_body, TestApp};
@@ -70,7 +70,7 @@ async fn a_retry_while_the_first_runs_is_409() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
     // The first request has claimed the key and not finished.
-    let scope = auth::hash_secret(&format!("Bearer {token}"));
+    let scope = server::rest::auth::Credential::Token(token.clone()).key();
     assert!(repo::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap().is_none());
     let res = app
         .post_json("/v1/workstations", &token, &valid_body("c"))
