@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use app::backend::creates::{Creates, Writer};
 use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
 use app::backend::events::EventBus;
 use app::backend::{db, state::Settings, AppState};
@@ -102,6 +103,13 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
     engine.start();
+    let creates = Creates::start(Writer {
+        pool: pool.clone(),
+        bus: bus.clone(),
+        engine: engine.clone(),
+        catalog: catalog.clone(),
+        default_quota: options.settings.default_quota,
+    });
     let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
     Ok(AppState {
         pool,
@@ -110,6 +118,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         settings: Arc::new(options.settings.clone()),
         bus,
         engine,
+        creates,
         streams,
     })
 }

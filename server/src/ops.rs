@@ -136,6 +136,13 @@ async fn metrics(
     let _ = writeln!(out, "atelier_workers{{state=\"running\"}} {running}");
     let _ = writeln!(out, "atelier_workers{{state=\"configured\"}} {started}");
 
+    let (commits, stored) = state.creates.counts();
+    out.push_str("# HELP atelier_create_commits_total Transactions that stored creates (group commits).\n");
+    out.push_str("# TYPE atelier_create_commits_total counter\n");
+    let _ = writeln!(out, "atelier_create_commits_total {commits}");
+    out.push_str("# HELP atelier_creates_stored_total Workstations stored by those transactions.\n");
+    out.push_str("# TYPE atelier_creates_stored_total counter\n");
+    let _ = writeln!(out, "atelier_creates_stored_total {stored}");
     out.push_str("# HELP atelier_event_streams_open Server-Sent Event streams open now.\n");
     out.push_str("# TYPE atelier_event_streams_open gauge\n");
     let _ = writeln!(out, "atelier_event_streams_open {}", state.streams.open_count());

@@ -2,6 +2,7 @@
 //! state, storage and credentials. Compiled only with the `ssr` feature.
 
 pub mod auth;
+pub mod creates;
 pub mod db;
 pub mod engine;
 pub mod events;
@@ -32,6 +33,9 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A database failure shared by every create of one group commit.
+    #[error("database error: {0}")]
+    Shared(std::sync::Arc<sqlx::Error>),
 }
 
 /// Which limit a request would pass, and by how much.

@@ -6,15 +6,19 @@ use crate::domain::{Quota, QuotaStatus};
 
 /// The user's limits: their overrides, else the server's defaults.
 pub async fn limits(state: &AppState, user: &User) -> Result<Quota, Error> {
-    let [cpu, mem, gpus, disk] = repo::user_quota(&state.pool, user.id).await?;
-    let d = state.settings.default_quota;
+    let overrides = repo::user_quota(&state.pool, user.id).await?;
+    Ok(with_defaults(overrides, state.settings.default_quota))
+}
+
+/// Limits from a user's overrides (`None` = the default) and the defaults.
+pub fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
     let pick = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
-    Ok(Quota {
+    Quota {
         cpu_cores: pick(cpu, d.cpu_cores),
         memory_gb: pick(mem, d.memory_gb),
         gpus: pick(gpus, d.gpus),
         storage_gb: pick(disk, d.storage_gb),
-    })
+    }
 }
 
 /// The user's limits and usage.
@@ -28,6 +32,11 @@ pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error>
 /// Fails when holding `add` instead of `remove` would pass a limit.
 pub async fn check(state: &AppState, user: &User, add: Quota, remove: Quota) -> Result<(), Error> {
     let QuotaStatus { limits, used } = status(state, user).await?;
+    verdict(&limits, used, add, remove)
+}
+
+/// Fails when holding `add` instead of `remove` on top of `used` would pass one of `limits`.
+pub fn verdict(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Result<(), Error> {
     let after = used.minus(remove).plus(add);
     // Only a resource the request grows can be the one that passes its limit.
     let grown = Quota {
@@ -36,7 +45,7 @@ pub async fn check(state: &AppState, user: &User, add: Quota, remove: Quota) -> 
         gpus: if add.gpus > remove.gpus { after.gpus } else { 0 },
         storage_gb: if add.storage_gb > remove.storage_gb { after.storage_gb } else { 0 },
     };
-    match grown.first_excess(&limits) {
+    match grown.first_excess(limits) {
         None => Ok(()),
         Some((resource, words, requested, limit)) => Err(Error::QuotaExceeded(Box::new(QuotaExcess {
             resource,

@@ -274,20 +274,51 @@ const WORKSTATION_COLUMNS: &str =
     "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
 
 /// Stores a new workstation, its provisioning job and its first event in one
-/// transaction. A name the owner already uses is a conflict on `#/name`: the
-/// only unique key a client's input can hit here is `workstations_owner_name`
-/// (SQLite reports no constraint names).
+/// transaction, without the create's checks (the create path batches these
+/// steps, see `backend::creates`).
 pub async fn insert_workstation_with_job(
     pool: &SqlitePool,
     owner_id: i64,
     id: &str,
     spec: &WorkstationSpec,
 ) -> Result<(Workstation, Published), Error> {
-    let c = &spec.configuration;
     let mut tx = begin_write(pool).await?;
+    let ws =
+        insert_new_workstation(&mut *tx, owner_id, id, spec).await?.ok_or_else(|| name_taken_error(spec))?;
+    insert_provision_jobs(&mut tx, &[id]).await?;
+    let mut events = insert_first_events(&mut tx, &[(id, owner_id)]).await?;
+    tx.commit().await?;
+    let event = events.pop().ok_or_else(|| Error::Database(sqlx::Error::RowNotFound))?;
+    Ok((ws, event))
+}
+
+/// The conflict of a name the owner already uses.
+pub fn name_taken_error(spec: &WorkstationSpec) -> Error {
+    Error::Conflict(FieldError::new(
+        pointer::NAME,
+        format!("you already have a workstation named {:?}", spec.name.as_str()),
+    ))
+}
+
+/// The status, phase and message a new workstation starts with.
+const FIRST_PHASE: &str = "queued";
+const FIRST_MESSAGE: &str = "Queued for provisioning";
+
+/// Inserts a new workstation as `provisioning`, queued; `None` when the owner
+/// already has one of that name (the only unique key a client's input can
+/// hit, `workstations_owner_name`).
+pub async fn insert_new_workstation<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    owner_id: i64,
+    id: &str,
+    spec: &WorkstationSpec,
+) -> Result<Option<Workstation>, Error> {
+    let c = &spec.configuration;
     let row = sqlx::query_as::<_, WorkstationRow>(&format!(
-        "INSERT INTO workstations (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning')
+        "INSERT INTO workstations
+            (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status, phase, progress)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', '{FIRST_PHASE}', 0)
+         ON CONFLICT DO NOTHING
          RETURNING {WORKSTATION_COLUMNS}"
     ))
     .bind(id)
@@ -298,40 +329,66 @@ pub async fn insert_workstation_with_job(
     .bind(c.gpu.as_str())
     .bind(c.storage_gb.get())
     .bind(c.region.as_str())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::Conflict(FieldError::new(
-                pointer::NAME,
-                format!("you already have a workstation named {:?}", spec.name.as_str()),
-            ))
-        } else {
-            Error::Database(e)
-        }
-    })?;
-    sqlx::query("INSERT INTO jobs (workstation_id, state) VALUES (?, 'queued')")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    let event = append_event(
-        &mut tx,
-        NewEvent {
-            workstation_id: id,
-            owner_id,
-            kind: EventKind::Status,
-            status: WorkstationStatus::Provisioning,
-            phase: Some("queued"),
-            progress: Some(0),
-            message: Some("Queued for provisioning"),
-        },
-    )
+    .fetch_optional(db)
     .await?;
-    tx.commit().await?;
+    let Some(row) = row else { return Ok(None) };
     let mut ws = WorkstationState::try_from(row)?.workstation;
     // The create response keeps exactly the contract's shape.
     ws.phase = None;
-    Ok((ws, event))
+    Ok(Some(ws))
+}
+
+/// Queues the provisioning job of each new workstation, in one statement.
+pub async fn insert_provision_jobs(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    workstation_ids: &[&str],
+) -> Result<(), Error> {
+    if workstation_ids.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO jobs (workstation_id, state) ");
+    query.push_values(workstation_ids, |mut row, id| {
+        row.push_bind(*id).push("'queued'");
+    });
+    query.build().persistent(false).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Records the first event (`provisioning`, queued) of each new workstation
+/// `(id, owner)`, in one statement; the events come back in id order.
+pub async fn insert_first_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    workstations: &[(&str, i64)],
+) -> Result<Vec<Published>, Error> {
+    if workstations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message) ",
+    );
+    query.push_values(workstations, |mut row, (id, owner_id)| {
+        row.push_bind(*id)
+            .push_bind(*owner_id)
+            .push("1")
+            .push_bind(EventKind::Status.as_str())
+            .push_bind(WorkstationStatus::Provisioning.as_str())
+            .push_bind(FIRST_PHASE)
+            .push("0")
+            .push_bind(FIRST_MESSAGE);
+    });
+    query.push(format_args!(" RETURNING owner_id, {EVENT_COLUMNS}"));
+    let rows = query.build().persistent(false).fetch_all(&mut **tx).await?;
+    let mut events = rows
+        .into_iter()
+        .map(|row| {
+            let owner_id: i64 = sqlx::Row::try_get(&row, "owner_id")?;
+            let event = EventRow::from_row(&row)?;
+            Ok(Published { owner_id, event: event.try_into()? })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    // RETURNING gives rows in no promised order.
+    events.sort_by_key(|p| p.event.id);
+    Ok(events)
 }
 
 /// An event to record.
@@ -687,11 +744,15 @@ pub async fn capacity_in_use(pool: &SqlitePool, region: &str, gpu: &str, except:
 
 /// How many workstations hold capacity in one region for one GPU type
 /// (a running total, migration 0007).
-pub async fn placement_in_use(pool: &SqlitePool, region: &str, gpu: &str) -> Result<i64, Error> {
+pub async fn placement_in_use<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    region: &str,
+    gpu: &str,
+) -> Result<i64, Error> {
     Ok(sqlx::query_scalar("SELECT count FROM placement_usage WHERE region = ? AND gpu = ?")
         .bind(region)
         .bind(gpu)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .unwrap_or(0))
 }
@@ -933,12 +994,15 @@ pub async fn idempotency_forget(pool: &SqlitePool, scope: &str, key: &str) -> Re
 }
 
 /// A user's quota overrides (`None` = the default).
-pub async fn user_quota(pool: &SqlitePool, user_id: i64) -> Result<[Option<i64>; 4], Error> {
+pub async fn user_quota<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    user_id: i64,
+) -> Result<[Option<i64>; 4], Error> {
     let row = sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(
         "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM user_quotas WHERE user_id = ?",
     )
     .bind(user_id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(row.map_or([None; 4], |(a, b, c, d)| [a, b, c, d]))
 }
@@ -962,13 +1026,16 @@ pub async fn set_user_quota(pool: &SqlitePool, user_id: i64, values: [Option<i64
 }
 
 /// What a user's workstations hold (those in `error` hold nothing).
-pub async fn quota_usage(pool: &SqlitePool, owner_id: i64) -> Result<crate::domain::Quota, Error> {
+pub async fn quota_usage<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    owner_id: i64,
+) -> Result<crate::domain::Quota, Error> {
     // Running totals kept by triggers (migration 0007).
     let (cpu, mem, count, disk) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
         "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE owner_id = ?",
     )
     .bind(owner_id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?
     .unwrap_or_default();
     let n = |v: i64| u64::try_from(v).unwrap_or(0);

@@ -19,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub bus: EventBus,
     pub engine: Engine,
+    /// The group-commit writer every create goes through.
+    pub creates: super::creates::Creates,
     /// Event streams open now, limited per user.
     pub streams: super::streams::Streams,
 }

@@ -5,8 +5,8 @@ use rand::Rng;
 use super::repo::{self, User};
 use super::{AppState, Error, Shortage};
 use crate::domain::{
-    CapacityEntry, Configuration, Dashboard, Quota, Workstation, WorkstationDetail, WorkstationEvent,
-    WorkstationSpec, WorkstationState,
+    CapacityEntry, Catalog, Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec,
+    WorkstationState,
 };
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
@@ -17,23 +17,12 @@ pub fn new_id() -> String {
     format!("ws-{suffix}")
 }
 
-/// Records a new workstation for `owner` with its provisioning job, tells
-/// the streams, and wakes a worker.
+/// Records a new workstation for `owner` with its provisioning job (capacity,
+/// quota and name checked in the same transaction), tells the streams, and
+/// wakes a worker. Concurrent creates share one transaction and one fsync.
 #[tracing::instrument(skip_all, fields(user = %owner.name, workstation = spec.name.as_str()))]
 pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> Result<Workstation, Error> {
-    let id = new_id();
-    let ws = state
-        .bus
-        .record(|| async {
-            // Checked under the write lock, so concurrent creates cannot both take the last slot.
-            check_capacity(state, spec).await?;
-            super::quota::check(state, owner, Quota::of(&Configuration::from(spec)), Quota::default())
-                .await?;
-            let (ws, event) = repo::insert_workstation_with_job(&state.pool, owner.id, &id, spec).await?;
-            Ok((ws, vec![event]))
-        })
-        .await?;
-    state.engine.wake();
+    let ws = state.creates.create(owner.id, new_id(), spec.clone()).await?;
     tracing::info!(id = %ws.id, "workstation created");
     Ok(ws)
 }
@@ -129,8 +118,11 @@ pub async fn name_taken(state: &AppState, owner: &User, name: &str) -> Result<bo
 
 /// Free capacity for every region and GPU type of the catalog.
 pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
-    let usage = repo::capacity_usage(&state.pool).await?;
-    let catalog = &state.catalog;
+    capacity_of(&state.pool, &state.catalog).await
+}
+
+async fn capacity_of(pool: &sqlx::SqlitePool, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
+    let usage = repo::capacity_usage(pool).await?;
     let mut entries = Vec::with_capacity(catalog.regions.len() * catalog.gpus.len());
     for region in &catalog.regions {
         for gpu in &catalog.gpus {
@@ -159,10 +151,20 @@ pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<
     if repo::placement_in_use(&state.pool, region, gpu).await? < i64::from(total) {
         return Ok(());
     }
-    // Full: the whole grid, to name where there is room.
-    let entries = capacity(state).await?;
-    Err(Error::InsufficientCapacity(Box::new(Shortage {
-        message: state.catalog.shortage_message(region, gpu, total),
+    Err(shortage(&state.pool, &state.catalog, region, gpu).await?)
+}
+
+/// The refusal of a full placement, naming where there is room (read now).
+pub async fn shortage(
+    pool: &sqlx::SqlitePool,
+    catalog: &Catalog,
+    region: &str,
+    gpu: &str,
+) -> Result<Error, Error> {
+    let total = catalog.capacity_for(region, gpu);
+    let entries = capacity_of(pool, catalog).await?;
+    Ok(Error::InsufficientCapacity(Box::new(Shortage {
+        message: catalog.shortage_message(region, gpu, total),
         regions_with_gpu: entries
             .iter()
             .filter(|e| e.gpu == gpu && e.free > 0)

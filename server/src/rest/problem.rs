@@ -131,13 +131,20 @@ impl From<app::backend::Error> for ApiError {
             app::backend::Error::Conflict(field) => Self::Conflict(field),
             app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
             app::backend::Error::QuotaExceeded(excess) => Self::QuotaExceeded(excess),
-            app::backend::Error::Database(e) => match unavailable(&e) {
-                Some(detail) => {
-                    tracing::warn!(error = %e, "database unavailable");
-                    Self::Unavailable { detail, retry_after_secs: 2 }
-                }
-                None => Self::internal(e),
-            },
+            app::backend::Error::Database(e) => Self::from_database(&e),
+            app::backend::Error::Shared(e) => Self::from_database(&e),
+        }
+    }
+}
+
+impl ApiError {
+    fn from_database(e: &sqlx::Error) -> Self {
+        match unavailable(e) {
+            Some(detail) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable { detail, retry_after_secs: 2 }
+            }
+            None => Self::internal(e),
         }
     }
 }

@@ -5,14 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, valid_body, TestApp};
-
-fn body_with(name: &str, gpu: &str, region: &str) -> Value {
-    let mut body = valid_body(name);
-    body["configuration"]["gpu"] = json!(gpu);
-    body["configuration"]["region"] = json!(region);
-    body
-}
+use crate::helpers::{body_with, problem, valid_body, TestApp};
 
 #[tokio::test]
 async fn a_new_workstation_streams_its_phases_to_stopped() {

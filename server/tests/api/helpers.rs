@@ -164,6 +164,14 @@ pub fn valid_body(name: &str) -> Value {
     })
 }
 
+/// [`valid_body`] with another GPU type and region.
+pub fn body_with(name: &str, gpu: &str, region: &str) -> Value {
+    let mut body = valid_body(name);
+    body["configuration"]["gpu"] = json!(gpu);
+    body["configuration"]["region"] = json!(region);
+    body
+}
+
 /// Checks the problem+json envelope and returns the body.
 pub async fn problem(res: Response, status: u16) -> Value {
     assert_eq!(res.status().as_u16(), status, "unexpected status");

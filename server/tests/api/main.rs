@@ -5,6 +5,7 @@ mod auth;
 mod authz;
 mod cancellation;
 mod events;
+mod group_commit;
 mod helpers;
 mod idempotency;
 mod lifecycle;

@@ -62,6 +62,8 @@ async fn metrics_count_requests_by_route_jobs_and_streams() {
         r#"atelier_job_duration_seconds_count{kind="provision",outcome="succeeded"} 1"#,
         r#"atelier_workers{state="running"} 2"#,
         "atelier_event_streams_open 1",
+        "atelier_create_commits_total 1",
+        "atelier_creates_stored_total 1",
         r#"atelier_db_connections{state="max"} 8"#,
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");

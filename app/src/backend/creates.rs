@@ -1,0 +1,226 @@
+//! Group commit for creates: one writer task takes every create waiting,
+//! checks and stores them all in one transaction, and answers each only after
+//! that transaction's one fsync (`synchronous=FULL`). A `201` still means the
+//! record is on disk; concurrent creates share the cost of getting it there.
+//!
+//! Inside a batch the creates are checked in arrival order against running
+//! totals read in the same transaction, so capacity, quota and unique names
+//! are exactly as strict as one transaction per create.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine::Engine;
+use super::events::EventBus;
+use super::{quota, repo, workstations, Error};
+use crate::domain::{Catalog, Configuration, Quota, Workstation, WorkstationSpec};
+
+/// The most creates one transaction takes.
+pub const MAX_BATCH: usize = 256;
+
+/// The handle requests send their creates through.
+#[derive(Clone)]
+pub struct Creates {
+    queue: mpsc::Sender<Pending>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Transactions committed.
+    pub batches: AtomicU64,
+    /// Creates stored by them.
+    pub stored: AtomicU64,
+}
+
+/// What the writer task needs.
+pub struct Writer {
+    pub pool: SqlitePool,
+    pub bus: EventBus,
+    pub engine: Engine,
+    pub catalog: Arc<Catalog>,
+    /// Each user's limits unless set for them.
+    pub default_quota: Quota,
+}
+
+struct Pending {
+    owner_id: i64,
+    id: String,
+    spec: WorkstationSpec,
+    reply: oneshot::Sender<Result<Workstation, Error>>,
+}
+
+/// Why one create of a batch was not stored.
+enum Refused {
+    /// No capacity left for its GPU type in its region.
+    Full,
+    /// Over quota or a taken name.
+    Because(Error),
+}
+
+impl Creates {
+    /// Starts the writer task; it ends when every handle is dropped.
+    pub fn start(writer: Writer) -> Self {
+        let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
+        let counts = Arc::new(Counts::default());
+        tokio::spawn(writer.run(rx, counts.clone()));
+        Self { queue, counts }
+    }
+
+    /// Stores a workstation `id` for the owner, once it and the creates
+    /// committed with it are on disk.
+    pub async fn create(
+        &self,
+        owner_id: i64,
+        id: String,
+        spec: WorkstationSpec,
+    ) -> Result<Workstation, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Pending { owner_id, id, spec, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Batches committed and creates stored so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.counts.batches.load(Ordering::Relaxed), self.counts.stored.load(Ordering::Relaxed))
+    }
+}
+
+fn stopped() -> Error {
+    Error::Database(sqlx::Error::PoolClosed)
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Pending>, counts: Arc<Counts>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let stored = self.write(&mut batch).await;
+            if stored > 0 {
+                counts.batches.fetch_add(1, Ordering::Relaxed);
+                counts.stored.fetch_add(stored as u64, Ordering::Relaxed);
+                self.engine.wake();
+            }
+        }
+    }
+
+    /// Stores the batch (emptying it) and answers each create; returns how many were stored.
+    async fn write(&self, batch: &mut Vec<Pending>) -> usize {
+        match self.store(batch).await {
+            Ok(verdicts) => self.answer(batch.drain(..).zip(verdicts)).await,
+            // A failure one create can cause (a constraint: its owner was
+            // deleted meanwhile) must not fail the others: one at a time.
+            Err(Error::Database(sqlx::Error::Database(e)))
+                if batch.len() > 1 && e.kind() != sqlx::error::ErrorKind::Other =>
+            {
+                tracing::warn!(error = %e, creates = batch.len(), "a batch of creates failed; storing them one by one");
+                let mut stored = 0;
+                for pending in batch.drain(..) {
+                    let one = std::slice::from_ref(&pending);
+                    stored += match self.store(one).await {
+                        Ok(mut verdicts) => self.answer(std::iter::once((pending, verdicts.remove(0)))).await,
+                        Err(e) => {
+                            let _ = pending.reply.send(Err(e));
+                            0
+                        }
+                    };
+                }
+                stored
+            }
+            // Busy, locked, full: the same for every create of the batch.
+            Err(e) => {
+                let e = match e {
+                    Error::Database(e) => Arc::new(e),
+                    Error::Shared(e) => e,
+                    other => Arc::new(sqlx::Error::Protocol(other.to_string())),
+                };
+                for pending in batch.drain(..) {
+                    let _ = pending.reply.send(Err(Error::Shared(e.clone())));
+                }
+                0
+            }
+        }
+    }
+
+    async fn answer(&self, outcomes: impl Iterator<Item = (Pending, Result<Workstation, Refused>)>) -> usize {
+        let mut stored = 0;
+        for (pending, verdict) in outcomes {
+            let reply = match verdict {
+                Ok(ws) => {
+                    stored += 1;
+                    Ok(ws)
+                }
+                Err(Refused::Because(e)) => Err(e),
+                Err(Refused::Full) => {
+                    let c = &pending.spec.configuration;
+                    workstations::shortage(&self.pool, &self.catalog, c.region.as_str(), c.gpu.as_str())
+                        .await
+                        .and_then(Err)
+                }
+            };
+            // The client may have gone; the record stands either way.
+            let _ = pending.reply.send(reply);
+        }
+        stored
+    }
+
+    /// One transaction for the batch: each create checked in order against
+    /// what the ones before it took, the events published before any other
+    /// writer commits.
+    async fn store(&self, batch: &[Pending]) -> Result<Vec<Result<Workstation, Refused>>, Error> {
+        self.bus
+            .record(|| async {
+                let mut tx = repo::begin_write(&self.pool).await?;
+                let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
+                // Per owner: limits and what is held.
+                let mut owners: HashMap<i64, (Quota, Quota)> = HashMap::new();
+                let mut verdicts = Vec::with_capacity(batch.len());
+                let mut stored: Vec<(&str, i64)> = Vec::with_capacity(batch.len());
+                for p in batch {
+                    let c = &p.spec.configuration;
+                    let (region, gpu) = (c.region.as_str(), c.gpu.as_str());
+                    let placed = match in_use.entry((region, gpu)) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(repo::placement_in_use(&mut *tx, region, gpu).await?),
+                    };
+                    if *placed >= i64::from(self.catalog.capacity_for(region, gpu)) {
+                        verdicts.push(Err(Refused::Full));
+                        continue;
+                    }
+                    let (limits, held) = match owners.entry(p.owner_id) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => {
+                            let overrides = repo::user_quota(&mut *tx, p.owner_id).await?;
+                            let held = repo::quota_usage(&mut *tx, p.owner_id).await?;
+                            e.insert((quota::with_defaults(overrides, self.default_quota), held))
+                        }
+                    };
+                    let wants = Quota::of(&Configuration::from(&p.spec));
+                    if let Err(e) = quota::verdict(limits, *held, wants, Quota::default()) {
+                        verdicts.push(Err(Refused::Because(e)));
+                        continue;
+                    }
+                    match repo::insert_new_workstation(&mut *tx, p.owner_id, &p.id, &p.spec).await? {
+                        None => verdicts.push(Err(Refused::Because(repo::name_taken_error(&p.spec)))),
+                        Some(ws) => {
+                            *placed += 1;
+                            *held = held.plus(wants);
+                            stored.push((p.id.as_str(), p.owner_id));
+                            verdicts.push(Ok(ws));
+                        }
+                    }
+                }
+                let ids: Vec<&str> = stored.iter().map(|(id, _)| *id).collect();
+                repo::insert_provision_jobs(&mut tx, &ids).await?;
+                let events = repo::insert_first_events(&mut tx, &stored).await?;
+                tx.commit().await?;
+                Ok((verdicts, events))
+            })
+            .await
+    }
+}
