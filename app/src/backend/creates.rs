@@ -170,17 +170,28 @@ impl Writer {
     }
 
     /// One transaction for the batch: each create checked in order against
-    /// what the ones before it took, the events published before any other
-    /// writer commits.
+    /// what the ones before it took, all stored with a few statements, the
+    /// events published before any other writer commits.
     async fn store(&self, batch: &[Pending]) -> Result<Vec<Result<Workstation, Refused>>, Error> {
         self.bus
             .record(|| async {
                 let mut tx = repo::begin_write(&self.pool).await?;
+                // Per owner: limits, what is held, and which of the batch's names are taken.
+                let mut names: HashMap<i64, Vec<&str>> = HashMap::new();
+                for p in batch {
+                    names.entry(p.owner_id).or_default().push(p.spec.name.as_str());
+                }
+                let mut owners = HashMap::with_capacity(names.len());
+                for (owner_id, names) in names {
+                    let overrides = repo::user_quota(&mut *tx, owner_id).await?;
+                    let held = repo::quota_usage(&mut *tx, owner_id).await?;
+                    let taken = repo::taken_names(&mut *tx, owner_id, &names).await?;
+                    owners
+                        .insert(owner_id, (quota::with_defaults(overrides, self.default_quota), held, taken));
+                }
                 let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
-                // Per owner: limits and what is held.
-                let mut owners: HashMap<i64, (Quota, Quota)> = HashMap::new();
-                let mut verdicts = Vec::with_capacity(batch.len());
-                let mut stored: Vec<(&str, i64)> = Vec::with_capacity(batch.len());
+                let mut verdicts: Vec<Result<(), Refused>> = Vec::with_capacity(batch.len());
+                let mut accepted = Vec::with_capacity(batch.len());
                 for p in batch {
                     let c = &p.spec.configuration;
                     let (region, gpu) = (c.region.as_str(), c.gpu.as_str());
@@ -192,33 +203,38 @@ impl Writer {
                         verdicts.push(Err(Refused::Full));
                         continue;
                     }
-                    let (limits, held) = match owners.entry(p.owner_id) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => {
-                            let overrides = repo::user_quota(&mut *tx, p.owner_id).await?;
-                            let held = repo::quota_usage(&mut *tx, p.owner_id).await?;
-                            e.insert((quota::with_defaults(overrides, self.default_quota), held))
-                        }
+                    let Some((limits, held, taken)) = owners.get_mut(&p.owner_id) else {
+                        return Err(Error::Database(sqlx::Error::RowNotFound));
                     };
                     let wants = Quota::of(&Configuration::from(&p.spec));
                     if let Err(e) = quota::verdict(limits, *held, wants, Quota::default()) {
                         verdicts.push(Err(Refused::Because(e)));
                         continue;
                     }
-                    match repo::insert_new_workstation(&mut *tx, p.owner_id, &p.id, &p.spec).await? {
-                        None => verdicts.push(Err(Refused::Because(repo::name_taken_error(&p.spec)))),
-                        Some(ws) => {
-                            *placed += 1;
-                            *held = held.plus(wants);
-                            stored.push((p.id.as_str(), p.owner_id));
-                            verdicts.push(Ok(ws));
-                        }
+                    // Taken before, or by an earlier create of this batch.
+                    if !taken.insert(p.spec.name.as_str().to_owned()) {
+                        verdicts.push(Err(Refused::Because(repo::name_taken_error(&p.spec))));
+                        continue;
                     }
+                    *placed += 1;
+                    *held = held.plus(wants);
+                    accepted.push((p.id.as_str(), p.owner_id, &p.spec));
+                    verdicts.push(Ok(()));
                 }
-                let ids: Vec<&str> = stored.iter().map(|(id, _)| *id).collect();
+                let mut stored = repo::insert_new_workstations(&mut tx, &accepted).await?.into_iter();
+                let ids: Vec<&str> = accepted.iter().map(|(id, _, _)| *id).collect();
                 repo::insert_provision_jobs(&mut tx, &ids).await?;
-                let events = repo::insert_first_events(&mut tx, &stored).await?;
+                let firsts: Vec<(&str, i64)> = accepted.iter().map(|(id, owner, _)| (*id, *owner)).collect();
+                let events = repo::insert_first_events(&mut tx, &firsts).await?;
                 tx.commit().await?;
+                let verdicts = verdicts
+                    .into_iter()
+                    .map(|v| {
+                        v.and_then(|()| {
+                            stored.next().ok_or(Refused::Because(Error::Database(sqlx::Error::RowNotFound)))
+                        })
+                    })
+                    .collect();
                 Ok((verdicts, events))
             })
             .await

@@ -274,8 +274,8 @@ const WORKSTATION_COLUMNS: &str =
     "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
 
 /// Stores a new workstation, its provisioning job and its first event in one
-/// transaction, without the create's checks (the create path batches these
-/// steps, see `backend::creates`).
+/// transaction, without the create's checks (creates go through
+/// `backend::creates`, which batches these steps).
 pub async fn insert_workstation_with_job(
     pool: &SqlitePool,
     owner_id: i64,
@@ -283,13 +283,18 @@ pub async fn insert_workstation_with_job(
     spec: &WorkstationSpec,
 ) -> Result<(Workstation, Published), Error> {
     let mut tx = begin_write(pool).await?;
-    let ws =
-        insert_new_workstation(&mut *tx, owner_id, id, spec).await?.ok_or_else(|| name_taken_error(spec))?;
+    let mut stored =
+        insert_new_workstations(&mut tx, &[(id, owner_id, spec)]).await.map_err(|e| match e {
+            Error::Database(e) if is_unique_violation(&e) => name_taken_error(spec),
+            e => e,
+        })?;
     insert_provision_jobs(&mut tx, &[id]).await?;
     let mut events = insert_first_events(&mut tx, &[(id, owner_id)]).await?;
     tx.commit().await?;
-    let event = events.pop().ok_or_else(|| Error::Database(sqlx::Error::RowNotFound))?;
-    Ok((ws, event))
+    match (stored.pop(), events.pop()) {
+        (Some(ws), Some(event)) => Ok((ws, event)),
+        _ => Err(Error::Database(sqlx::Error::RowNotFound)),
+    }
 }
 
 /// The conflict of a name the owner already uses.
@@ -300,42 +305,78 @@ pub fn name_taken_error(spec: &WorkstationSpec) -> Error {
     ))
 }
 
-/// The status, phase and message a new workstation starts with.
+/// Which of `names` the owner already uses.
+pub async fn taken_names<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    owner_id: i64,
+    names: &[&str],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let names = serde_json::to_string(names).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let taken: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM workstations WHERE owner_id = ?1 AND name IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(owner_id)
+    .bind(names)
+    .fetch_all(db)
+    .await?;
+    Ok(taken.into_iter().collect())
+}
+
+/// The phase and message a new workstation starts with.
 const FIRST_PHASE: &str = "queued";
 const FIRST_MESSAGE: &str = "Queued for provisioning";
 
-/// Inserts a new workstation as `provisioning`, queued; `None` when the owner
-/// already has one of that name (the only unique key a client's input can
-/// hit, `workstations_owner_name`).
-pub async fn insert_new_workstation<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
-    owner_id: i64,
-    id: &str,
-    spec: &WorkstationSpec,
-) -> Result<Option<Workstation>, Error> {
-    let c = &spec.configuration;
-    let row = sqlx::query_as::<_, WorkstationRow>(&format!(
+/// Inserts new workstations `(id, owner, spec)` as `provisioning`, queued,
+/// in one statement and in the order given (their list positions follow it).
+/// Returns them in that order.
+pub async fn insert_new_workstations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<Vec<Workstation>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input = serde_json::Value::Array(
+        rows.iter()
+            .map(|(id, owner_id, spec)| {
+                let c = &spec.configuration;
+                serde_json::json!([
+                    id,
+                    owner_id,
+                    spec.name.as_str(),
+                    c.cpu_cores.get(),
+                    c.memory_gb.get(),
+                    c.gpu.as_str(),
+                    c.storage_gb.get(),
+                    c.region.as_str()
+                ])
+            })
+            .collect(),
+    );
+    let stored = sqlx::query_as::<_, WorkstationRow>(&format!(
         "INSERT INTO workstations
             (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status, phase, progress)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'provisioning', '{FIRST_PHASE}', 0)
-         ON CONFLICT DO NOTHING
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7,
+                'provisioning', '{FIRST_PHASE}', 0
+         FROM json_each(?) ORDER BY key
          RETURNING {WORKSTATION_COLUMNS}"
     ))
-    .bind(id)
-    .bind(owner_id)
-    .bind(spec.name.as_str())
-    .bind(c.cpu_cores.get())
-    .bind(c.memory_gb.get())
-    .bind(c.gpu.as_str())
-    .bind(c.storage_gb.get())
-    .bind(c.region.as_str())
-    .fetch_optional(db)
+    .bind(input.to_string())
+    .fetch_all(&mut **tx)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut ws = WorkstationState::try_from(row)?.workstation;
-    // The create response keeps exactly the contract's shape.
-    ws.phase = None;
-    Ok(Some(ws))
+    // RETURNING gives rows in no promised order.
+    let mut by_id: std::collections::HashMap<String, Workstation> = stored
+        .into_iter()
+        .map(|row| {
+            let mut ws = WorkstationState::try_from(row)?.workstation;
+            // The create response keeps exactly the contract's shape.
+            ws.phase = None;
+            Ok((ws.id.clone(), ws))
+        })
+        .collect::<Result<_, Error>>()?;
+    rows.iter()
+        .map(|(id, _, _)| by_id.remove(*id).ok_or_else(|| Error::Database(sqlx::Error::RowNotFound)))
+        .collect()
 }
 
 /// Queues the provisioning job of each new workstation, in one statement.
@@ -346,11 +387,14 @@ pub async fn insert_provision_jobs(
     if workstation_ids.is_empty() {
         return Ok(());
     }
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO jobs (workstation_id, state) ");
-    query.push_values(workstation_ids, |mut row, id| {
-        row.push_bind(*id).push("'queued'");
-    });
-    query.build().persistent(false).execute(&mut **tx).await?;
+    let ids =
+        serde_json::to_string(workstation_ids).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    sqlx::query(
+        "INSERT INTO jobs (workstation_id, state) SELECT value, 'queued' FROM json_each(?) ORDER BY key",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -363,32 +407,33 @@ pub async fn insert_first_events(
     if workstations.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message) ",
-    );
-    query.push_values(workstations, |mut row, (id, owner_id)| {
-        row.push_bind(*id)
-            .push_bind(*owner_id)
-            .push("1")
-            .push_bind(EventKind::Status.as_str())
-            .push_bind(WorkstationStatus::Provisioning.as_str())
-            .push_bind(FIRST_PHASE)
-            .push("0")
-            .push_bind(FIRST_MESSAGE);
-    });
-    query.push(format_args!(" RETURNING owner_id, {EVENT_COLUMNS}"));
-    let rows = query.build().persistent(false).fetch_all(&mut **tx).await?;
+    let input =
+        serde_json::to_string(workstations).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let rows = sqlx::query_as::<_, OwnedEventRow>(&format!(
+        "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message)
+         SELECT value->>0, value->>1, 1, '{status_kind}', '{provisioning}', '{FIRST_PHASE}', 0, '{FIRST_MESSAGE}'
+         FROM json_each(?) ORDER BY key
+         RETURNING owner_id, {EVENT_COLUMNS}",
+        status_kind = EventKind::Status.as_str(),
+        provisioning = WorkstationStatus::Provisioning.as_str(),
+    ))
+    .bind(input)
+    .fetch_all(&mut **tx)
+    .await?;
     let mut events = rows
         .into_iter()
-        .map(|row| {
-            let owner_id: i64 = sqlx::Row::try_get(&row, "owner_id")?;
-            let event = EventRow::from_row(&row)?;
-            Ok(Published { owner_id, event: event.try_into()? })
-        })
+        .map(|row| Ok(Published { owner_id: row.owner_id, event: row.event.try_into()? }))
         .collect::<Result<Vec<_>, Error>>()?;
     // RETURNING gives rows in no promised order.
     events.sort_by_key(|p| p.event.id);
     Ok(events)
+}
+
+#[derive(FromRow)]
+struct OwnedEventRow {
+    owner_id: i64,
+    #[sqlx(flatten)]
+    event: EventRow,
 }
 
 /// An event to record.
