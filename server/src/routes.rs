@@ -89,5 +89,9 @@ pub async fn serve(
         shutdown.await;
         bus.close();
     };
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // Every route turned into its final service once (`with_state`), then one
+    // cheap clone of the router per connection; serving the `Router` itself
+    // would rebuild every route for each new connection.
+    let service = router(state).with_state(()).into_make_service();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
