@@ -73,6 +73,13 @@ mod ssr {
                 AppError::ActionRefused(format!("You {e}.").replacen("cannot", "can't", 1))
             }
             ActionError::Backend(crate::backend::Error::QuotaExceeded(excess)) => over_quota(&excess),
+            ActionError::Backend(crate::backend::Error::InsufficientCapacity(shortage)) => {
+                let mut message = format!("{}.", shortage.message);
+                if !shortage.regions_with_gpu.is_empty() {
+                    message.push_str(&format!(" Regions with it: {}.", shortage.regions_with_gpu.join(", ")));
+                }
+                AppError::ActionRefused(message)
+            }
             e => internal(e),
         }
     }

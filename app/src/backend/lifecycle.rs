@@ -90,6 +90,11 @@ pub async fn perform(
                 }
                 Action::Launch => {
                     if let Some(pending) = &ws.workstation.pending_configuration {
+                        let current = &ws.workstation.configuration;
+                        if pending.gpu != current.gpu || pending.region != current.region {
+                            super::workstations::check_placement(state, &pending.region, &pending.gpu)
+                                .await?;
+                        }
                         repo::update_configuration(&mut tx, id, pending).await?;
                         let line = format!(
                             "Applying the configuration recorded while running: {}",
@@ -128,7 +133,10 @@ pub async fn perform(
                     );
                 }
                 Action::Retry => {
-                    // A failed workstation holds nothing; provisioning it again counts.
+                    // A failed workstation holds nothing; provisioning it again takes
+                    // capacity and counts against the quota.
+                    let c = &ws.workstation.configuration;
+                    super::workstations::check_placement(state, &c.region, &c.gpu).await?;
                     super::quota::check(
                         state,
                         owner,
@@ -252,6 +260,14 @@ pub async fn reconfigure(
                 Err(errors) => return Ok((Err(ReconfigureError::Invalid(errors)), Vec::new())),
             };
             let next = Configuration::from(&spec);
+            let current = &ws.workstation.configuration;
+            // Moving to another GPU type or region needs room there (a failed
+            // workstation holds none anywhere, and takes it again when retried).
+            if status != WorkstationStatus::Error
+                && (next.gpu != current.gpu || next.region != current.region)
+            {
+                super::workstations::check_placement(state, &next.region, &next.gpu).await?;
+            }
             if status != WorkstationStatus::Error {
                 let held = Quota::of(&ws.workstation.configuration);
                 super::quota::check(state, owner, Quota::of(&next), held).await?;

@@ -146,7 +146,11 @@ async fn capacity_of(pool: &sqlx::SqlitePool, catalog: &Catalog) -> Result<Vec<C
 /// Fails with the alternatives when the spec's region has no free capacity
 /// for its GPU type.
 pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
-    let (region, gpu) = (spec.configuration.region.as_str(), spec.configuration.gpu.as_str());
+    check_placement(state, spec.configuration.region.as_str(), spec.configuration.gpu.as_str()).await
+}
+
+/// Fails with the alternatives when `region` has no free `gpu` left.
+pub async fn check_placement(state: &AppState, region: &str, gpu: &str) -> Result<(), Error> {
     let total = state.catalog.capacity_for(region, gpu);
     if repo::placement_in_use(&state.pool, region, gpu).await? < i64::from(total) {
         return Ok(());

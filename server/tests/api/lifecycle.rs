@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use server::ProvisionerChoice;
 
-use crate::helpers::{problem, valid_body, TestApp};
+use crate::helpers::{body_with, problem, valid_body, TestApp};
 
 /// Polls until the workstation is `status` with nothing in progress.
 async fn settle(app: &TestApp, token: &str, id: &str, status: &str) -> (Value, String) {
@@ -449,4 +449,58 @@ async fn a_failed_workstation_can_be_deleted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(history(&app, &token, &id).await.last().unwrap()["message"], "Deleted");
+}
+
+/// Capacity is held per GPU type and region: changing a workstation's GPU
+/// type (now, or for its next launch) needs room for the new one.
+#[tokio::test]
+async fn moving_a_workstation_needs_room_where_it_goes() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    // eu-central-1 holds two A100s: take both.
+    for n in 0..2 {
+        let id =
+            app.create(&token, &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).await;
+        settle(&app, &token, &id, "stopped").await;
+    }
+    let id = app.create(&token, &body_with("mover", "NVIDIA L4", "eu-central-1")).await;
+    settle(&app, &token, &id, "stopped").await;
+    let to_full = json!({"configuration": {"gpu": "NVIDIA A100 80GB"}});
+    let body = problem(patch(&app, &token, &id, to_full.clone(), None).await, 409).await;
+    assert_eq!(body["type"], "/problems/insufficient-capacity");
+    let (ws, _) = settle(&app, &token, &id, "stopped").await;
+    assert_eq!(ws["configuration"]["gpu"], "NVIDIA L4", "unchanged");
+
+    // Asked for while running (to apply at the next launch): refused as well.
+    assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "running").await;
+    let mut later = to_full.clone();
+    later["apply"] = json!("nextStart");
+    let body = problem(patch(&app, &token, &id, later, None).await, 409).await;
+    assert_eq!(body["type"], "/problems/insufficient-capacity");
+
+    // Once one is gone, the move is fine.
+    let first: Value =
+        app.get("/v1/workstations?namePrefix=a100-0", &token).send().await.unwrap().json().await.unwrap();
+    let first = first["workstations"][0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{first}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get(&format!("/v1/workstations/{first}"), &token).send().await.unwrap().status().as_u16() != 404
+    {
+        assert!(Instant::now() < deadline, "the delete finishes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(act(&app, &token, &id, "stop").await.status().as_u16(), 202);
+    settle(&app, &token, &id, "stopped").await;
+    let res = patch(&app, &token, &id, to_full, None).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let ws: Value = res.json().await.unwrap();
+    assert_eq!(ws["configuration"]["gpu"], "NVIDIA A100 80GB");
 }
