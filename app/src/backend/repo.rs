@@ -216,8 +216,12 @@ pub async fn delete_session(pool: &SqlitePool, session_hash: &str) -> Result<(),
     Ok(())
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, serde::Deserialize)]
 struct WorkstationRow {
+    /// The position in the owner's list; read by the page query only.
+    #[sqlx(default)]
+    #[serde(default)]
+    seq: i64,
     id: String,
     name: String,
     status: String,
@@ -878,12 +882,11 @@ pub struct ListFilter {
     pub before_seq: Option<i64>,
 }
 
-#[derive(FromRow)]
-struct PageRow {
-    seq: i64,
-    #[sqlx(flatten)]
-    row: WorkstationRow,
-}
+/// `json_object(...)` of a workstation row with its position, keyed like [`WorkstationRow`].
+const PAGE_ROW_JSON: &str = "json_object('seq', seq, 'id', id, 'name', name, 'status', status,
+    'cpu_cores', cpu_cores, 'memory_gb', memory_gb, 'gpu', gpu, 'storage_gb', storage_gb,
+    'region', region, 'phase', phase, 'progress', progress, 'status_reason', status_reason,
+    'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration)";
 
 /// One page of the owner's workstations, newest first, with each one's
 /// position; `limit + 1` rows are read so the caller knows if more follow.
@@ -897,8 +900,11 @@ pub async fn list_workstation_page(
         let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
         format!("{escaped}%")
     });
-    sqlx::query_as::<_, PageRow>(&format!(
-        "SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
+    // The page comes back as one JSON array in one row: the driver hands
+    // rows over between threads one at a time, and a page is many rows.
+    let page: String = sqlx::query_scalar(&format!(
+        "SELECT json_group_array({PAGE_ROW_JSON}) FROM (
+         SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
          WHERE owner_id = ?1
            AND (?2 IS NULL OR status = ?2)
            AND (?3 IS NULL OR region = ?3)
@@ -906,7 +912,7 @@ pub async fn list_workstation_page(
            AND (?5 IS NULL OR name LIKE ?5 ESCAPE '!')
            AND (?6 IS NULL OR seq < ?6)
          ORDER BY seq DESC
-         LIMIT ?7"
+         LIMIT ?7)"
     ))
     .bind(owner_id)
     .bind(filter.status.map(WorkstationStatus::as_str))
@@ -915,11 +921,13 @@ pub async fn list_workstation_page(
     .bind(prefix)
     .bind(filter.before_seq)
     .bind(limit + 1)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| Ok((r.seq, WorkstationState::try_from(r.row)?)))
-    .collect()
+    .fetch_one(pool)
+    .await?;
+    let mut rows: Vec<WorkstationRow> = serde_json::from_str(&page)
+        .map_err(|e| Error::Database(sqlx::Error::Decode(format!("workstation page: {e}").into())))?;
+    // Newest first, whatever order the aggregate kept.
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
+    rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect()
 }
 
 /// Whether the owner has a workstation named `name`.
