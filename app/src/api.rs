@@ -154,14 +154,20 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
     let user = ssr::require_user(&state).await?;
     let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     // Unknown values simply match nothing; the page offers only valid ones.
+    let status = some(&query.status);
     let filter = ListFilter {
-        status: query.status.parse().ok(),
+        status: status.as_deref().and_then(|s| s.parse().ok()),
         region: some(&query.region),
         gpu: some(&query.gpu),
         name_prefix: some(&query.q),
         before_seq: some(&query.page).and_then(|t| workstations::page_token::decode(&t)),
     };
-    workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)
+    let mut dashboard = workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)?;
+    if status.is_some() && filter.status.is_none() {
+        dashboard.workstations.clear();
+        dashboard.next_page_token = None;
+    }
+    Ok(dashboard)
 }
 
 /// One of the signed-in user's workstations with its history.

@@ -342,8 +342,13 @@ fn Field(
 }
 
 /// The user's workstations, newest first, kept current by the live stream.
+/// `filtered`: the list shows only some of them (a filter or an older page).
 #[component]
-pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<()>) -> impl IntoView {
+pub fn LiveWorkstationList(
+    data: Dashboard,
+    #[prop(into)] on_unknown: Callback<()>,
+    #[prop(optional)] filtered: bool,
+) -> impl IntoView {
     let items = RwSignal::new(data.workstations);
     let live = follow_events(data.last_event_id, move |event| {
         let mut known = false;
@@ -365,6 +370,15 @@ pub fn LiveWorkstationList(data: Dashboard, #[prop(into)] on_unknown: Callback<(
         <ReconnectingBanner live/>
         {move || {
             if items.with(Vec::is_empty) {
+                if filtered {
+                    return view! {
+                        <div class="empty" data-testid="empty-list">
+                            <p><strong>"No workstations match these filters."</strong></p>
+                            <p><a href="/">"Show all workstations"</a></p>
+                        </div>
+                    }
+                    .into_any();
+                }
                 return view! {
                     <div class="empty" data-testid="empty-list">
                         <p><strong>"No workstations yet."</strong></p>

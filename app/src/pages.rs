@@ -82,6 +82,22 @@ fn Dashboard() -> impl IntoView {
         })
     };
     let dashboard = Resource::new(move || (create.version().get(), query()), |(_, q)| get_dashboard(q));
+    // Workstations the list does not show yet (made elsewhere, or matching
+    // the filters now): read the list again, at most twice a second however
+    // many of their events arrive.
+    let refetch_due = StoredValue::new(false);
+    let refetch_soon = move || {
+        if !refetch_due.get_value() {
+            refetch_due.set_value(true);
+            set_timeout(
+                move || {
+                    refetch_due.set_value(false);
+                    dashboard.refetch();
+                },
+                std::time::Duration::from_millis(500),
+            );
+        }
+    };
     let quota = Resource::new(move || create.version().get(), |_| get_quota());
     let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
     view! {
@@ -114,9 +130,15 @@ fn Dashboard() -> impl IntoView {
                         match dashboard.await {
                             Ok(data) => {
                                 let next = data.next_page_token.clone();
-                                let first_page = query().page.is_empty();
+                                let q = query();
+                                let first_page = q.page.is_empty();
+                                let filtered = !(first_page
+                                    && q.status.is_empty()
+                                    && q.region.is_empty()
+                                    && q.gpu.is_empty()
+                                    && q.q.is_empty());
                                 view! {
-                                    <LiveWorkstationList data on_unknown=move || dashboard.refetch()/>
+                                    <LiveWorkstationList data on_unknown=refetch_soon filtered/>
                                     <Pager query=query() next first_page/>
                                 }
                                 .into_any()

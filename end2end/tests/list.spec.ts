@@ -37,6 +37,11 @@ test('the list filters and pages, keeping the filters in the URL', async ({ page
   await expect(cards).toHaveCount(13);
   for (const text of await cards.allTextContents()) expect(text).toContain('us-east-1');
 
+  // A status the service does not have matches nothing (not everything).
+  await page.goto(`/?q=${prefix}&status=sleeping`);
+  await expect(page.getByTestId('empty-list')).toBeVisible();
+  await expect(cards).toHaveCount(0);
+
   // Leave no queue behind for the tests that follow.
   await expect
     .poll(
