@@ -38,14 +38,7 @@ async fn a_new_workstation_streams_its_phases_to_stopped() {
     let ws: Value =
         app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(ws["status"], "stopped");
-    let history: Value = app
-        .get(&format!("/v1/workstations/{id}/history"), &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = app.get_json(&format!("/v1/workstations/{id}/history"), &token).await;
     assert_eq!(history["events"].as_array().unwrap(), &events);
 }
 

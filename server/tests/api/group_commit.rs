@@ -47,14 +47,7 @@ async fn creates_waiting_together_are_stored_in_one_commit() {
     for ws in stored.into_iter().map(Result::unwrap) {
         let res = app.get(&format!("/v1/workstations/{}", ws.id), &token).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200);
-        let history: Value = app
-            .get(&format!("/v1/workstations/{}/history", ws.id), &token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let history = app.get_json(&format!("/v1/workstations/{}/history", ws.id), &token).await;
         assert_eq!(history["events"][0]["seq"], 1);
         assert_eq!(history["events"][0]["phase"], "queued");
     }

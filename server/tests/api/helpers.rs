@@ -146,6 +146,23 @@ impl TestApp {
         id
     }
 
+    /// `GET path` read as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get(path, token).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// Deletes a workstation (`202`) and waits until it is gone (`404`).
+    pub async fn delete_and_wait(&self, token: &str, id: &str) {
+        let url = self.url(&format!("/v1/workstations/{id}"));
+        let res = self.client.delete(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 202, "delete {id}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while self.client.get(&url).bearer_auth(token).send().await.unwrap().status().as_u16() != 404 {
+            assert!(std::time::Instant::now() < deadline, "{id} was never deleted");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn workstation_count(&self) -> i64 {
         repo::count_workstations(&self.state.pool).await.unwrap()
     }

@@ -108,19 +108,7 @@ async fn deleting_a_running_workstation_stops_it_first() {
     settle(&app, &token, &id, "stopped").await;
     assert_eq!(act(&app, &token, &id, "launch").await.status().as_u16(), 202);
     settle(&app, &token, &id, "running").await;
-    let res = app
-        .client
-        .delete(app.url(&format!("/v1/workstations/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().status().as_u16() != 404 {
-        assert!(Instant::now() < deadline, "never deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.delete_and_wait(&token, &id).await;
     let phases: Vec<String> = history(&app, &token, &id)
         .await
         .iter()
@@ -435,19 +423,7 @@ async fn a_failed_workstation_can_be_deleted() {
     let id = app.create(&token, &valid_body("doomed")).await;
     assert_eq!(act(&app, &token, &id, "cancel").await.status().as_u16(), 202);
     settle(&app, &token, &id, "error").await;
-    let res = app
-        .client
-        .delete(app.url(&format!("/v1/workstations/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap().status().as_u16() != 404 {
-        assert!(Instant::now() < deadline, "never deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.delete_and_wait(&token, &id).await;
     assert_eq!(history(&app, &token, &id).await.last().unwrap()["message"], "Deleted");
 }
 
@@ -480,23 +456,8 @@ async fn moving_a_workstation_needs_room_where_it_goes() {
     assert_eq!(body["type"], "/problems/insufficient-capacity");
 
     // Once one is gone, the move is fine.
-    let first: Value =
-        app.get("/v1/workstations?namePrefix=a100-0", &token).send().await.unwrap().json().await.unwrap();
-    let first = first["workstations"][0]["id"].as_str().unwrap().to_owned();
-    let res = app
-        .client
-        .delete(app.url(&format!("/v1/workstations/{first}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.get(&format!("/v1/workstations/{first}"), &token).send().await.unwrap().status().as_u16() != 404
-    {
-        assert!(Instant::now() < deadline, "the delete finishes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let first = app.get_json("/v1/workstations?namePrefix=a100-0", &token).await;
+    app.delete_and_wait(&token, first["workstations"][0]["id"].as_str().unwrap()).await;
     assert_eq!(act(&app, &token, &id, "stop").await.status().as_u16(), 202);
     settle(&app, &token, &id, "stopped").await;
     let res = patch(&app, &token, &id, to_full, None).await;

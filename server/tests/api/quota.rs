@@ -134,11 +134,6 @@ async fn usage_totals_always_equal_a_recount() {
     assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
     recount().await;
     // Deleted.
-    app.client.delete(app.url(&format!("/v1/workstations/{b1}"))).bearer_auth(&bob).send().await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.get(&format!("/v1/workstations/{b1}"), &bob).send().await.unwrap().status().as_u16() != 404 {
-        assert!(std::time::Instant::now() < deadline, "never deleted");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.delete_and_wait(&bob, &b1).await;
     recount().await;
 }
