@@ -111,6 +111,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         default_quota: options.settings.default_quota,
     });
     let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
+    streams.watch_credentials(pool.clone());
     Ok(AppState {
         pool,
         catalog,

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(ops::track))
         .layer(axum::Extension(std::sync::Arc::new(ops::RequestMetrics::default())))
         .layer(axum::middleware::from_fn(security::same_origin))
+        .layer(axum::middleware::from_fn(security::header_limit))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(request_id::assign))
         // Around the rest, so the request's id and everything else run in its task.

@@ -42,6 +42,22 @@ pub async fn headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// The most header bytes (names and values) a request may send.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// The most header fields a request may send.
+pub const MAX_HEADER_FIELDS: usize = 64;
+
+/// Refuses a request whose header fields are over the limits with `431`
+/// (problem+json), before anything reads them.
+pub async fn header_limit(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if bytes > MAX_HEADER_BYTES || headers.len() > MAX_HEADER_FIELDS {
+        return crate::rest::ApiError::HeadersTooLarge.into_response();
+    }
+    next.run(req).await
+}
+
 /// Refuses a state-changing request whose `Origin` names another site: the
 /// pages' server functions act on the session cookie, so a form on another
 /// site must not be able to post to them. Requests without `Origin` (API

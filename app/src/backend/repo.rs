@@ -205,6 +205,39 @@ pub async fn user_for_session(pool: &SqlitePool, session_hash: &str) -> Result<O
     .await?)
 }
 
+/// Of these token hashes, the ones still accepted (known, not revoked, not expired).
+pub async fn live_token_hashes(
+    pool: &SqlitePool,
+    hashes: &[&str],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let hashes = serde_json::to_string(hashes).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let live: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT t.token_hash FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash IN (SELECT value FROM json_each(?))
+           AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {NOW})"
+    ))
+    .bind(hashes)
+    .fetch_all(pool)
+    .await?;
+    Ok(live.into_iter().collect())
+}
+
+/// Of these session hashes, the ones still open (not ended, not expired).
+pub async fn live_session_hashes(
+    pool: &SqlitePool,
+    hashes: &[&str],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let hashes = serde_json::to_string(hashes).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let live: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT s.session_hash FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.session_hash IN (SELECT value FROM json_each(?)) AND s.expires_at > {NOW}"
+    ))
+    .bind(hashes)
+    .fetch_all(pool)
+    .await?;
+    Ok(live.into_iter().collect())
+}
+
 /// Ends a session.
 pub async fn delete_session(pool: &SqlitePool, session_hash: &str) -> Result<(), Error> {
     sqlx::query(

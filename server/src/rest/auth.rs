@@ -94,11 +94,12 @@ impl Credential {
         }
     }
 
-    /// Whether it would still be accepted.
-    pub async fn still_valid(&self, pool: &sqlx::SqlitePool) -> Result<bool, app::backend::Error> {
-        Ok(match self {
-            Self::Token(token) => auth::authenticate_token(pool, token).await?.is_some(),
-            Self::Session(cookie) => auth::session_user(pool, cookie).await?.is_some(),
-        })
+    /// How open streams name it for the background check of their credentials.
+    pub fn opener(&self) -> app::backend::streams::Opener {
+        use app::backend::streams::Opener;
+        match self {
+            Self::Token(token) => Opener::Token(auth::hash_secret(token)),
+            Self::Session(cookie) => Opener::Session(auth::hash_secret(cookie)),
+        }
     }
 }

@@ -158,16 +158,16 @@ async fn user_stream(
     Ok(stream(state, Scope::Owner(user.id), after, open))
 }
 
-/// What keeps a stream open: its place among the user's streams, and the
-/// credential it was opened with, checked again while it runs.
+/// What keeps a stream open: its place among the user's streams, which
+/// also learns when the credential it was opened with stops being accepted.
 struct OpenStream {
-    _slot: StreamSlot,
-    credential: Option<Credential>,
+    slot: StreamSlot,
 }
 
 impl OpenStream {
     fn new(state: &AppState, user: &User, headers: &HeaderMap) -> Result<Self, ApiError> {
-        let slot = state.streams.open(user.id).ok_or_else(|| ApiError::TooManyRequests {
+        let opener = Credential::of(headers).map(|c| c.opener());
+        let slot = state.streams.open(user.id, opener).ok_or_else(|| ApiError::TooManyRequests {
             detail: format!(
                 "you have {} event streams open, the most one user may; close one (or follow all your \
                  workstations on one /v1/events stream)",
@@ -175,12 +175,9 @@ impl OpenStream {
             ),
             retry_after_secs: 5,
         })?;
-        Ok(Self { _slot: slot, credential: Credential::of(headers) })
+        Ok(Self { slot })
     }
 }
-
-/// How often an open stream checks that its token or session still holds.
-const RECHECK: Duration = Duration::from_secs(5);
 
 fn stream(
     state: AppState,
@@ -205,7 +202,7 @@ fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
 
 /// Feeds one stream: stored events after `after`, then live ones. Ends when
 /// the client goes away or the server shuts down.
-async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>, open: OpenStream) {
+async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>, mut open: OpenStream) {
     // Subscribe before reading the store, so nothing falls between the two;
     // anything seen twice is dropped by position.
     let mut live = state.bus.subscribe();
@@ -213,7 +210,6 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
     tokio::pin!(closing);
     let mut cursor = after;
     let mut catch_up = true;
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     loop {
         // Read the store in batches until it has nothing newer than the cursor.
         while catch_up {
@@ -238,18 +234,9 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
                 return;
             }
             () = tx.closed() => return,
-            _ = recheck.tick() => {
-                let Some(credential) = &open.credential else { continue };
-                match credential.still_valid(&state.pool).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        let _ = tx.send(Event::default().event("unauthorized").data("the token or session of this stream was revoked or has expired")).await;
-                        return;
-                    }
-                    // A database hiccup is not a reason to drop a client.
-                    Err(e) => tracing::warn!(error = %e, "cannot check a stream's credential"),
-                }
-                continue;
+            () = open.slot.revoked() => {
+                let _ = tx.send(Event::default().event("unauthorized").data("the token or session of this stream was revoked or has expired")).await;
+                return;
             }
             received = live.recv() => received,
         };

@@ -59,8 +59,9 @@ pub struct Problem {
 }
 
 /// The generated document. Every operation can also answer `429` (over the
-/// token's request budget) and `503` (database busy or full, or past the
-/// request deadline), documented here once for all.
+/// token's request budget), `431` (header fields over the limit) and `503`
+/// (database busy or full, or past the request deadline), documented here
+/// once for all.
 pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let mut doc = ApiDoc::openapi();
@@ -76,10 +77,22 @@ pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
         )
         .build();
+    let headers_too_large = ResponseBuilder::new()
+        .description("The request's header fields are over 16 KiB, or more than 64 of them")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build();
     for item in doc.paths.paths.values_mut() {
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in operations.into_iter().flatten() {
             operation.responses.responses.entry("429".to_owned()).or_insert_with(|| too_many.clone().into());
+            operation
+                .responses
+                .responses
+                .entry("431".to_owned())
+                .or_insert_with(|| headers_too_large.clone().into());
             operation
                 .responses
                 .responses

@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The body is over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The request's header fields are over the limit.
+    #[error("request header fields too large")]
+    HeadersTooLarge,
     /// No valid bearer token; the detail says which part was wrong.
     #[error("unauthorized: {detail}")]
     Unauthorized { detail: &'static str, token_presented: bool },
@@ -294,6 +297,17 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
+            Self::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "/problems/headers-too-large",
+                "Request header fields too large",
+                format!(
+                    "the request's header fields are over {} KiB (or {} fields); send fewer or shorter ones",
+                    crate::security::MAX_HEADER_BYTES / 1024,
+                    crate::security::MAX_HEADER_FIELDS
+                ),
+                None,
+            ),
             Self::IdempotencyMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "/problems/idempotency-key-reused",

@@ -26,7 +26,15 @@ pub struct RateLimiter {
 
 struct Inner {
     limit: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Default)]
+struct Windows {
+    /// Per credential: when its window started, and how much of it is used.
+    by_key: HashMap<String, (Instant, u32)>,
+    /// When finished windows were last forgotten.
+    swept: Option<Instant>,
 }
 
 /// Where a credential stands in its window.
@@ -40,17 +48,20 @@ struct Standing {
 impl RateLimiter {
     /// `limit` requests per minute per credential; 0 turns limiting off.
     pub fn new(limit: u32) -> Self {
-        Self { inner: Arc::new(Inner { limit, windows: Mutex::new(HashMap::new()) }) }
+        Self { inner: Arc::new(Inner { limit, windows: Mutex::new(Windows::default()) }) }
     }
 
     fn take(&self, key: &str, now: Instant) -> Standing {
         let limit = self.inner.limit;
-        let mut windows = self.inner.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if windows.len() > 10_000 {
-            // Forget finished windows so the map stays bounded.
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        let mut guard = self.inner.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let windows = &mut *guard;
+        // Forget finished windows so the map stays bounded: once a window at
+        // most, and only when it is large, so a request never pays it often.
+        if windows.by_key.len() > 10_000 && windows.swept.is_none_or(|at| now.duration_since(at) >= WINDOW) {
+            windows.by_key.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            windows.swept = Some(now);
         }
-        let (start, used) = windows.entry(key.to_owned()).or_insert((now, 0));
+        let (start, used) = windows.by_key.entry(key.to_owned()).or_insert((now, 0));
         if now.duration_since(*start) >= WINDOW {
             *start = now;
             *used = 0;
@@ -118,5 +129,18 @@ mod tests {
         assert!(limiter.take("b", t0 + Duration::from_secs(20)).allowed, "another key has its own");
         let next = limiter.take("a", t0 + WINDOW);
         assert_eq!(next, Standing { allowed: true, remaining: 1, reset: WINDOW });
+    }
+
+    #[test]
+    fn finished_windows_are_forgotten() {
+        let limiter = RateLimiter::new(5);
+        let t0 = Instant::now();
+        for n in 0..10_001 {
+            limiter.take(&format!("k{n}"), t0);
+        }
+        let size = || limiter.inner.windows.lock().unwrap().by_key.len();
+        assert_eq!(size(), 10_001, "all still in their window");
+        limiter.take("late", t0 + WINDOW);
+        assert_eq!(size(), 1, "only the new window is kept");
     }
 }

@@ -113,8 +113,7 @@ impl TestApp {
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200, "stream {path}");
-        assert_eq!(res.headers()["content-type"], "text/event-stream");
-        SseClient { res, buf: String::new() }
+        SseClient::new(res)
     }
 
     /// Reads the stream until the workstation reaches `stopped` or `error`.
@@ -236,6 +235,12 @@ pub struct SseClient {
 }
 
 impl SseClient {
+    /// Reads the events of a `200` event-stream response.
+    pub fn new(res: Response) -> Self {
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        Self { res, buf: String::new() }
+    }
+
     /// The next event (comments such as keep-alives are skipped); `None` when
     /// the stream ends or nothing arrives within 20 s.
     pub async fn next(&mut self) -> Option<SseEvent> {
