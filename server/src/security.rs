@@ -50,12 +50,15 @@ pub const MAX_HEADER_FIELDS: usize = 64;
 /// Refuses a request whose header fields are over the limits with `431`
 /// (problem+json), before anything reads them.
 pub async fn header_limit(req: Request, next: Next) -> Response {
-    let headers = req.headers();
-    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
-    if bytes > MAX_HEADER_BYTES || headers.len() > MAX_HEADER_FIELDS {
+    if over_header_limits(req.headers()) {
         return crate::rest::ApiError::HeadersTooLarge.into_response();
     }
     next.run(req).await
+}
+
+fn over_header_limits(headers: &axum::http::HeaderMap) -> bool {
+    let bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    bytes > MAX_HEADER_BYTES || headers.len() > MAX_HEADER_FIELDS
 }
 
 /// Refuses a state-changing request whose `Origin` names another site: the
@@ -75,4 +78,29 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderName};
+
+    #[test]
+    fn header_limits_count_names_and_values() {
+        let mut headers = HeaderMap::new();
+        // "x-pad" is 5 bytes: the value fills the rest of the budget exactly.
+        let value = "a".repeat(MAX_HEADER_BYTES - 5);
+        headers.insert("x-pad", HeaderValue::from_str(&value).unwrap());
+        assert!(!over_header_limits(&headers), "exactly at the limit");
+        headers.insert("x-pad", HeaderValue::from_str(&format!("{value}a")).unwrap());
+        assert!(over_header_limits(&headers), "one byte over");
+
+        let mut headers = HeaderMap::new();
+        for n in 0..MAX_HEADER_FIELDS {
+            headers.insert(HeaderName::try_from(format!("x-{n}")).unwrap(), HeaderValue::from_static("1"));
+        }
+        assert!(!over_header_limits(&headers), "exactly the most fields");
+        headers.insert("x-one-more", HeaderValue::from_static("1"));
+        assert!(over_header_limits(&headers), "one field over");
+    }
 }

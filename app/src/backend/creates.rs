@@ -49,6 +49,13 @@ pub struct Writer {
     pub default_quota: Quota,
 }
 
+/// What one batch did: transactions committed, creates stored.
+#[derive(Debug, Default)]
+struct Written {
+    commits: u64,
+    stored: u64,
+}
+
 struct Pending {
     owner_id: i64,
     id: String,
@@ -98,39 +105,60 @@ fn stopped() -> Error {
 
 impl Writer {
     async fn run(self, mut rx: mpsc::Receiver<Pending>, counts: Arc<Counts>) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let stored = self.write(&mut batch).await;
-            if stored > 0 {
-                counts.batches.fetch_add(1, Ordering::Relaxed);
-                counts.stored.fetch_add(stored as u64, Ordering::Relaxed);
-                self.engine.wake();
+        let writer = Arc::new(self);
+        loop {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+            // In a task of its own: should a batch ever panic, its creates
+            // are answered as failed (their replies dropped) and the writer
+            // goes on with the next.
+            let this = writer.clone();
+            match tokio::spawn(async move { this.write(&mut batch).await }).await {
+                Ok(Written { commits, stored }) => {
+                    counts.batches.fetch_add(commits, Ordering::Relaxed);
+                    counts.stored.fetch_add(stored, Ordering::Relaxed);
+                    if stored > 0 {
+                        writer.engine.wake();
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "a batch of creates stopped"),
             }
         }
     }
 
-    /// Stores the batch (emptying it) and answers each create; returns how many were stored.
-    async fn write(&self, batch: &mut Vec<Pending>) -> usize {
+    /// Stores the batch (emptying it) and answers each create.
+    async fn write(&self, batch: &mut Vec<Pending>) -> Written {
         match self.store(batch).await {
-            Ok(verdicts) => self.answer(batch.drain(..).zip(verdicts)).await,
+            Ok(verdicts) => {
+                let stored = self.answer(batch.drain(..).zip(verdicts)).await;
+                Written { commits: u64::from(stored > 0), stored }
+            }
             // A failure one create can cause (a constraint: its owner was
             // deleted meanwhile) must not fail the others: one at a time.
             Err(Error::Database(sqlx::Error::Database(e)))
                 if batch.len() > 1 && e.kind() != sqlx::error::ErrorKind::Other =>
             {
                 tracing::warn!(error = %e, creates = batch.len(), "a batch of creates failed; storing them one by one");
-                let mut stored = 0;
+                let mut written = Written::default();
                 for pending in batch.drain(..) {
                     let one = std::slice::from_ref(&pending);
-                    stored += match self.store(one).await {
-                        Ok(mut verdicts) => self.answer(std::iter::once((pending, verdicts.remove(0)))).await,
+                    match self.store(one).await.map(|mut verdicts| verdicts.pop()) {
+                        Ok(Some(verdict)) => {
+                            let stored = self.answer(std::iter::once((pending, verdict))).await;
+                            written.commits += u64::from(stored > 0);
+                            written.stored += stored;
+                        }
+                        Ok(None) => {
+                            let _ = pending.reply.send(Err(Error::Database(sqlx::Error::RowNotFound)));
+                        }
                         Err(e) => {
                             let _ = pending.reply.send(Err(e));
-                            0
                         }
-                    };
+                    }
                 }
-                stored
+                written
             }
             // Busy, locked, full: the same for every create of the batch.
             Err(e) => {
@@ -142,13 +170,16 @@ impl Writer {
                 for pending in batch.drain(..) {
                     let _ = pending.reply.send(Err(Error::Shared(e.clone())));
                 }
-                0
+                Written::default()
             }
         }
     }
 
-    async fn answer(&self, outcomes: impl Iterator<Item = (Pending, Result<Workstation, Refused>)>) -> usize {
+    /// Answers each create; returns how many were stored.
+    async fn answer(&self, outcomes: impl Iterator<Item = (Pending, Result<Workstation, Refused>)>) -> u64 {
         let mut stored = 0;
+        // Read once, after the commit, for every refusal of the batch for want of capacity.
+        let mut grid = None;
         for (pending, verdict) in outcomes {
             let reply = match verdict {
                 Ok(ws) => {
@@ -157,10 +188,25 @@ impl Writer {
                 }
                 Err(Refused::Because(e)) => Err(e),
                 Err(Refused::Full) => {
+                    if grid.is_none() {
+                        grid = Some(workstations::capacity_of(&self.pool, &self.catalog).await);
+                    }
                     let c = &pending.spec.configuration;
-                    workstations::shortage(&self.pool, &self.catalog, c.region.as_str(), c.gpu.as_str())
-                        .await
-                        .and_then(Err)
+                    match &grid {
+                        Some(Ok(entries)) => Err(workstations::shortage_in(
+                            entries,
+                            &self.catalog,
+                            c.region.as_str(),
+                            c.gpu.as_str(),
+                        )),
+                        // The refusal stands; only its list of alternatives could not be read.
+                        _ => Err(workstations::shortage_in(
+                            &[],
+                            &self.catalog,
+                            c.region.as_str(),
+                            c.gpu.as_str(),
+                        )),
+                    }
                 }
             };
             // The client may have gone; the record stands either way.

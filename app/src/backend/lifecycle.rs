@@ -90,11 +90,20 @@ pub async fn perform(
                 }
                 Action::Launch => {
                     if let Some(pending) = &ws.workstation.pending_configuration {
+                        // Checked again now that it applies: others may have
+                        // taken the room or the quota since it was recorded.
                         let current = &ws.workstation.configuration;
                         if pending.gpu != current.gpu || pending.region != current.region {
-                            super::workstations::check_placement(state, &pending.region, &pending.gpu)
-                                .await?;
+                            super::workstations::check_placement(
+                                &mut tx,
+                                &state.catalog,
+                                &pending.region,
+                                &pending.gpu,
+                            )
+                            .await?;
                         }
+                        super::quota::check(&mut tx, state, owner, Quota::of(pending), Quota::of(current))
+                            .await?;
                         repo::update_configuration(&mut tx, id, pending).await?;
                         let line = format!(
                             "Applying the configuration recorded while running: {}",
@@ -136,14 +145,8 @@ pub async fn perform(
                     // A failed workstation holds nothing; provisioning it again takes
                     // capacity and counts against the quota.
                     let c = &ws.workstation.configuration;
-                    super::workstations::check_placement(state, &c.region, &c.gpu).await?;
-                    super::quota::check(
-                        state,
-                        owner,
-                        Quota::of(&ws.workstation.configuration),
-                        Quota::default(),
-                    )
-                    .await?;
+                    super::workstations::check_placement(&mut tx, &state.catalog, &c.region, &c.gpu).await?;
+                    super::quota::check(&mut tx, state, owner, Quota::of(c), Quota::default()).await?;
                     repo::insert_job(&mut tx, id, JobKind::Provision.as_str()).await?;
                     events.push(
                         repo::append_event(
@@ -260,23 +263,22 @@ pub async fn reconfigure(
                 Err(errors) => return Ok((Err(ReconfigureError::Invalid(errors)), Vec::new())),
             };
             let next = Configuration::from(&spec);
-            let current = &ws.workstation.configuration;
-            // Moving to another GPU type or region needs room there (a failed
-            // workstation holds none anywhere, and takes it again when retried).
-            if status != WorkstationStatus::Error
-                && (next.gpu != current.gpu || next.region != current.region)
-            {
-                super::workstations::check_placement(state, &next.region, &next.gpu).await?;
+            if status == WorkstationStatus::Running && apply != Apply::NextStart {
+                return Ok((Err(ReconfigureError::MustStop), Vec::new()));
             }
+            // Moving to another GPU type or region needs room there, and
+            // growing needs quota (a failed workstation holds nothing, and
+            // takes both again when retried).
             if status != WorkstationStatus::Error {
-                let held = Quota::of(&ws.workstation.configuration);
-                super::quota::check(state, owner, Quota::of(&next), held).await?;
+                let current = &ws.workstation.configuration;
+                if next.gpu != current.gpu || next.region != current.region {
+                    super::workstations::check_placement(&mut tx, &state.catalog, &next.region, &next.gpu)
+                        .await?;
+                }
+                super::quota::check(&mut tx, state, owner, Quota::of(&next), Quota::of(current)).await?;
             }
             // Running: recorded for the next launch (a log line); otherwise applied now.
             let (kind, line) = if status == WorkstationStatus::Running {
-                if apply != Apply::NextStart {
-                    return Ok((Err(ReconfigureError::MustStop), Vec::new()));
-                }
                 repo::set_pending_configuration(&mut tx, id, &next).await?;
                 (EventKind::Log, format!("Recorded for the next launch: {}", describe(&next)))
             } else {

@@ -29,9 +29,18 @@ pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error>
     })
 }
 
-/// Fails when holding `add` instead of `remove` would pass a limit.
-pub async fn check(state: &AppState, user: &User, add: Quota, remove: Quota) -> Result<(), Error> {
-    let QuotaStatus { limits, used } = status(state, user).await?;
+/// Fails when holding `add` instead of `remove` would pass a limit. Reads
+/// through `conn`, which may be a write transaction's (so the check and the
+/// write see the same totals, and no second connection is needed).
+pub async fn check(
+    conn: &mut sqlx::SqliteConnection,
+    state: &AppState,
+    user: &User,
+    add: Quota,
+    remove: Quota,
+) -> Result<(), Error> {
+    let limits = with_defaults(repo::user_quota(&mut *conn, user.id).await?, state.settings.default_quota);
+    let used = repo::quota_usage(&mut *conn, user.id).await?;
     verdict(&limits, used, add, remove)
 }
 

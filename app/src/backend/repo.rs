@@ -841,12 +841,14 @@ pub async fn placement_in_use<'e>(
 
 /// How many workstations hold capacity, per region and GPU type (all users;
 /// a workstation in `error` holds none).
-pub async fn capacity_usage(pool: &SqlitePool) -> Result<Vec<(String, String, i64)>, Error> {
+pub async fn capacity_usage<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+) -> Result<Vec<(String, String, i64)>, Error> {
     // Running totals kept by triggers (migration 0007).
     Ok(sqlx::query_as::<_, (String, String, i64)>(
         "SELECT region, gpu, count FROM placement_usage WHERE count > 0",
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?)
 }
 

@@ -121,8 +121,12 @@ pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
     capacity_of(&state.pool, &state.catalog).await
 }
 
-async fn capacity_of(pool: &sqlx::SqlitePool, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
-    let usage = repo::capacity_usage(pool).await?;
+/// Free capacity for every region and GPU type of `catalog`, read through `db`.
+pub async fn capacity_of<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    catalog: &Catalog,
+) -> Result<Vec<CapacityEntry>, Error> {
+    let usage = repo::capacity_usage(db).await?;
     let mut entries = Vec::with_capacity(catalog.regions.len() * catalog.gpus.len());
     for region in &catalog.regions {
         for gpu in &catalog.gpus {
@@ -146,29 +150,31 @@ async fn capacity_of(pool: &sqlx::SqlitePool, catalog: &Catalog) -> Result<Vec<C
 /// Fails with the alternatives when the spec's region has no free capacity
 /// for its GPU type.
 pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
-    check_placement(state, spec.configuration.region.as_str(), spec.configuration.gpu.as_str()).await
+    let mut conn = state.pool.acquire().await?;
+    let c = &spec.configuration;
+    check_placement(&mut conn, &state.catalog, c.region.as_str(), c.gpu.as_str()).await
 }
 
-/// Fails with the alternatives when `region` has no free `gpu` left.
-pub async fn check_placement(state: &AppState, region: &str, gpu: &str) -> Result<(), Error> {
-    let total = state.catalog.capacity_for(region, gpu);
-    if repo::placement_in_use(&state.pool, region, gpu).await? < i64::from(total) {
-        return Ok(());
-    }
-    Err(shortage(&state.pool, &state.catalog, region, gpu).await?)
-}
-
-/// The refusal of a full placement, naming where there is room (read now).
-pub async fn shortage(
-    pool: &sqlx::SqlitePool,
+/// Fails with the alternatives when `region` has no free `gpu` left (read
+/// through `conn`, which may be a write transaction's).
+pub async fn check_placement(
+    conn: &mut sqlx::SqliteConnection,
     catalog: &Catalog,
     region: &str,
     gpu: &str,
-) -> Result<Error, Error> {
+) -> Result<(), Error> {
     let total = catalog.capacity_for(region, gpu);
-    let entries = capacity_of(pool, catalog).await?;
-    Ok(Error::InsufficientCapacity(Box::new(Shortage {
-        message: catalog.shortage_message(region, gpu, total),
+    if repo::placement_in_use(&mut *conn, region, gpu).await? < i64::from(total) {
+        return Ok(());
+    }
+    let entries = capacity_of(&mut *conn, catalog).await?;
+    Err(shortage_in(&entries, catalog, region, gpu))
+}
+
+/// The refusal of a full placement, naming where `entries` show room.
+pub fn shortage_in(entries: &[CapacityEntry], catalog: &Catalog, region: &str, gpu: &str) -> Error {
+    Error::InsufficientCapacity(Box::new(Shortage {
+        message: catalog.shortage_message(region, gpu, catalog.capacity_for(region, gpu)),
         regions_with_gpu: entries
             .iter()
             .filter(|e| e.gpu == gpu && e.free > 0)
@@ -179,5 +185,5 @@ pub async fn shortage(
             .filter(|e| e.region == region && e.free > 0)
             .map(|e| e.gpu.clone())
             .collect(),
-    })))
+    }))
 }

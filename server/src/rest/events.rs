@@ -200,8 +200,32 @@ fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
     Event::default().id(scope.position(event).to_string()).data(data)
 }
 
+/// The last words of a stream, sent if the client reads them within a second.
+async fn farewell(tx: &mpsc::Sender<Event>, event: Event) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(event)).await;
+}
+
+fn unauthorized() -> Event {
+    Event::default()
+        .event("unauthorized")
+        .data("the token or session of this stream was revoked or has expired")
+}
+
+/// Sends one event, unless the stream's credential stops being accepted
+/// first (a client that reads slowly must not keep a revoked stream going).
+/// `false`: the stream ends.
+async fn deliver(tx: &mpsc::Sender<Event>, open: &mut OpenStream, event: Event) -> bool {
+    tokio::select! {
+        sent = tx.send(event) => sent.is_ok(),
+        () = open.slot.revoked() => {
+            farewell(tx, unauthorized()).await;
+            false
+        }
+    }
+}
+
 /// Feeds one stream: stored events after `after`, then live ones. Ends when
-/// the client goes away or the server shuts down.
+/// the client goes away, its credential is revoked, or the server shuts down.
 async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>, mut open: OpenStream) {
     // Subscribe before reading the store, so nothing falls between the two;
     // anything seen twice is dropped by position.
@@ -223,19 +247,19 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
             catch_up = stored.len() >= repo::EVENT_BATCH;
             for event in stored {
                 cursor = scope.position(&event);
-                if tx.send(to_sse(&scope, &event)).await.is_err() {
+                if !deliver(&tx, &mut open, to_sse(&scope, &event)).await {
                     return;
                 }
             }
         }
         let event = tokio::select! {
             () = &mut closing => {
-                let _ = tx.send(Event::default().event("shutdown").data("the server is restarting; reconnect to resume")).await;
+                farewell(&tx, Event::default().event("shutdown").data("the server is restarting; reconnect to resume")).await;
                 return;
             }
             () = tx.closed() => return,
             () = open.slot.revoked() => {
-                let _ = tx.send(Event::default().event("unauthorized").data("the token or session of this stream was revoked or has expired")).await;
+                farewell(&tx, unauthorized()).await;
                 return;
             }
             received = live.recv() => received,
@@ -247,7 +271,7 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
                     continue;
                 }
                 cursor = scope.position(&event);
-                if tx.send(to_sse(&scope, &event)).await.is_err() {
+                if !deliver(&tx, &mut open, to_sse(&scope, &event)).await {
                     return;
                 }
             }

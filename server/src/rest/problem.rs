@@ -158,6 +158,7 @@ impl ApiError {
 fn unavailable(e: &sqlx::Error) -> Option<&'static str> {
     match e {
         sqlx::Error::PoolTimedOut => Some("the database is busy; retry in a moment"),
+        sqlx::Error::PoolClosed => Some("the server is shutting down; retry in a moment"),
         sqlx::Error::Database(db) => {
             let code = db.code()?.parse::<i32>().ok()? & 0xff;
             match code {

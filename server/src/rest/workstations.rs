@@ -83,7 +83,8 @@ async fn create(
         }
         workstations::check_capacity(&state, &spec).await?;
         let wants = app::domain::Quota::of(&app::domain::Configuration::from(&spec));
-        app::backend::quota::check(&state, &user, wants, app::domain::Quota::default()).await?;
+        let mut conn = state.pool.acquire().await.map_err(app::backend::Error::from)?;
+        app::backend::quota::check(&mut conn, &state, &user, wants, app::domain::Quota::default()).await?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,

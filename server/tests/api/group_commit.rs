@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 
 use app::backend::repo;
+use app::backend::Error;
+use app::domain::Workstation;
 use futures_util::future::join_all;
 use serde_json::Value;
 
 use crate::helpers::{body_with, field_errors, valid_body, TestApp};
 
-/// Sends every body at once; the statuses and bodies, in order.
+/// Sends every body at once over HTTP; the statuses and bodies, in order.
 async fn create_all(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16, Value)> {
     let sends = bodies.iter().map(|body| {
         let req = app.post_json("/v1/workstations", token, body);
@@ -21,28 +23,34 @@ async fn create_all(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16,
     join_all(sends).await
 }
 
+/// Hands every body to the writer at once, so they are all in one batch
+/// (this test's runtime has one thread: all are queued before the writer
+/// runs); checks that one transaction stored what was stored.
+async fn one_batch(app: &TestApp, user: &str, bodies: Vec<Value>) -> Vec<Result<Workstation, Error>> {
+    let owner = repo::find_user(&app.state.pool, user).await.unwrap().unwrap();
+    let specs: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            app::domain::CreateWorkstationRequest::from_json(body).unwrap().parse(&app.state.catalog).unwrap()
+        })
+        .collect();
+    let (commits, _) = app.state.creates.counts();
+    let creates = specs
+        .into_iter()
+        .map(|spec| app.state.creates.create(owner.id, app::backend::workstations::new_id(), spec));
+    let results = join_all(creates).await;
+    assert_eq!(app.state.creates.counts().0 - commits, 1, "one commit: {results:?}");
+    results
+}
+
 #[tokio::test]
 async fn creates_waiting_together_are_stored_in_one_commit() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let alice = repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
-    let specs: Vec<_> = (0..12)
-        .map(|n| {
-            app::domain::CreateWorkstationRequest::from_json(valid_body(&format!("together-{n}")))
-                .unwrap()
-                .parse(&app.state.catalog)
-                .unwrap()
-        })
-        .collect();
     let before = app.state.creates.counts();
-    // All twelve are queued before the writer runs (one test thread).
-    let creates = specs
-        .iter()
-        .map(|spec| app.state.creates.create(alice.id, app::backend::workstations::new_id(), spec.clone()));
-    let stored = join_all(creates).await;
-    assert!(stored.iter().all(Result::is_ok), "{:?}", stored.iter().find(|r| r.is_err()));
-    let after = app.state.creates.counts();
-    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 12), "one commit for twelve creates");
+    let stored =
+        one_batch(&app, "alice", (0..12).map(|n| valid_body(&format!("together-{n}"))).collect()).await;
+    assert_eq!(app.state.creates.counts().1 - before.1, 12);
     // Each is a real record with its job and first event.
     for ws in stored.into_iter().map(Result::unwrap) {
         let res = app.get(&format!("/v1/workstations/{}", ws.id), &token).send().await.unwrap();
@@ -55,16 +63,18 @@ async fn creates_waiting_together_are_stored_in_one_commit() {
 }
 
 #[tokio::test]
-async fn concurrent_creates_never_take_more_capacity_than_there_is() {
+async fn creates_never_take_more_capacity_than_there_is() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    // eu-central-1 holds two A100s.
-    let bodies =
-        (0..10).map(|n| body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).collect();
-    let answers = create_all(&app, &token, bodies).await;
-    let created = answers.iter().filter(|(status, _)| *status == 201).count();
-    assert_eq!(created, 2, "{answers:?}");
-    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+    // eu-central-1 holds two A100s: in one batch, the first two get them.
+    let a100 = |n: usize| body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1");
+    let results = one_batch(&app, "alice", (0..5).map(a100).collect()).await;
+    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(outcome, [true, true, false, false, false], "{results:?}");
+    assert!(matches!(&results[2], Err(Error::InsufficientCapacity(s)) if !s.regions_with_gpu.is_empty()));
+    // And over HTTP, concurrently: all refused, with the alternatives.
+    let answers = create_all(&app, &token, (5..10).map(a100).collect()).await;
+    for (status, body) in &answers {
         assert_eq!(*status, 409, "{body}");
         assert_eq!(body["type"], "/problems/insufficient-capacity");
         assert!(body["regionsWithGpu"].as_array().is_some_and(|r| !r.is_empty()), "{body}");
@@ -73,34 +83,43 @@ async fn concurrent_creates_never_take_more_capacity_than_there_is() {
 }
 
 #[tokio::test]
-async fn concurrent_creates_never_pass_a_quota() {
+async fn creates_never_pass_a_quota() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
     let alice = repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     // Room for three of the eight-core workstations.
     repo::set_user_quota(&app.state.pool, alice.id, [Some(24), None, None, None]).await.unwrap();
-    let answers = create_all(&app, &token, (0..10).map(|n| valid_body(&format!("q-{n}"))).collect()).await;
-    assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 3, "{answers:?}");
-    for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
+    let results = one_batch(&app, "alice", (0..5).map(|n| valid_body(&format!("q-{n}"))).collect()).await;
+    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(outcome, [true, true, true, false, false], "{results:?}");
+    assert!(matches!(&results[3], Err(Error::QuotaExceeded(e)) if e.resource == "cpuCores"));
+    // Over HTTP: the quota is used up.
+    let answers = create_all(&app, &token, (5..8).map(|n| valid_body(&format!("q-{n}"))).collect()).await;
+    for (status, body) in &answers {
         assert_eq!(*status, 403, "{body}");
         assert_eq!(body["quota"], "cpuCores");
     }
-    let quota: Value = app.get("/v1/quota", &token).send().await.unwrap().json().await.unwrap();
+    let quota = app.get_json("/v1/quota", &token).await;
     assert_eq!(quota["used"]["cpuCores"], 24);
 }
 
 #[tokio::test]
-async fn of_concurrent_creates_with_one_name_exactly_one_wins() {
+async fn of_creates_with_one_name_exactly_one_wins() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
     let bob = app.token_for("bob").await;
-    let answers = create_all(&app, &token, (0..8).map(|_| valid_body("twin")).collect()).await;
+    let results = one_batch(&app, "alice", (0..4).map(|_| valid_body("twin")).collect()).await;
+    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(outcome, [true, false, false, false], "{results:?}");
+    assert!(matches!(&results[1], Err(Error::Conflict(e)) if e.pointer == "#/name"));
+    // Over HTTP, concurrently, with a name taken and one new.
+    let answers = create_all(&app, &token, (0..4).map(|_| valid_body("twin-2")).collect()).await;
     assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 1, "{answers:?}");
     for (status, body) in answers.iter().filter(|(status, _)| *status != 201) {
         assert_eq!(*status, 409, "{body}");
         assert_eq!(field_errors(body)[0].0, "#/name", "{body}");
     }
-    // Another user's name is their own, even in the same commit.
+    // Another user's name is their own.
     let mixed = create_all(&app, &bob, vec![valid_body("twin"), valid_body("other")]).await;
     assert!(mixed.iter().all(|(status, _)| *status == 201), "{mixed:?}");
     let ids: HashSet<_> = mixed.iter().map(|(_, body)| body["id"].as_str().unwrap().to_owned()).collect();
@@ -123,11 +142,18 @@ async fn a_create_for_a_deleted_user_fails_alone() {
         .unwrap();
     let alice = repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     let new_id = app::backend::workstations::new_id;
+    // Queued together (one test thread): the batch fails on the orphan's
+    // foreign key, and each is then stored on its own.
     let (orphan, kept) = tokio::join!(
         app.state.creates.create(gone_user.id, new_id(), spec),
         app.state.creates.create(alice.id, new_id(), alice_spec),
     );
-    assert!(orphan.is_err(), "{orphan:?}");
+    match &orphan {
+        Err(Error::Database(sqlx::Error::Database(e))) => {
+            assert_eq!(e.kind(), sqlx::error::ErrorKind::ForeignKeyViolation, "{e}");
+        }
+        other => panic!("expected the orphan's own foreign-key failure, got {other:?}"),
+    }
     let kept = kept.unwrap();
     let res = app.get(&format!("/v1/workstations/{}", kept.id), &token).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);

@@ -465,3 +465,40 @@ async fn moving_a_workstation_needs_room_where_it_goes() {
     let ws: Value = res.json().await.unwrap();
     assert_eq!(ws["configuration"]["gpu"], "NVIDIA A100 80GB");
 }
+
+/// A change recorded for the next launch, and a retry of a failed
+/// workstation, take capacity only when they apply: checked again then.
+#[tokio::test]
+async fn a_recorded_move_and_a_retry_are_checked_when_they_apply() {
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = ProvisionerChoice::simulated(Duration::from_millis(100));
+        o.engine.workers = 1;
+    })
+    .await;
+    let token = app.token_for("alice").await;
+    // A failed A100 in eu-central-1 holds nothing.
+    let blocker = app.create(&token, &body_with("blocker", "NVIDIA L4", "us-east-1")).await;
+    let doomed = app.create(&token, &body_with("doomed", "NVIDIA A100 80GB", "eu-central-1")).await;
+    assert_eq!(act(&app, &token, &doomed, "cancel").await.status().as_u16(), 202);
+    settle(&app, &token, &doomed, "error").await;
+    settle(&app, &token, &blocker, "stopped").await;
+    // A running L4 asks for an A100 at its next launch, while there is room.
+    let mover = app.create(&token, &body_with("mover", "NVIDIA L4", "eu-central-1")).await;
+    settle(&app, &token, &mover, "stopped").await;
+    assert_eq!(act(&app, &token, &mover, "launch").await.status().as_u16(), 202);
+    settle(&app, &token, &mover, "running").await;
+    let later = json!({"configuration": {"gpu": "NVIDIA A100 80GB"}, "apply": "nextStart"});
+    assert_eq!(patch(&app, &token, &mover, later, None).await.status().as_u16(), 200);
+    // Then both A100s are taken.
+    for n in 0..2 {
+        app.create(&token, &body_with(&format!("a100-{n}"), "NVIDIA A100 80GB", "eu-central-1")).await;
+    }
+    let body = problem(act(&app, &token, &doomed, "retry").await, 409).await;
+    assert_eq!(body["type"], "/problems/insufficient-capacity");
+    assert_eq!(act(&app, &token, &mover, "stop").await.status().as_u16(), 202);
+    settle(&app, &token, &mover, "stopped").await;
+    let body = problem(act(&app, &token, &mover, "launch").await, 409).await;
+    assert_eq!(body["type"], "/problems/insufficient-capacity");
+    let (ws, _) = settle(&app, &token, &mover, "stopped").await;
+    assert_eq!(ws["configuration"]["gpu"], "NVIDIA L4", "nothing applied");
+}
