@@ -229,11 +229,9 @@ impl Writer {
                 }
                 let mut owners = HashMap::with_capacity(names.len());
                 for (owner_id, names) in names {
-                    let overrides = repo::user_quota(&mut *tx, owner_id).await?;
-                    let held = repo::quota_usage(&mut *tx, owner_id).await?;
+                    let status = quota::read(&mut tx, self.default_quota, owner_id).await?;
                     let taken = repo::taken_names(&mut *tx, owner_id, &names).await?;
-                    owners
-                        .insert(owner_id, (quota::with_defaults(overrides, self.default_quota), held, taken));
+                    owners.insert(owner_id, (status.limits, status.used, taken));
                 }
                 let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
                 let mut verdicts: Vec<Result<(), Refused>> = Vec::with_capacity(batch.len());
@@ -267,11 +265,8 @@ impl Writer {
                     accepted.push((p.id.as_str(), p.owner_id, &p.spec));
                     verdicts.push(Ok(()));
                 }
-                let mut stored = repo::insert_new_workstations(&mut tx, &accepted).await?.into_iter();
-                let ids: Vec<&str> = accepted.iter().map(|(id, _, _)| *id).collect();
-                repo::insert_provision_jobs(&mut tx, &ids).await?;
-                let firsts: Vec<(&str, i64)> = accepted.iter().map(|(id, owner, _)| (*id, *owner)).collect();
-                let events = repo::insert_first_events(&mut tx, &firsts).await?;
+                let (stored, events) = repo::insert_new_workstations(&mut tx, &accepted).await?;
+                let mut stored = stored.into_iter();
                 tx.commit().await?;
                 let verdicts = verdicts
                     .into_iter()

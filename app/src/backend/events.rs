@@ -16,6 +16,15 @@ pub struct Published {
     pub event: WorkstationEvent,
 }
 
+/// A committed event as every stream receives it: shared, not copied per
+/// subscriber, with its JSON written once.
+#[derive(Debug)]
+pub struct Broadcast {
+    pub owner_id: i64,
+    pub event: WorkstationEvent,
+    pub json: String,
+}
+
 /// Fan-out of committed events to subscribers.
 #[derive(Clone)]
 pub struct EventBus {
@@ -23,7 +32,7 @@ pub struct EventBus {
 }
 
 struct Inner {
-    tx: broadcast::Sender<Published>,
+    tx: broadcast::Sender<Arc<Broadcast>>,
     /// Held from before an event's commit until it is published, so
     /// subscribers receive events in id order and can drop duplicates by id.
     order: Mutex<()>,
@@ -40,7 +49,7 @@ impl EventBus {
     }
 
     /// Receives every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Broadcast>> {
         self.inner.tx.subscribe()
     }
 
@@ -53,9 +62,10 @@ impl EventBus {
     {
         let _order = self.inner.order.lock().await;
         let (value, events) = write().await?;
-        for event in events {
+        for Published { owner_id, event } in events {
+            let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
             // No subscribers is fine: the events are stored.
-            let _ = self.inner.tx.send(event);
+            let _ = self.inner.tx.send(Arc::new(Broadcast { owner_id, event, json }));
         }
         Ok(value)
     }

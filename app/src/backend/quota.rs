@@ -4,14 +4,21 @@ use super::repo::{self, User};
 use super::{AppState, Error, QuotaExcess};
 use crate::domain::{Quota, QuotaStatus};
 
-/// The user's limits: their overrides, else the server's defaults.
-pub async fn limits(state: &AppState, user: &User) -> Result<Quota, Error> {
-    let overrides = repo::user_quota(&state.pool, user.id).await?;
-    Ok(with_defaults(overrides, state.settings.default_quota))
+/// A user's limits (their overrides, else `defaults`) and what they hold,
+/// read through `conn`, which may be a write transaction's (so a check and
+/// the write after it see the same totals, with no second connection).
+pub async fn read(
+    conn: &mut sqlx::SqliteConnection,
+    defaults: Quota,
+    user_id: i64,
+) -> Result<QuotaStatus, Error> {
+    let overrides = repo::user_quota(&mut *conn, user_id).await?;
+    let used = repo::quota_usage(&mut *conn, user_id).await?;
+    Ok(QuotaStatus { limits: with_defaults(overrides, defaults), used })
 }
 
 /// Limits from a user's overrides (`None` = the default) and the defaults.
-pub fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
+fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
     let pick = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
     Quota {
         cpu_cores: pick(cpu, d.cpu_cores),
@@ -23,15 +30,12 @@ pub fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quot
 
 /// The user's limits and usage.
 pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error> {
-    Ok(QuotaStatus {
-        limits: limits(state, user).await?,
-        used: repo::quota_usage(&state.pool, user.id).await?,
-    })
+    let mut conn = state.pool.acquire().await?;
+    read(&mut conn, state.settings.default_quota, user.id).await
 }
 
-/// Fails when holding `add` instead of `remove` would pass a limit. Reads
-/// through `conn`, which may be a write transaction's (so the check and the
-/// write see the same totals, and no second connection is needed).
+/// Fails when holding `add` instead of `remove` would pass a limit (read
+/// through `conn`, as [`read`]).
 pub async fn check(
     conn: &mut sqlx::SqliteConnection,
     state: &AppState,
@@ -39,8 +43,7 @@ pub async fn check(
     add: Quota,
     remove: Quota,
 ) -> Result<(), Error> {
-    let limits = with_defaults(repo::user_quota(&mut *conn, user.id).await?, state.settings.default_quota);
-    let used = repo::quota_usage(&mut *conn, user.id).await?;
+    let QuotaStatus { limits, used } = read(conn, state.settings.default_quota, user.id).await?;
     verdict(&limits, used, add, remove)
 }
 

@@ -51,6 +51,11 @@ pub async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static,
 
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+/// A value as a JSON text parameter (lists are read back with `json_each`).
+fn json_param(value: &(impl serde::Serialize + ?Sized)) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
@@ -210,7 +215,7 @@ pub async fn live_token_hashes(
     pool: &SqlitePool,
     hashes: &[&str],
 ) -> Result<std::collections::HashSet<String>, Error> {
-    let hashes = serde_json::to_string(hashes).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let hashes = json_param(hashes)?;
     let live: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT t.token_hash FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash IN (SELECT value FROM json_each(?))
@@ -227,7 +232,7 @@ pub async fn live_session_hashes(
     pool: &SqlitePool,
     hashes: &[&str],
 ) -> Result<std::collections::HashSet<String>, Error> {
-    let hashes = serde_json::to_string(hashes).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let hashes = json_param(hashes)?;
     let live: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT s.session_hash FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.session_hash IN (SELECT value FROM json_each(?)) AND s.expires_at > {NOW}"
@@ -310,28 +315,19 @@ impl TryFrom<WorkstationRow> for WorkstationState {
 const WORKSTATION_COLUMNS: &str =
     "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
 
-/// Stores a new workstation, its provisioning job and its first event in one
-/// transaction, without the create's checks (creates go through
-/// `backend::creates`, which batches these steps).
-pub async fn insert_workstation_with_job(
-    pool: &SqlitePool,
-    owner_id: i64,
-    id: &str,
-    spec: &WorkstationSpec,
-) -> Result<(Workstation, Published), Error> {
-    let mut tx = begin_write(pool).await?;
-    let mut stored =
-        insert_new_workstations(&mut tx, &[(id, owner_id, spec)]).await.map_err(|e| match e {
-            Error::Database(e) if is_unique_violation(&e) => name_taken_error(spec),
-            e => e,
-        })?;
-    insert_provision_jobs(&mut tx, &[id]).await?;
-    let mut events = insert_first_events(&mut tx, &[(id, owner_id)]).await?;
-    tx.commit().await?;
-    match (stored.pop(), events.pop()) {
-        (Some(ws), Some(event)) => Ok((ws, event)),
-        _ => Err(Error::Database(sqlx::Error::RowNotFound)),
-    }
+/// Stores new workstations `(id, owner, spec)` unchecked, each with its
+/// provisioning job and first event, in three statements whatever their
+/// number; the workstations in the order given, the events in id order.
+pub async fn insert_new_workstations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<(Vec<Workstation>, Vec<Published>), Error> {
+    let stored = insert_workstation_rows(tx, rows).await?;
+    let ids: Vec<&str> = rows.iter().map(|(id, _, _)| *id).collect();
+    insert_provision_jobs(tx, &ids).await?;
+    let firsts: Vec<(&str, i64)> = rows.iter().map(|(id, owner, _)| (*id, *owner)).collect();
+    let events = insert_first_events(tx, &firsts).await?;
+    Ok((stored, events))
 }
 
 /// The conflict of a name the owner already uses.
@@ -348,7 +344,7 @@ pub async fn taken_names<'e>(
     owner_id: i64,
     names: &[&str],
 ) -> Result<std::collections::HashSet<String>, Error> {
-    let names = serde_json::to_string(names).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let names = json_param(names)?;
     let taken: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM workstations WHERE owner_id = ?1 AND name IN (SELECT value FROM json_each(?2))",
     )
@@ -366,7 +362,7 @@ const FIRST_MESSAGE: &str = "Queued for provisioning";
 /// Inserts new workstations `(id, owner, spec)` as `provisioning`, queued,
 /// in one statement and in the order given (their list positions follow it).
 /// Returns them in that order.
-pub async fn insert_new_workstations(
+async fn insert_workstation_rows(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     rows: &[(&str, i64, &WorkstationSpec)],
 ) -> Result<Vec<Workstation>, Error> {
@@ -417,15 +413,14 @@ pub async fn insert_new_workstations(
 }
 
 /// Queues the provisioning job of each new workstation, in one statement.
-pub async fn insert_provision_jobs(
+async fn insert_provision_jobs(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     workstation_ids: &[&str],
 ) -> Result<(), Error> {
     if workstation_ids.is_empty() {
         return Ok(());
     }
-    let ids =
-        serde_json::to_string(workstation_ids).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let ids = json_param(workstation_ids)?;
     sqlx::query(
         "INSERT INTO jobs (workstation_id, state) SELECT value, 'queued' FROM json_each(?) ORDER BY key",
     )
@@ -437,15 +432,14 @@ pub async fn insert_provision_jobs(
 
 /// Records the first event (`provisioning`, queued) of each new workstation
 /// `(id, owner)`, in one statement; the events come back in id order.
-pub async fn insert_first_events(
+async fn insert_first_events(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     workstations: &[(&str, i64)],
 ) -> Result<Vec<Published>, Error> {
     if workstations.is_empty() {
         return Ok(Vec::new());
     }
-    let input =
-        serde_json::to_string(workstations).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let input = json_param(workstations)?;
     let rows = sqlx::query_as::<_, OwnedEventRow>(&format!(
         "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message)
          SELECT value->>0, value->>1, 1, '{status_kind}', '{provisioning}', '{FIRST_PHASE}', 0, '{FIRST_MESSAGE}'
@@ -763,7 +757,7 @@ pub async fn set_pending_configuration(
     id: &str,
     c: &Configuration,
 ) -> Result<(), Error> {
-    let json = serde_json::to_string(c).map_err(|e| Error::Database(sqlx::Error::Encode(e.into())))?;
+    let json = json_param(c)?;
     sqlx::query(&format!(
         "UPDATE workstations SET pending_configuration = ?, version = version + 1, updated_at = {NOW} WHERE id = ?"
     ))

@@ -110,20 +110,13 @@ async fn check(inner: &Inner, pool: &SqlitePool) -> Result<(), super::Error> {
         let openers = inner.openers.lock().unwrap_or_else(PoisonError::into_inner);
         openers.iter().filter(|(_, w)| !*w.revoked.borrow()).map(|(o, _)| o.clone()).collect()
     };
-    let tokens: Vec<&str> = openers
-        .iter()
-        .filter_map(|o| match o {
-            Opener::Token(hash) => Some(hash.as_str()),
-            Opener::Session(_) => None,
-        })
-        .collect();
-    let sessions: Vec<&str> = openers
-        .iter()
-        .filter_map(|o| match o {
-            Opener::Session(hash) => Some(hash.as_str()),
-            Opener::Token(_) => None,
-        })
-        .collect();
+    let (mut tokens, mut sessions) = (Vec::new(), Vec::new());
+    for opener in &openers {
+        match opener {
+            Opener::Token(hash) => tokens.push(hash.as_str()),
+            Opener::Session(hash) => sessions.push(hash.as_str()),
+        }
+    }
     let live_tokens =
         if tokens.is_empty() { Default::default() } else { repo::live_token_hashes(pool, &tokens).await? };
     let live_sessions = if sessions.is_empty() {

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::backend::events::Published;
+use app::backend::events::Broadcast;
 use app::backend::{repo, workstations, AppState};
 use app::domain::WorkstationEvent;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -80,7 +80,7 @@ impl Scope {
         }
     }
 
-    fn matches(&self, published: &Published) -> bool {
+    fn matches(&self, published: &Broadcast) -> bool {
         match self {
             Self::Workstation { id, owner } => {
                 published.owner_id == *owner && &published.event.workstation_id == id
@@ -195,9 +195,8 @@ fn stream(
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
 }
 
-fn to_sse(scope: &Scope, event: &WorkstationEvent) -> Event {
-    let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
-    Event::default().id(scope.position(event).to_string()).data(data)
+fn to_sse(scope: &Scope, event: &WorkstationEvent, json: &str) -> Event {
+    Event::default().id(scope.position(event).to_string()).data(json)
 }
 
 /// The last words of a stream, sent if the client reads them within a second.
@@ -247,7 +246,8 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
             catch_up = stored.len() >= repo::EVENT_BATCH;
             for event in stored {
                 cursor = scope.position(&event);
-                if !deliver(&tx, &mut open, to_sse(&scope, &event)).await {
+                let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
+                if !deliver(&tx, &mut open, to_sse(&scope, &event, &json)).await {
                     return;
                 }
             }
@@ -266,12 +266,12 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
         };
         match event {
             Ok(published) => {
-                let event = published.event.clone();
-                if !scope.matches(&published) || scope.position(&event) <= cursor {
+                let event = &published.event;
+                if !scope.matches(&published) || scope.position(event) <= cursor {
                     continue;
                 }
-                cursor = scope.position(&event);
-                if !deliver(&tx, &mut open, to_sse(&scope, &event)).await {
+                cursor = scope.position(event);
+                if !deliver(&tx, &mut open, to_sse(&scope, event, &published.json)).await {
                     return;
                 }
             }

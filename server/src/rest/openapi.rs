@@ -66,38 +66,35 @@ pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let mut doc = ApiDoc::openapi();
     doc.merge(paths);
-    let unavailable = ResponseBuilder::new()
-        .description("The database is busy or out of space, or the request ran past its deadline; nothing was written. See `Retry-After`")
-        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
-        .build();
-    let too_many = ResponseBuilder::new()
-        .description("Over the token's requests per minute (or open event streams); see `Retry-After`")
-        .content(
-            "application/problem+json",
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-        )
-        .build();
-    let headers_too_large = ResponseBuilder::new()
-        .description("The request's header fields are over 16 KiB, or more than 64 of them")
-        .content(
-            "application/problem+json",
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-        )
-        .build();
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            )
+            .build()
+    };
+    let shared = [
+        ("429", problem("Over the token's requests per minute (or open event streams); see `Retry-After`")),
+        ("431", problem("The request's header fields are over 16 KiB, or more than 64 of them")),
+        (
+            "503",
+            problem(
+                "The database is busy or out of space, or the request ran past its deadline; nothing was written. See `Retry-After`",
+            ),
+        ),
+    ];
     for item in doc.paths.paths.values_mut() {
         let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
         for operation in operations.into_iter().flatten() {
-            operation.responses.responses.entry("429".to_owned()).or_insert_with(|| too_many.clone().into());
-            operation
-                .responses
-                .responses
-                .entry("431".to_owned())
-                .or_insert_with(|| headers_too_large.clone().into());
-            operation
-                .responses
-                .responses
-                .entry("503".to_owned())
-                .or_insert_with(|| unavailable.clone().into());
+            for (status, response) in &shared {
+                operation
+                    .responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
         }
     }
     link_created_workstation(&mut doc);

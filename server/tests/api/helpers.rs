@@ -140,7 +140,9 @@ impl TestApp {
             .parse(&self.state.catalog)
             .unwrap();
         let id = app::backend::workstations::new_id();
-        repo::insert_workstation_with_job(&self.state.pool, user.id, &id, &spec).await.unwrap();
+        let mut tx = repo::begin_write(&self.state.pool).await.unwrap();
+        repo::insert_new_workstations(&mut tx, &[(id.as_str(), user.id, &spec)]).await.unwrap();
+        tx.commit().await.unwrap();
         self.state.engine.wake();
         id
     }

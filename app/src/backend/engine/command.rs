@@ -127,24 +127,6 @@ impl CommandProvisioner {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_progress;
-
-    #[test]
-    fn progress_lines() {
-        assert_eq!(parse_progress("::progress 40 booting"), Some((40, "booting".into())));
-        assert_eq!(
-            parse_progress("  ::progress 100 attaching storage "),
-            Some((100, "attaching storage".into()))
-        );
-        assert_eq!(parse_progress("::progress 7"), Some((7, "working".into())));
-        assert_eq!(parse_progress("::progress 101 x"), None);
-        assert_eq!(parse_progress("::progress abc"), None);
-        assert_eq!(parse_progress("progress 40 booting"), None);
-    }
-}
-
 impl Provisioner for CommandProvisioner {
     fn provision<'a>(
         &'a self,
@@ -172,5 +154,23 @@ impl Provisioner for CommandProvisioner {
         progress: &'a Progress,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         self.run("delete", ws, progress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_progress;
+
+    #[test]
+    fn progress_lines() {
+        assert_eq!(parse_progress("::progress 40 booting"), Some((40, "booting".into())));
+        assert_eq!(
+            parse_progress("  ::progress 100 attaching storage "),
+            Some((100, "attaching storage".into()))
+        );
+        assert_eq!(parse_progress("::progress 7"), Some((7, "working".into())));
+        assert_eq!(parse_progress("::progress 101 x"), None);
+        assert_eq!(parse_progress("::progress abc"), None);
+        assert_eq!(parse_progress("progress 40 booting"), None);
     }
 }
