@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/atelier.db
 
-.PHONY: run build tools test test-rust test-e2e test-fuzz fuzz build-debug screenshots test-crash bench lint fmt clean
+.PHONY: run build tools test test-rust test-postgres test-e2e test-fuzz fuzz build-debug screenshots test-crash bench lint fmt clean
 
 ## run: build in release and serve on $(ADDR) with the database under ./data/
 run: build
@@ -28,8 +28,13 @@ test:
 
 test-rust:
 	cargo test -p app --features ssr
-	cargo test -p server
-	cargo test -p atelier
+	env -u ATELIER_TEST_POSTGRES cargo test -p server
+	env -u ATELIER_TEST_POSTGRES cargo test -p atelier
+	$(MAKE) test-postgres
+
+## test-postgres: the API suite and the two-instance test on PostgreSQL (Debian's, started on 127.0.0.1)
+test-postgres:
+	scripts/test-postgres.sh
 
 build-debug:
 	cargo leptos build

@@ -142,7 +142,7 @@ fn a_job_interrupted_by_a_crash_is_finished_after_restart() {
     let _ = second.wait();
     assert!(ws.contains("\"status\":\"stopped\""), "{ws}");
     assert!(
-        history.contains("The server restarted during provisioning; starting again (attempt 2 of 3)"),
+        history.contains("The server running provisioning stopped; starting again (attempt 2 of 3)"),
         "{history}"
     );
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use app::backend::db::Db;
 use app::backend::{auth, db, repo, state::Settings};
 use clap::{Args, Parser, Subcommand};
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
 use crate::config::{build_state, ProvisionerChoice, ServeOptions};
@@ -135,6 +135,10 @@ pub struct ServeArgs {
     /// A job running longer than this many seconds is stopped and fails.
     #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
     pub job_timeout_secs: u64,
+    /// A running job's lease: renewed while the job runs, and taken over by
+    /// another instance this many seconds after its instance stopped.
+    #[arg(long, env = "ATELIER_JOB_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_lease_secs: u64,
 }
 
 impl Default for ServeArgs {
@@ -320,7 +324,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named {user:?}"))?;
-            let values = repo::user_quota(&pool, user.id).await.map_err(|e| e.to_string())?;
+            let values = async {
+                let mut tx = repo::begin_read(&pool).await?;
+                let values = repo::user_quota(&mut tx, user.id).await?;
+                tx.commit().await?;
+                Ok::<_, app::backend::Error>(values)
+            }
+            .await
+            .map_err(|e| e.to_string())?;
             let show = |v: Option<i64>| v.map_or_else(|| "default".to_owned(), |n| n.to_string());
             println!("cpuCores  {}", show(values[0]));
             println!("memoryGB  {}", show(values[1]));
@@ -345,7 +356,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn open(url: &str) -> Result<SqlitePool, String> {
+async fn open(url: &str) -> Result<Db, String> {
     db::connect(url).await.map_err(|e| format!("cannot open the database {url}: {e}"))
 }
 
@@ -371,6 +382,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
         engine: EngineConfig {
             workers: args.workers.max(1),
             job_timeout: Duration::from_secs(args.job_timeout_secs.max(1)),
+            lease: Duration::from_secs(args.job_lease_secs),
             ..EngineConfig::default()
         },
         provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
@@ -400,10 +412,12 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     if unfinished > 0 {
         tracing::warn!(jobs = unfinished, "stopped with jobs running; they resume at the next start");
     }
-    // Requests are done and streams closed: fold the write-ahead log into the
-    // database file, so a stopped server leaves one complete file behind.
-    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await {
-        tracing::warn!(error = %e, "cannot checkpoint the database at shutdown");
+    // Requests are done and streams closed: fold SQLite's write-ahead log
+    // into the database file, so a stopped server leaves one complete file.
+    if let Some(sqlite) = pool.as_sqlite() {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(sqlite).await {
+            tracing::warn!(error = %e, "cannot checkpoint the database at shutdown");
+        }
     }
     pool.close().await;
     tracing::info!("stopped");

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::backend::creates::{Creates, Writer};
+use app::backend::db::{self, Db};
 use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
 use app::backend::events::EventBus;
-use app::backend::{db, state::Settings, AppState};
+use app::backend::{repo, state::Settings, AppState};
 use app::domain::Catalog;
 use leptos::config::{Env, LeptosOptions};
 
@@ -99,7 +100,16 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
             Arc::new(CommandProvisioner::new(program.clone()))
         }
     };
-    let bus = EventBus::default();
+    let bus = match &pool {
+        Db::Sqlite(_) => EventBus::default(),
+        Db::Postgres(pg) => {
+            // Several instances may share it: every event comes from the table.
+            let bus = EventBus::followed(1024);
+            let after = repo::last_event_id(&pool).await.map_err(StartError::Recovery)?;
+            tokio::spawn(bus.clone().follow(pg.clone(), after));
+            bus
+        }
+    };
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
     engine.start();

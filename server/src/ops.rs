@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use app::backend::metrics::{label, Histogram, REQUEST_BUCKETS};
-use app::backend::{db, repo, AppState};
+use app::backend::{repo, AppState};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -55,11 +55,11 @@ async fn healthz() -> impl IntoResponse {
 
 /// Whether this instance can serve: 200 when every check passes, else 503.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.pool).await {
+    let database = match repo::ping(&state.pool).await {
         Ok(_) => Ok("reachable".to_owned()),
         Err(e) => Err(format!("unreachable: {e}")),
     };
-    let expected: Vec<i64> = db::MIGRATOR.iter().map(|m| m.version).collect();
+    let expected: Vec<i64> = state.pool.migrator().iter().map(|m| m.version).collect();
     let migrations = match repo::applied_migrations(&state.pool).await {
         Ok(applied) if expected.iter().all(|v| applied.contains(v)) => {
             Ok(format!("{} of {} applied", applied.len(), expected.len()))
@@ -147,17 +147,13 @@ async fn metrics(
     out.push_str("# TYPE atelier_event_streams_open gauge\n");
     let _ = writeln!(out, "atelier_event_streams_open {}", state.streams.open_count());
 
-    let (size, idle) = (state.pool.size(), state.pool.num_idle());
+    let (size, idle) = state.pool.connections();
     out.push_str("# HELP atelier_db_connections Database pool connections by state.\n");
     out.push_str("# TYPE atelier_db_connections gauge\n");
     let _ =
         writeln!(out, "atelier_db_connections{{state=\"in_use\"}} {}", (size as usize).saturating_sub(idle));
     let _ = writeln!(out, "atelier_db_connections{{state=\"idle\"}} {idle}");
-    let _ = writeln!(
-        out,
-        "atelier_db_connections{{state=\"max\"}} {}",
-        state.pool.options().get_max_connections()
-    );
+    let _ = writeln!(out, "atelier_db_connections{{state=\"max\"}} {}", state.pool.max_connections());
 
     let mut res = out.into_response();
     res.headers_mut()

@@ -10,15 +10,33 @@ use std::time::Duration;
 
 pub struct Db {
     pub dir: tempfile::TempDir,
+    /// A PostgreSQL database's URL; SQLite in `dir` when `None`.
+    postgres: Option<String>,
 }
 
 impl Db {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self { dir: tempfile::tempdir().unwrap(), postgres: None }
+    }
+
+    /// A new database on the PostgreSQL server `ATELIER_TEST_POSTGRES` names
+    /// (created with `psql`), if it names one.
+    pub fn postgres() -> Option<Self> {
+        let admin = std::env::var("ATELIER_TEST_POSTGRES").ok().filter(|url| !url.is_empty())?;
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let name = format!("atelier_cli_{}_{nanos}", std::process::id());
+        let created =
+            Command::new("psql").arg(&admin).args(["-qc", &format!("CREATE DATABASE {name}")]).status();
+        assert!(created.is_ok_and(|s| s.success()), "cannot create a database with psql at {admin}");
+        let (server, _) = admin.rsplit_once('/').expect("ATELIER_TEST_POSTGRES is a postgres:// URL");
+        Some(Self { dir: tempfile::tempdir().unwrap(), postgres: Some(format!("{server}/{name}")) })
     }
 
     pub fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("cli.db").display())
+        match &self.postgres {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("cli.db").display()),
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

@@ -1,9 +1,9 @@
 //! API tokens and browser sessions: random secrets handed out once and
 //! stored only as SHA-256 hashes.
 
+use crate::backend::db::Db;
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 
 use super::repo::{self, User};
 use super::Error;
@@ -67,13 +67,13 @@ impl Scope {
 }
 
 /// Issues a full, non-expiring token for `user`.
-pub async fn issue_token(pool: &SqlitePool, user: &User, label: Option<&str>) -> Result<IssuedToken, Error> {
+pub async fn issue_token(pool: &Db, user: &User, label: Option<&str>) -> Result<IssuedToken, Error> {
     issue_token_with(pool, user, label, Scope::Full, None).await
 }
 
 /// Issues a token for `user` with a scope, expiring after `expires_in` if given.
 pub async fn issue_token_with(
-    pool: &SqlitePool,
+    pool: &Db,
     user: &User,
     label: Option<&str>,
     scope: Scope,
@@ -89,15 +89,12 @@ pub async fn issue_token_with(
 
 /// The user a presented token belongs to, if the token is well-formed, known,
 /// not revoked and not expired.
-pub async fn authenticate_token(pool: &SqlitePool, token: &str) -> Result<Option<User>, Error> {
+pub async fn authenticate_token(pool: &Db, token: &str) -> Result<Option<User>, Error> {
     Ok(authenticate_token_scoped(pool, token).await?.map(|(user, _)| user))
 }
 
 /// The same, with what the token may do.
-pub async fn authenticate_token_scoped(
-    pool: &SqlitePool,
-    token: &str,
-) -> Result<Option<(User, Scope)>, Error> {
+pub async fn authenticate_token_scoped(pool: &Db, token: &str) -> Result<Option<(User, Scope)>, Error> {
     if !looks_like_token(token) {
         return Ok(None);
     }
@@ -115,7 +112,7 @@ pub fn looks_like_token(s: &str) -> bool {
 
 /// Revokes a token given in full, or by the prefix shown for it; returns how
 /// many live tokens were revoked. `None` when the argument is neither.
-pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Option<u64>, Error> {
+pub async fn revoke_token(pool: &Db, token_or_prefix: &str) -> Result<Option<u64>, Error> {
     let arg = token_or_prefix.trim();
     if looks_like_token(arg) {
         return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
@@ -127,11 +124,7 @@ pub async fn revoke_token(pool: &SqlitePool, token_or_prefix: &str) -> Result<Op
 }
 
 /// Starts a browser session for `user`; returns the cookie value.
-pub async fn start_session(
-    pool: &SqlitePool,
-    user: &User,
-    ttl: std::time::Duration,
-) -> Result<String, Error> {
+pub async fn start_session(pool: &Db, user: &User, ttl: std::time::Duration) -> Result<String, Error> {
     let secret = random_secret(43);
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
     repo::insert_session(pool, &hash_secret(&secret), user.id, ttl).await?;
@@ -139,7 +132,7 @@ pub async fn start_session(
 }
 
 /// The user of the session named by a cookie value.
-pub async fn session_user(pool: &SqlitePool, cookie_value: &str) -> Result<Option<User>, Error> {
+pub async fn session_user(pool: &Db, cookie_value: &str) -> Result<Option<User>, Error> {
     if cookie_value.is_empty() || cookie_value.len() > 128 {
         return Ok(None);
     }
@@ -147,7 +140,7 @@ pub async fn session_user(pool: &SqlitePool, cookie_value: &str) -> Result<Optio
 }
 
 /// Ends the session named by a cookie value.
-pub async fn end_session(pool: &SqlitePool, cookie_value: &str) -> Result<(), Error> {
+pub async fn end_session(pool: &Db, cookie_value: &str) -> Result<(), Error> {
     repo::delete_session(pool, &hash_secret(cookie_value)).await
 }
 

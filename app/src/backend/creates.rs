@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::backend::db::Db;
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::Engine;
@@ -41,7 +41,7 @@ pub struct Counts {
 
 /// What the writer task needs.
 pub struct Writer {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub bus: EventBus,
     pub engine: Engine,
     pub catalog: Arc<Catalog>,
@@ -189,7 +189,7 @@ impl Writer {
                 Err(Refused::Because(e)) => Err(e),
                 Err(Refused::Full) => {
                     if grid.is_none() {
-                        grid = Some(workstations::capacity_of(&self.pool, &self.catalog).await);
+                        grid = Some(workstations::capacity_in(&self.pool, &self.catalog).await);
                     }
                     let c = &pending.spec.configuration;
                     match &grid {
@@ -230,7 +230,7 @@ impl Writer {
                 let mut owners = HashMap::with_capacity(names.len());
                 for (owner_id, names) in names {
                     let status = quota::read(&mut tx, self.default_quota, owner_id).await?;
-                    let taken = repo::taken_names(&mut *tx, owner_id, &names).await?;
+                    let taken = repo::taken_names(&mut tx, owner_id, &names).await?;
                     owners.insert(owner_id, (status.limits, status.used, taken));
                 }
                 let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
@@ -241,7 +241,7 @@ impl Writer {
                     let (region, gpu) = (c.region.as_str(), c.gpu.as_str());
                     let placed = match in_use.entry((region, gpu)) {
                         Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => e.insert(repo::placement_in_use(&mut *tx, region, gpu).await?),
+                        Entry::Vacant(e) => e.insert(repo::placement_in_use(&mut tx, region, gpu).await?),
                     };
                     if *placed >= i64::from(self.catalog.capacity_for(region, gpu)) {
                         verdicts.push(Err(Refused::Full));

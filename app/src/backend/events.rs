@@ -1,12 +1,22 @@
 //! The in-process event bus: every committed event goes to every live stream
 //! from here, so streams never poll the database.
+//!
+//! On SQLite (one instance) the writers publish what they commit. On
+//! PostgreSQL (several instances) every instance follows the events table
+//! instead: a notification on commit wakes it, and it reads what is new by id,
+//! so events written by any instance reach every stream, in id order, and a
+//! missed notification only delays them until the next read.
 
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, watch, Mutex};
 
-use super::Error;
+use super::db::Db;
+use super::{repo, Error};
 use crate::domain::WorkstationEvent;
 
 /// A committed event with the owner it belongs to (which streams filter on).
@@ -37,15 +47,36 @@ struct Inner {
     /// subscribers receive events in id order and can drop duplicates by id.
     order: Mutex<()>,
     closing: watch::Sender<bool>,
+    /// Events come from following the database, not from the writers.
+    followed: bool,
 }
+
+/// The channel PostgreSQL notifies when events are committed (migration 0001).
+const CHANNEL: &str = "atelier_events";
 
 impl EventBus {
     /// A bus that buffers up to `capacity` events per slow subscriber; one
     /// that falls further behind catches up from the database.
     pub fn new(capacity: usize) -> Self {
+        Self::with(capacity, false)
+    }
+
+    /// A bus fed by [`follow`](Self::follow)ing the database, for several
+    /// instances sharing one.
+    pub fn followed(capacity: usize) -> Self {
+        Self::with(capacity, true)
+    }
+
+    fn with(capacity: usize, followed: bool) -> Self {
         let (tx, _) = broadcast::channel(capacity);
         let (closing, _) = watch::channel(false);
-        Self { inner: Arc::new(Inner { tx, order: Mutex::new(()), closing }) }
+        Self { inner: Arc::new(Inner { tx, order: Mutex::new(()), closing, followed }) }
+    }
+
+    fn publish(&self, Published { owner_id, event }: Published) {
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
+        // No subscribers is fine: the events are stored.
+        let _ = self.inner.tx.send(Arc::new(Broadcast { owner_id, event, json }));
     }
 
     /// Receives every event published from now on.
@@ -60,14 +91,78 @@ impl EventBus {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(T, Vec<Published>), Error>>,
     {
+        if self.inner.followed {
+            // They arrive through `follow`, with everyone else's, in order.
+            return write().await.map(|(value, _)| value);
+        }
         let _order = self.inner.order.lock().await;
         let (value, events) = write().await?;
-        for Published { owner_id, event } in events {
-            let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
-            // No subscribers is fine: the events are stored.
-            let _ = self.inner.tx.send(Arc::new(Broadcast { owner_id, event, json }));
+        for event in events {
+            self.publish(event);
         }
         Ok(value)
+    }
+
+    /// Publishes every event committed to `db` after id `after` (the newest
+    /// when the process started), in id order, until the server shuts down. Woken by PostgreSQL's
+    /// notification on commit (`atelier_events`); reads the table every
+    /// second besides, so a notification lost with a dropped connection
+    /// delays events by a second at most.
+    pub async fn follow(self, db: sqlx::PgPool, mut after: i64) {
+        let closing = self.closing();
+        tokio::pin!(closing);
+        let db_any = Db::Postgres(db.clone());
+        loop {
+            let mut listener = match PgListener::connect_with(&db).await {
+                Ok(mut listener) => match listener.listen(CHANNEL).await {
+                    Ok(()) => Some(listener),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for events; reading every second");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for events; reading every second");
+                    None
+                }
+            };
+            loop {
+                // Whatever woke us, read everything new: the table is the truth.
+                if let Err(e) = self.publish_after(&db_any, &mut after).await {
+                    tracing::error!(error = %e, "cannot read new events");
+                }
+                let woken = async {
+                    match listener.as_mut() {
+                        Some(listener) => listener.try_recv().await.map(|n| n.is_some()),
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    () = &mut closing => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    woken = woken => match woken {
+                        Ok(true) => {}
+                        // The connection dropped (`Ok(false)`) or failed: listen anew.
+                        Ok(false) | Err(_) => break,
+                    },
+                }
+            }
+        }
+    }
+
+    /// Publishes the events after id `after` in order, moving `after` on.
+    async fn publish_after(&self, db: &Db, after: &mut i64) -> Result<(), Error> {
+        loop {
+            let batch = repo::events_after(db, *after).await?;
+            let full = batch.len() >= repo::EVENT_BATCH;
+            for event in batch {
+                *after = event.event.id;
+                self.publish(event);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// Tells every stream the server is shutting down.

@@ -1,19 +1,15 @@
 //! Checking and reporting per-user quotas.
 
-use super::repo::{self, User};
+use super::repo::{self, Tx, User};
 use super::{AppState, Error, QuotaExcess};
 use crate::domain::{Quota, QuotaStatus};
 
 /// A user's limits (their overrides, else `defaults`) and what they hold,
-/// read through `conn`, which may be a write transaction's (so a check and
-/// the write after it see the same totals, with no second connection).
-pub async fn read(
-    conn: &mut sqlx::SqliteConnection,
-    defaults: Quota,
-    user_id: i64,
-) -> Result<QuotaStatus, Error> {
-    let overrides = repo::user_quota(&mut *conn, user_id).await?;
-    let used = repo::quota_usage(&mut *conn, user_id).await?;
+/// read through `tx`, which may be a write transaction (so a check and the
+/// write after it see the same totals, with no second connection).
+pub async fn read(tx: &mut Tx, defaults: Quota, user_id: i64) -> Result<QuotaStatus, Error> {
+    let overrides = repo::user_quota(tx, user_id).await?;
+    let used = repo::quota_usage(tx, user_id).await?;
     Ok(QuotaStatus { limits: with_defaults(overrides, defaults), used })
 }
 
@@ -30,20 +26,22 @@ fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
 
 /// The user's limits and usage.
 pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error> {
-    let mut conn = state.pool.acquire().await?;
-    read(&mut conn, state.settings.default_quota, user.id).await
+    let mut tx = repo::begin_read(&state.pool).await?;
+    let status = read(&mut tx, state.settings.default_quota, user.id).await?;
+    tx.commit().await?;
+    Ok(status)
 }
 
 /// Fails when holding `add` instead of `remove` would pass a limit (read
-/// through `conn`, as [`read`]).
+/// through `tx`, as [`read`]).
 pub async fn check(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     state: &AppState,
     user: &User,
     add: Quota,
     remove: Quota,
 ) -> Result<(), Error> {
-    let QuotaStatus { limits, used } = read(conn, state.settings.default_quota, user.id).await?;
+    let QuotaStatus { limits, used } = read(tx, state.settings.default_quota, user.id).await?;
     verdict(&limits, used, add, remove)
 }
 

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::backend::db::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
 
 use super::engine::Engine;
 use super::events::EventBus;
@@ -13,7 +13,7 @@ use crate::domain::Catalog;
 /// Shared, cheaply cloned process state.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub catalog: Arc<Catalog>,
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::backend::db::Db;
 use tokio::sync::watch;
 
 use super::repo;
@@ -88,7 +88,7 @@ impl Streams {
     /// Checks the credentials of all open streams every [`RECHECK`], two
     /// queries a round however many streams there are, and tells the streams
     /// of those no longer accepted. Ends when the registry is dropped.
-    pub fn watch_credentials(&self, pool: SqlitePool) {
+    pub fn watch_credentials(&self, pool: Db) {
         let inner = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(RECHECK);
@@ -105,7 +105,7 @@ impl Streams {
     }
 }
 
-async fn check(inner: &Inner, pool: &SqlitePool) -> Result<(), super::Error> {
+async fn check(inner: &Inner, pool: &Db) -> Result<(), super::Error> {
     let openers: Vec<Opener> = {
         let openers = inner.openers.lock().unwrap_or_else(PoisonError::into_inner);
         openers.iter().filter(|(_, w)| !*w.revoked.borrow()).map(|(o, _)| o.clone()).collect()

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::repo::{self, User};
+use super::repo::{self, Tx, User};
 use super::{AppState, Error, Shortage};
 use crate::domain::{
     CapacityEntry, Catalog, Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec,
@@ -118,15 +118,20 @@ pub async fn name_taken(state: &AppState, owner: &User, name: &str) -> Result<bo
 
 /// Free capacity for every region and GPU type of the catalog.
 pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
-    capacity_of(&state.pool, &state.catalog).await
+    capacity_in(&state.pool, &state.catalog).await
 }
 
-/// Free capacity for every region and GPU type of `catalog`, read through `db`.
-pub async fn capacity_of<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
-    catalog: &Catalog,
-) -> Result<Vec<CapacityEntry>, Error> {
-    let usage = repo::capacity_usage(db).await?;
+/// Free capacity for every region and GPU type of `catalog`, read from `db`.
+pub async fn capacity_in(db: &repo::Db, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
+    let mut tx = repo::begin_read(db).await?;
+    let entries = capacity_of(&mut tx, catalog).await?;
+    tx.commit().await?;
+    Ok(entries)
+}
+
+/// Free capacity for every region and GPU type of `catalog`, read through `tx`.
+pub async fn capacity_of(tx: &mut Tx, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
+    let usage = repo::capacity_usage(tx).await?;
     let mut entries = Vec::with_capacity(catalog.regions.len() * catalog.gpus.len());
     for region in &catalog.regions {
         for gpu in &catalog.gpus {
@@ -150,24 +155,21 @@ pub async fn capacity_of<'e>(
 /// Fails with the alternatives when the spec's region has no free capacity
 /// for its GPU type.
 pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
-    let mut conn = state.pool.acquire().await?;
+    let mut tx = repo::begin_read(&state.pool).await?;
     let c = &spec.configuration;
-    check_placement(&mut conn, &state.catalog, c.region.as_str(), c.gpu.as_str()).await
+    check_placement(&mut tx, &state.catalog, c.region.as_str(), c.gpu.as_str()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Fails with the alternatives when `region` has no free `gpu` left (read
-/// through `conn`, which may be a write transaction's).
-pub async fn check_placement(
-    conn: &mut sqlx::SqliteConnection,
-    catalog: &Catalog,
-    region: &str,
-    gpu: &str,
-) -> Result<(), Error> {
+/// through `tx`, which may be a write transaction).
+pub async fn check_placement(tx: &mut Tx, catalog: &Catalog, region: &str, gpu: &str) -> Result<(), Error> {
     let total = catalog.capacity_for(region, gpu);
-    if repo::placement_in_use(&mut *conn, region, gpu).await? < i64::from(total) {
+    if repo::placement_in_use(tx, region, gpu).await? < i64::from(total) {
         return Ok(());
     }
-    let entries = capacity_of(&mut *conn, catalog).await?;
+    let entries = capacity_of(tx, catalog).await?;
     Err(shortage_in(&entries, catalog, region, gpu))
 }
 

@@ -46,7 +46,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
-            ratelimit::RateLimiter::new(state.settings.rate_limit_per_minute),
+            ratelimit::RateLimiter::for_database(state.settings.rate_limit_per_minute, &state.pool),
             ratelimit::limit,
         ))
 }

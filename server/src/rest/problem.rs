@@ -142,32 +142,13 @@ impl From<app::backend::Error> for ApiError {
 
 impl ApiError {
     fn from_database(e: &sqlx::Error) -> Self {
-        match unavailable(e) {
+        match app::backend::db::unavailable(e) {
             Some(detail) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable { detail, retry_after_secs: 2 }
             }
             None => Self::internal(e),
         }
-    }
-}
-
-/// Why the database cannot serve now, when the failure is one a retry can
-/// get past: busy or locked (SQLite codes 5 and 6), full (13), or no
-/// connection free in time.
-fn unavailable(e: &sqlx::Error) -> Option<&'static str> {
-    match e {
-        sqlx::Error::PoolTimedOut => Some("the database is busy; retry in a moment"),
-        sqlx::Error::PoolClosed => Some("the server is shutting down; retry in a moment"),
-        sqlx::Error::Database(db) => {
-            let code = db.code()?.parse::<i32>().ok()? & 0xff;
-            match code {
-                5 | 6 => Some("the database is busy; retry in a moment"),
-                13 => Some("the server's storage is full; nothing was written"),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
 

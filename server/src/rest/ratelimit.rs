@@ -2,10 +2,17 @@
 //! session) gets `limit` requests per minute. Answers carry the budget in
 //! `RateLimit-Policy` / `RateLimit` (draft-ietf-httpapi-ratelimit-headers);
 //! past it, `429` problem+json with `Retry-After`.
+//!
+//! On SQLite the one instance counts in memory. On PostgreSQL the counts live
+//! in the database (`rate_limits`), in windows of the wall-clock minute, so
+//! every instance behind a load balancer draws on the same budget.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use app::backend::db::Db;
+use app::backend::repo;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -27,6 +34,10 @@ pub struct RateLimiter {
 struct Inner {
     limit: u32,
     windows: Mutex<Windows>,
+    /// Where counts are shared between instances, if they are.
+    shared: Option<Db>,
+    /// When (Unix milliseconds) finished shared windows were last forgotten.
+    shared_swept: std::sync::atomic::AtomicI64,
 }
 
 #[derive(Default)]
@@ -48,7 +59,65 @@ struct Standing {
 impl RateLimiter {
     /// `limit` requests per minute per credential; 0 turns limiting off.
     pub fn new(limit: u32) -> Self {
-        Self { inner: Arc::new(Inner { limit, windows: Mutex::new(Windows::default()) }) }
+        Self::with(limit, None)
+    }
+
+    /// `limit` requests per minute per credential, counted in `db` for every
+    /// instance that shares it.
+    pub fn shared(limit: u32, db: Db) -> Self {
+        Self::with(limit, Some(db))
+    }
+
+    /// Counts shared through the database when `db` is PostgreSQL, else in memory.
+    pub fn for_database(limit: u32, db: &Db) -> Self {
+        match db {
+            Db::Sqlite(_) => Self::new(limit),
+            Db::Postgres(_) => Self::shared(limit, db.clone()),
+        }
+    }
+
+    fn with(limit: u32, shared: Option<Db>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                limit,
+                windows: Mutex::new(Windows::default()),
+                shared,
+                shared_swept: Default::default(),
+            }),
+        }
+    }
+
+    /// Counts a request in the database, in windows as [`take`](Self::take)'s.
+    /// A database that cannot count lets the request through: the limit
+    /// guards the service, and a failing database fails the request anyway.
+    async fn take_shared(&self, db: &Db, key: &str) -> Standing {
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now_ms = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
+        let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let limit = self.inner.limit;
+        // Forget finished windows, at most once a window per instance.
+        let swept = self.inner.shared_swept.load(std::sync::atomic::Ordering::Relaxed);
+        if now_ms - swept >= window_ms {
+            self.inner.shared_swept.store(now_ms, std::sync::atomic::Ordering::Relaxed);
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = repo::forget_request_counts(&db, now_ms, window_ms).await {
+                    tracing::warn!(error = %e, "cannot forget finished rate-limit windows");
+                }
+            });
+        }
+        match repo::count_request(db, key, now_ms, window_ms).await {
+            Ok((started, used)) => {
+                let used = u32::try_from(used).unwrap_or(u32::MAX);
+                let left_ms = u64::try_from(started + window_ms - now_ms).unwrap_or(0);
+                let reset = Duration::from_millis(left_ms).min(WINDOW);
+                Standing { allowed: used <= limit, remaining: limit.saturating_sub(used), reset }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count a request against its rate limit");
+                Standing { allowed: true, remaining: limit, reset: WINDOW }
+            }
+        }
     }
 
     fn take(&self, key: &str, now: Instant) -> Standing {
@@ -89,7 +158,10 @@ pub async fn limit(State(limiter): State<RateLimiter>, req: Request, next: Next)
     let Some(key) = key(req.headers()) else {
         return next.run(req).await;
     };
-    let standing = limiter.take(&key, Instant::now());
+    let standing = match &limiter.inner.shared {
+        Some(db) => limiter.take_shared(db, &key).await,
+        None => limiter.take(&key, Instant::now()),
+    };
     let reset_secs = standing.reset.as_secs_f64().ceil() as u64;
     let mut res = if standing.allowed {
         next.run(req).await

@@ -83,8 +83,9 @@ async fn create(
         }
         workstations::check_capacity(&state, &spec).await?;
         let wants = app::domain::Quota::of(&app::domain::Configuration::from(&spec));
-        let mut conn = state.pool.acquire().await.map_err(app::backend::Error::from)?;
-        app::backend::quota::check(&mut conn, &state, &user, wants, app::domain::Quota::default()).await?;
+        let mut tx = app::backend::repo::begin_read(&state.pool).await.map_err(app::backend::Error::from)?;
+        app::backend::quota::check(&mut tx, &state, &user, wants, app::domain::Quota::default()).await?;
+        tx.commit().await.map_err(app::backend::Error::from)?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,

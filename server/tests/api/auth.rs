@@ -75,7 +75,10 @@ async fn tokens_are_stored_only_as_hashes_and_revocable_by_prefix() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
     let stored: Vec<(String, String)> =
-        sqlx::query_as("SELECT token_hash, prefix FROM api_tokens").fetch_all(&app.state.pool).await.unwrap();
+        app::on_pool!(&app.state.pool, |pool, d| sqlx::query_as("SELECT token_hash, prefix FROM api_tokens")
+            .fetch_all(pool)
+            .await)
+        .unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].0, auth::hash_secret(&token));
     assert_ne!(stored[0].0, token);
@@ -140,10 +143,7 @@ async fn expired_tokens_stop_working() {
     let token = issue_token_with(&app.state.pool, &user, None, Scope::Full, Some(day)).await.unwrap().token;
     assert_eq!(app.get("/v1/workstations", &token).send().await.unwrap().status().as_u16(), 200);
     // A day passes.
-    sqlx::query("UPDATE api_tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds')")
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+    app::backend::repo::set_token_expiry(&app.state.pool, &auth::hash_secret(&token), -1).await.unwrap();
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
     let body = problem(res, 401).await;
     assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");

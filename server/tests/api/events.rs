@@ -243,7 +243,7 @@ async fn a_stream_resuming_far_back_gets_every_stored_event_across_batches() {
     let user = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     let extra = app::backend::repo::EVENT_BATCH + 5;
     for n in 0..extra {
-        let mut tx = app.state.pool.begin().await.unwrap();
+        let mut tx = app::backend::repo::begin_write(&app.state.pool).await.unwrap();
         let line = format!("line {n}");
         app::backend::repo::append_event(
             &mut tx,
@@ -261,8 +261,7 @@ async fn a_stream_resuming_far_back_gets_every_stored_event_across_batches() {
         .unwrap();
         tx.commit().await.unwrap();
     }
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&app.state.pool).await.unwrap();
+    let total = app::backend::repo::count_events(&app.state.pool).await.unwrap();
     let mut stream = app.stream("/v1/events", &token, Some("0")).await;
     let mut ids = Vec::new();
     while let Some(event) = stream.next_within(Duration::from_millis(1000)).await {

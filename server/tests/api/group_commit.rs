@@ -135,7 +135,7 @@ async fn a_create_for_a_deleted_user_fails_alone() {
         .unwrap()
         .parse(&app.state.catalog)
         .unwrap();
-    sqlx::query("DELETE FROM users WHERE id = ?").bind(gone_user.id).execute(&app.state.pool).await.unwrap();
+    repo::delete_user(&app.state.pool, gone_user.id).await.unwrap();
     let alice_spec = app::domain::CreateWorkstationRequest::from_json(valid_body("kept"))
         .unwrap()
         .parse(&app.state.catalog)

@@ -8,6 +8,47 @@ use server::{build_state, AppState, ProvisionerChoice, ServeOptions};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
+/// The URL of a new, empty database for one test: a SQLite file in `dir`,
+/// or, when `ATELIER_TEST_POSTGRES` names a PostgreSQL server (a URL whose
+/// user may create databases), a new database there.
+pub async fn fresh_database(dir: &TempDir) -> String {
+    match std::env::var("ATELIER_TEST_POSTGRES") {
+        Ok(admin) if !admin.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("atelier_test_{:016x}", rand::random::<u64>());
+            let mut conn =
+                sqlx::PgConnection::connect(&admin).await.expect("connect to ATELIER_TEST_POSTGRES");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create a test database");
+            let (server, _) = admin.rsplit_once('/').expect("ATELIER_TEST_POSTGRES is a postgres:// URL");
+            format!("{server}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.path().join("atelier.db").display()),
+    }
+}
+
+/// The database's write lock, held from another connection (as another
+/// process would) until released.
+pub enum WriteLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteLock {
+    /// Lets writers through again.
+    pub async fn release(self) {
+        use sqlx::Connection;
+        match self {
+            Self::Sqlite(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Self::Postgres(conn) => conn.close().await.unwrap(),
+        }
+    }
+}
+
 /// A running server with its own database.
 pub struct TestApp {
     pub base: String,
@@ -36,12 +77,17 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let options = ServeOptions {
             addr,
-            database_url: format!("sqlite://{}", dir.path().join("atelier.db").display()),
+            database_url: fresh_database(&dir).await,
             catalog: None,
             site_root: dir.path().join("site").display().to_string(),
             // Tests poll quickly; the rate limit has its own test.
             settings: Settings { rate_limit_per_minute: 0, ..Settings::default() },
-            engine: EngineConfig { workers: 2, job_timeout: Duration::from_secs(20), max_attempts: 3 },
+            engine: EngineConfig {
+                workers: 2,
+                job_timeout: Duration::from_secs(20),
+                max_attempts: 3,
+                ..EngineConfig::default()
+            },
             provisioner: ProvisionerChoice::simulated(Duration::from_millis(10)),
         };
         let mut options = options;
@@ -161,6 +207,27 @@ impl TestApp {
         while self.client.get(&url).bearer_auth(token).send().await.unwrap().status().as_u16() != 404 {
             assert!(std::time::Instant::now() < deadline, "{id} was never deleted");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Takes the database's write lock from another connection.
+    pub async fn hold_write_lock(&self) -> WriteLock {
+        use sqlx::ConnectOptions;
+        match &self.state.pool {
+            repo::Db::Sqlite(pool) => {
+                let mut conn = (*pool.connect_options()).clone().connect().await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+                WriteLock::Sqlite(conn)
+            }
+            repo::Db::Postgres(pool) => {
+                let mut conn = (*pool.connect_options()).clone().connect().await.unwrap();
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(repo::WRITE_LOCK)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(conn)
+            }
         }
     }
 

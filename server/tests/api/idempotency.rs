@@ -146,11 +146,13 @@ async fn keys_expire_after_a_day() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    sqlx::query(
-        "UPDATE idempotency_keys SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-25 hours')",
-    )
-    .execute(&app.state.pool)
+    app::on_pool!(&app.state.pool, |pool, d| sqlx::query(&format!(
+        "UPDATE idempotency_keys SET created_at = {day_ago}",
+        day_ago = d.now_plus("-25 * 3600")
+    ))
+    .execute(pool)
     .await
+    .map(drop))
     .unwrap();
     // A day later the key is free: a different request with it is a new request.
     let res = app

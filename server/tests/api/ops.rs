@@ -64,10 +64,11 @@ async fn metrics_count_requests_by_route_jobs_and_streams() {
         "atelier_event_streams_open 1",
         "atelier_create_commits_total 1",
         "atelier_creates_stored_total 1",
-        r#"atelier_db_connections{state="max"} 8"#,
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
     }
+    let max = format!(r#"atelier_db_connections{{state="max"}} {}"#, app.state.pool.max_connections());
+    assert!(text.lines().any(|l| l == max), "missing {max:?} in:\n{text}");
     assert!(!text.contains(&id), "series are by route, not by workstation");
 }
 

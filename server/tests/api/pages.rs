@@ -150,9 +150,11 @@ async fn a_server_failure_is_a_500_page_in_the_app_style() {
             .header("cookie", format!("{}={cookie}", app::backend::auth::SESSION_COOKIE))
             .send()
     };
-    assert_eq!(home().await.unwrap().status().as_u16(), 200);
+    let first = home().await.unwrap();
+    let status = first.status().as_u16();
+    assert_eq!(status, 200, "{}", first.text().await.unwrap());
     // The sessions table goes away: the page cannot know who is asking.
-    sqlx::query("ALTER TABLE sessions RENAME TO sessions_gone").execute(&app.state.pool).await.unwrap();
+    app.state.pool.execute_script("ALTER TABLE sessions RENAME TO sessions_gone").await.unwrap();
     let res = home().await.unwrap();
     assert_eq!(res.status().as_u16(), 500);
     let page = res.text().await.unwrap();

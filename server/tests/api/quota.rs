@@ -78,31 +78,33 @@ async fn usage_totals_always_equal_a_recount() {
     .await;
     let pool = &app.state.pool;
     let recount = || async {
-        let owners: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT owner_id, SUM(cpu_cores), SUM(memory_gb), COUNT(*), SUM(storage_gb) FROM workstations
-             WHERE status != 'error' GROUP BY owner_id ORDER BY owner_id",
+        let owners: Vec<(i64, i64, i64, i64, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
+            "SELECT owner_id, CAST(SUM(cpu_cores) AS BIGINT), CAST(SUM(memory_gb) AS BIGINT), COUNT(*),
+                    CAST(SUM(storage_gb) AS BIGINT)
+             FROM workstations WHERE status != 'error' GROUP BY owner_id ORDER BY owner_id",
         )
         .fetch_all(pool)
-        .await
+        .await)
         .unwrap();
-        let kept: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        let kept: Vec<(i64, i64, i64, i64, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
             "SELECT owner_id, cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE gpus > 0 ORDER BY owner_id",
         )
         .fetch_all(pool)
-        .await
+        .await)
         .unwrap();
         assert_eq!(kept, owners, "owner totals");
-        let places: Vec<(String, String, i64)> = sqlx::query_as(
+        let places: Vec<(String, String, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
             "SELECT region, gpu, COUNT(*) FROM workstations WHERE status != 'error' GROUP BY region, gpu ORDER BY 1, 2",
         )
         .fetch_all(pool)
-        .await
+        .await)
         .unwrap();
-        let kept: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT region, gpu, count FROM placement_usage WHERE count > 0 ORDER BY 1, 2")
-                .fetch_all(pool)
-                .await
-                .unwrap();
+        let kept: Vec<(String, String, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
+            "SELECT region, gpu, count FROM placement_usage WHERE count > 0 ORDER BY 1, 2"
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap();
         assert_eq!(kept, places, "placement totals");
     };
     let alice = app.token_for("alice").await;

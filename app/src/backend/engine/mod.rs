@@ -1,5 +1,8 @@
-//! The provisioning engine: durable jobs in SQLite, run by a pool of workers
-//! through a pluggable [`Provisioner`]. Every step becomes an event.
+//! The provisioning engine: durable jobs in the database, run by a pool of
+//! workers through a pluggable [`Provisioner`]. Every step becomes an event.
+//! Any instance may run any job: a worker leases the job it claims and the
+//! engine renews its leases while they run; a job whose lease runs out (its
+//! instance died) is taken over by whichever worker claims next.
 
 mod command;
 mod simulated;
@@ -9,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::backend::db::Db;
 use tokio::sync::{Mutex, Notify};
 use tokio::task::JoinHandle;
 
@@ -107,17 +110,25 @@ pub struct EngineConfig {
     pub job_timeout: Duration,
     /// How many starts a job gets across server restarts.
     pub max_attempts: i64,
+    /// How long a claimed job stays leased without renewal; renewed every
+    /// third of it. Another instance takes a job over when its lease ran out.
+    pub lease: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { workers: 4, job_timeout: Duration::from_secs(600), max_attempts: 3 }
+        Self {
+            workers: 4,
+            job_timeout: Duration::from_secs(600),
+            max_attempts: 3,
+            lease: Duration::from_secs(15),
+        }
     }
 }
 
 /// Records a running job's phases and log lines as events.
 pub struct Progress {
-    pool: SqlitePool,
+    pool: Db,
     bus: EventBus,
     workstation_id: String,
     owner_id: i64,
@@ -180,7 +191,7 @@ impl Progress {
 }
 
 /// Commits one event and publishes it in order.
-pub(crate) async fn record_one(pool: &SqlitePool, bus: &EventBus, event: NewEvent<'_>) -> Result<(), Error> {
+pub(crate) async fn record_one(pool: &Db, bus: &EventBus, event: NewEvent<'_>) -> Result<(), Error> {
     bus.record(|| async move {
         let mut tx = repo::begin_write(pool).await?;
         let published = repo::append_event(&mut tx, event).await?;
@@ -197,7 +208,9 @@ pub struct Engine {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: Db,
+    /// This process's name on the leases of the jobs it runs.
+    holder: String,
     bus: EventBus,
     provisioner: Arc<dyn Provisioner>,
     config: EngineConfig,
@@ -225,15 +238,11 @@ struct Cancels {
 
 impl Engine {
     /// An engine over `pool` that reports to `bus`.
-    pub fn new(
-        pool: SqlitePool,
-        bus: EventBus,
-        provisioner: Arc<dyn Provisioner>,
-        config: EngineConfig,
-    ) -> Self {
+    pub fn new(pool: Db, bus: EventBus, provisioner: Arc<dyn Provisioner>, config: EngineConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 pool,
+                holder: format!("{}-{:016x}", std::process::id(), rand::random::<u64>()),
                 bus,
                 provisioner,
                 config,
@@ -283,58 +292,91 @@ impl Engine {
         cancels.early.remove(&job_id);
     }
 
-    /// Deals with jobs that were running when the process stopped: each is
-    /// queued again, or failed once it has used up its attempts.
-    pub async fn recover(&self) -> Result<usize, Error> {
+    /// Deals with jobs that were running when the process stopped. On
+    /// SQLite, this process is the database's only one, so their leases end
+    /// now and the workers take them over at once. On PostgreSQL another
+    /// instance may be running them: they are taken over when their leases
+    /// run out. Returns how many leases were ended.
+    pub async fn recover(&self) -> Result<u64, Error> {
+        if self.inner.pool.backend() != super::db::Backend::Sqlite {
+            return Ok(0);
+        }
+        let ended = repo::expire_leases(&self.inner.pool).await?;
+        if ended > 0 {
+            tracing::warn!(count = ended, "taking over jobs interrupted by a restart");
+        }
+        Ok(ended)
+    }
+
+    /// Records that `job` is started again after its holder stopped, or
+    /// fails it once it has used up its attempts. Returns whether to run it.
+    async fn take_over(&self, job: &ClaimedJob) -> Result<bool, Error> {
         let inner = &self.inner;
-        let jobs = repo::requeue_running_jobs(&inner.pool).await?;
-        for job in &jobs {
-            let Some((owner_id, workstation)) = repo::job_target(&inner.pool, &job.workstation_id).await?
-            else {
-                continue;
-            };
-            if job.attempts >= inner.config.max_attempts {
-                let reason = format!("Interrupted by server restarts {} times; giving up", job.attempts);
-                let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
-                finish(&inner.pool, &inner.bus, job, kind, owner_id, &workstation, Err(Failure(reason)))
-                    .await?;
-            } else {
-                let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
-                let doing = match kind {
-                    JobKind::Provision => "provisioning",
-                    JobKind::Launch => "a launch",
-                    JobKind::Stop => "a stop",
-                    JobKind::Delete => "a delete",
-                };
-                let line = format!(
-                    "The server restarted during {doing}; starting again (attempt {} of {})",
-                    job.attempts + 1,
-                    inner.config.max_attempts
-                );
-                let event = NewEvent {
-                    workstation_id: &job.workstation_id,
-                    owner_id,
-                    kind: EventKind::Log,
-                    status: workstation.status,
-                    phase: workstation.phase.as_deref(),
-                    progress: None,
-                    message: Some(&line),
-                };
-                record_one(&inner.pool, &inner.bus, event).await?;
+        let Some((owner_id, workstation)) = repo::job_target(&inner.pool, &job.workstation_id).await? else {
+            return Ok(false);
+        };
+        let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
+        let interrupted = job.attempts - 1;
+        if job.attempts > inner.config.max_attempts {
+            let reason = format!("Interrupted by server restarts {interrupted} times; giving up");
+            finish(&inner.pool, &inner.bus, job, kind, owner_id, &workstation, Err(Failure(reason))).await?;
+            return Ok(false);
+        }
+        let doing = match kind {
+            JobKind::Provision => "provisioning",
+            JobKind::Launch => "a launch",
+            JobKind::Stop => "a stop",
+            JobKind::Delete => "a delete",
+        };
+        let line = format!(
+            "The server running {doing} stopped; starting again (attempt {} of {})",
+            job.attempts, inner.config.max_attempts
+        );
+        let event = NewEvent {
+            workstation_id: &job.workstation_id,
+            owner_id,
+            kind: EventKind::Log,
+            status: workstation.status,
+            phase: workstation.phase.as_deref(),
+            progress: None,
+            message: Some(&line),
+        };
+        record_one(&inner.pool, &inner.bus, event).await?;
+        Ok(true)
+    }
+
+    /// Renews the leases of the jobs this process runs, every third of a
+    /// lease, and stops those someone asked (through any instance) to cancel.
+    async fn renew_leases(self) {
+        let inner = &self.inner;
+        let lease_secs = lease_secs(inner.config.lease);
+        let mut stopping = inner.stopping.subscribe();
+        let mut every = tokio::time::interval((inner.config.lease / 3).max(Duration::from_millis(100)));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stopping.changed() => {}
+            }
+            // Jobs still running after a stop keep their leases renewed until dropped.
+            if *stopping.borrow() && inner.workers_running.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                return;
+            }
+            match repo::renew_leases(&inner.pool, &inner.holder, lease_secs).await {
+                Ok(cancelled) => cancelled.into_iter().for_each(|job_id| self.cancel(job_id)),
+                Err(e) => tracing::warn!(error = %e, "cannot renew the leases of running jobs"),
             }
         }
-        if !jobs.is_empty() {
-            tracing::warn!(count = jobs.len(), "recovered jobs interrupted by a restart");
-        }
-        Ok(jobs.len())
     }
 
     /// Starts the workers; they run until `stop`.
     pub fn start(&self) {
-        let tasks = (0..self.inner.config.workers.max(1)).map(|n| {
-            let engine = self.clone();
-            tokio::spawn(async move { engine.work(n).await })
-        });
+        let tasks = (0..self.inner.config.workers.max(1))
+            .map(|n| {
+                let engine = self.clone();
+                tokio::spawn(async move { engine.work(n).await })
+            })
+            .chain(std::iter::once(tokio::spawn(self.clone().renew_leases())));
         self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(tasks);
     }
 
@@ -390,10 +432,21 @@ impl Engine {
             if *stopping.borrow() {
                 return;
             }
-            match repo::claim_job(&inner.pool).await {
+            match repo::claim_job(&inner.pool, &inner.holder, lease_secs(inner.config.lease)).await {
                 Ok(Some(job)) => {
                     // Another job may be waiting for another worker.
                     inner.wake.notify_one();
+                    if job.taken_over() {
+                        match self.take_over(&job).await {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => {
+                                // Its lease runs out again, and it is retried then.
+                                tracing::error!(worker, error = %e, "cannot take over a job");
+                                continue;
+                            }
+                        }
+                    }
                     self.run(job).await;
                 }
                 Ok(None) => {
@@ -503,8 +556,13 @@ impl Engine {
     }
 }
 
+/// A lease's length in whole seconds (at least one).
+fn lease_secs(lease: Duration) -> i64 {
+    i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1)
+}
+
 async fn finish(
-    pool: &SqlitePool,
+    pool: &Db,
     bus: &EventBus,
     job: &ClaimedJob,
     kind: JobKind,

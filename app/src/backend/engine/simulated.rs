@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::backend::db::Db;
 
 use super::{BoxFuture, Failure, Progress, Provisioner};
 use crate::backend::repo;
@@ -12,7 +12,7 @@ use crate::domain::{Catalog, Workstation};
 
 /// The default driver: phases on timers, capacity from the catalog.
 pub struct SimulatedProvisioner {
-    pool: SqlitePool,
+    pool: Db,
     catalog: Arc<Catalog>,
     phase_durations: [Duration; 4],
 }
@@ -22,7 +22,7 @@ impl SimulatedProvisioner {
     pub const PHASES: [&'static str; 4] = ["allocating", "attaching-storage", "booting", "configuring"];
 
     /// A simulator that spends `phase_durations[i]` in phase `PHASES[i]`.
-    pub fn new(pool: SqlitePool, catalog: Arc<Catalog>, phase_durations: [Duration; 4]) -> Self {
+    pub fn new(pool: Db, catalog: Arc<Catalog>, phase_durations: [Duration; 4]) -> Self {
         Self { pool, catalog, phase_durations }
     }
 }
