@@ -54,11 +54,11 @@ fuzz: build-debug
 test-crash:
 	ATELIER_CRASH_ROUNDS=$${ATELIER_CRASH_ROUNDS:-20} cargo test --release -p atelier --test crash -- --ignored --nocapture
 
-## bench: the release server against a bare floor over loopback, with wrk (see BENCHMARKS.md)
+## bench: the release server against a bare floor over loopback, with wrk (see BENCHMARKS.md);
+## `make bench BENCH_BACKEND=postgres` runs it on PostgreSQL (Debian's, started on 127.0.0.1)
 bench: build
 	@scripts/tools.sh bench
-	ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true; \
-	  cargo bench -p server --bench atelier
+	scripts/bench.sh
 
 ## screenshots: the README's pictures of the main pages, phone and desktop, into docs/screenshots/
 screenshots:

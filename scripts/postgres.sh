@@ -6,6 +6,8 @@
 #   scripts/postgres.sh stop    stops it and removes its files
 #
 # ATELIER_PG_DIR (default /tmp/atelier-postgres) holds its data, socket, log and port.
+# The data is throwaway, so it runs without fsync unless ATELIER_PG_DURABLE=1
+# (benchmarks: commits then wait for the disk, as in production).
 set -euo pipefail
 
 dir=${ATELIER_PG_DIR:-/tmp/atelier-postgres}
@@ -49,11 +51,12 @@ start() {
     # A free port: bind port 0 and read what the kernel gave.
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$dir/port"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
-    # Throwaway data: no fsync. Enough connections for parallel tests, each
-    # with its own server pool.
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
-        "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir -c fsync=off -c full_page_writes=off -c max_connections=400" \
-        >/dev/null
+    # Enough connections for parallel tests, each with its own server pool.
+    local settings="-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir -c max_connections=400"
+    if [ "${ATELIER_PG_DURABLE:-0}" != 1 ]; then
+        settings="$settings -c fsync=off -c full_page_writes=off"
+    fi
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "$settings" >/dev/null
     url
 }
 

@@ -7,8 +7,14 @@
 //! validation, no job, no event. It runs twice: `synchronous=NORMAL` (not
 //! power-safe) and `FULL` (what Atelier promises: a `201` is on disk).
 //!
+//! `BENCH_DATABASE=postgres://…` runs everything on PostgreSQL instead (an
+//! empty database there; `make bench DATABASE=postgres` starts one): the
+//! floor then inserts into PostgreSQL with `synchronous_commit` off (the
+//! NORMAL row) and on (FULL, PostgreSQL's default, what Atelier runs with).
+//!
 //! Environment: `ATELIER_BIN` (default `target/release/atelier`),
-//! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (1000).
+//! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (1000),
+//! `BENCH_DATABASE` (default: SQLite files in a temporary directory).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -16,13 +22,14 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use app::backend::db::{self, Db};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const LEVELS: [u32; 3] = [1, 16, 64];
@@ -51,20 +58,32 @@ async fn bench() {
     let bin = PathBuf::from(std::env::var("ATELIER_BIN").unwrap_or_else(|_| "target/release/atelier".into()));
     assert!(bin.exists(), "build the release server first ({} is missing): make bench does", bin.display());
     let dir = tempfile::tempdir().unwrap();
+    let postgres = std::env::var("BENCH_DATABASE").ok().filter(|url| !url.is_empty());
     let script = dir.path().join("create.lua");
     std::fs::write(&script, CREATE_LUA).unwrap();
 
     println!("# Atelier benchmarks\n");
     println!("- machine: {}", machine());
     println!("- load: wrk {}, {seconds} s per run, over 127.0.0.1", wrk_version());
-    println!("- create body: one workstation (NVIDIA L4, us-east-1), a unique name per request\n");
+    println!("- create body: one workstation (NVIDIA L4, us-east-1), a unique name per request");
+    match &postgres {
+        Some(_) => println!(
+            "- database: PostgreSQL {}, on the same machine\n",
+            postgres_version(postgres.as_deref()).await
+        ),
+        None => println!("- database: SQLite (WAL), a file on local disk\n"),
+    }
 
     // The floors, in this process.
     let mut floors = Vec::new();
-    for (label, sync) in
-        [("floor NORMAL", SqliteSynchronous::Normal), ("floor FULL", SqliteSynchronous::Full)]
-    {
-        let url = format!("http://{}", floor(dir.path(), label, sync).await);
+    for (label, durable) in [("floor NORMAL", false), ("floor FULL", true)] {
+        let url = match &postgres {
+            Some(url) => format!("http://{}", floor_postgres(url, durable).await),
+            None => {
+                let sync = if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+                format!("http://{}", floor(dir.path(), label, sync).await)
+            }
+        };
         let mut runs = Vec::new();
         for c in LEVELS {
             runs.push(wrk(&url, "/floor", &script, None, c, seconds).await);
@@ -73,7 +92,7 @@ async fn bench() {
     }
 
     // Atelier, as `make run` builds it.
-    let server = Atelier::start(&bin, dir.path(), subscribers).await;
+    let server = Atelier::start(&bin, dir.path(), postgres.as_deref(), subscribers).await;
     let mut atelier = Vec::new();
     for c in LEVELS {
         atelier.push(wrk(&server.url, "/v1/workstations", &script, Some(&server.token), c, seconds).await);
@@ -304,9 +323,10 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
     .await
     .unwrap();
     async fn create(
-        State(pool): State<SqlitePool>,
+        State(db): State<Db>,
         Json(body): Json<FloorBody>,
     ) -> (StatusCode, Json<serde_json::Value>) {
+        let Db::Sqlite(pool) = db else { unreachable!("the SQLite floor") };
         let configuration = serde_json::to_string(&body.configuration).unwrap_or_default();
         let inserted: Result<i64, _> =
             sqlx::query_scalar("INSERT INTO workstations (name, configuration) VALUES (?, ?) RETURNING id")
@@ -325,11 +345,63 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
             }
         }
     }
-    let app = Router::new().route("/floor", post(create)).with_state(pool);
+    let app = Router::new().route("/floor", post(create)).with_state(Db::Sqlite(pool));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
+}
+
+/// Starts a floor server on PostgreSQL (a table of its own in `url`'s
+/// database), with commits waiting for the disk (`durable`) or not.
+async fn floor_postgres(url: &str, durable: bool) -> std::net::SocketAddr {
+    let table = format!("floor_{}", if durable { "full" } else { "normal" });
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("synchronous_commit", if durable { "on" } else { "off" })]);
+    let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await.unwrap();
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name TEXT NOT NULL, configuration TEXT NOT NULL)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    async fn create(
+        State((pool, table)): State<(sqlx::PgPool, String)>,
+        Json(body): Json<FloorBody>,
+    ) -> (StatusCode, Json<serde_json::Value>) {
+        let configuration = serde_json::to_string(&body.configuration).unwrap_or_default();
+        let inserted: Result<i64, _> = sqlx::query_scalar(&format!(
+            "INSERT INTO {table} (name, configuration) VALUES ($1, $2) RETURNING id"
+        ))
+        .bind(&body.name)
+        .bind(&configuration)
+        .fetch_one(&pool)
+        .await;
+        match inserted {
+            Ok(id) => (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
+            ),
+            Err(e) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() })))
+            }
+        }
+    }
+    let app = Router::new().route("/floor", post(create)).with_state((pool, table));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// The PostgreSQL server's version.
+async fn postgres_version(url: Option<&str>) -> String {
+    let Some(url) = url else { return String::new() };
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await.unwrap();
+    let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    version
 }
 
 /// The release server on a fresh database.
@@ -342,8 +414,11 @@ struct Atelier {
 }
 
 impl Atelier {
-    async fn start(bin: &Path, dir: &Path, subscribers: usize) -> Self {
-        let db = format!("sqlite://{}", dir.join("atelier.db").display());
+    async fn start(bin: &Path, dir: &Path, postgres: Option<&str>, subscribers: usize) -> Self {
+        let db = match postgres {
+            Some(url) => url.to_owned(),
+            None => format!("sqlite://{}", dir.join("atelier.db").display()),
+        };
         let token = Command::new(bin)
             .args(["--database", &db, "token", "create", "--user", "bench"])
             .output()
@@ -487,12 +562,11 @@ impl Drop for Atelier {
     }
 }
 
-/// Reads one number from the server's database (read-only, beside it).
-async fn scalar(db: &str, sql: &str) -> i64 {
-    let options = SqliteConnectOptions::from_str(db).unwrap().read_only(true);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-    let n: Option<i64> = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
-    pool.close().await;
+/// Reads one number from the server's database (beside it).
+async fn scalar(url: &str, sql: &str) -> i64 {
+    let db = db::connect(url).await.unwrap();
+    let n: Option<i64> = app::on_pool!(&db, |pool, d| sqlx::query_scalar(sql).fetch_one(pool).await).unwrap();
+    db.close().await;
     n.unwrap_or(0)
 }
 

@@ -923,21 +923,43 @@ pub async fn delete_workstation(tx: &mut Tx, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Ends a job.
-pub async fn finish_job(tx: &mut Tx, job_id: i64, succeeded: bool, error: Option<&str>) -> Result<(), Error> {
-    on_tx!(tx, |conn, d| sqlx::query(&format!(
+/// Ends a job `holder` runs. Returns false, changing nothing, when the job
+/// is no longer `holder`'s: its lease ran out and another instance took it
+/// over, so the end is that instance's to record.
+pub async fn finish_job(
+    tx: &mut Tx,
+    job_id: i64,
+    holder: &str,
+    succeeded: bool,
+    error: Option<&str>,
+) -> Result<bool, Error> {
+    let ended = on_tx!(tx, |conn, d| sqlx::query(&format!(
         "UPDATE jobs SET state = $1, error = $2, finished_at = {now}, lease_holder = NULL,
                 lease_expires_at = NULL
-         WHERE id = $3",
+         WHERE id = $3 AND state = 'running' AND lease_holder = $4",
         now = d.now
     ))
     .bind(if succeeded { "succeeded" } else { "failed" })
     .bind(error)
     .bind(job_id)
+    .bind(holder)
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(ended > 0)
+}
+
+/// Ends the leases of the jobs `holder` runs now, so another instance takes
+/// them over at once (this one is stopping without finishing them).
+pub async fn release_leases(db: &Db, holder: &str) -> Result<u64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query(&format!(
+        "UPDATE jobs SET lease_expires_at = {past} WHERE lease_holder = $1 AND state = 'running'",
+        past = d.now_plus("-1")
+    ))
+    .bind(holder)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?)
 }
 
 /// A workstation as a job sees it, with its owner.

@@ -53,6 +53,8 @@ impl WriteLock {
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    /// The database this server uses (another may share it).
+    pub database_url: String,
     pub client: Client,
     _dir: TempDir,
     task: tokio::task::JoinHandle<()>,
@@ -73,11 +75,23 @@ impl TestApp {
     /// A server whose options `configure` may change (provisioner, timeouts).
     pub async fn spawn_with(configure: impl FnOnce(&mut ServeOptions)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(&dir).await;
+        Self::spawn_on(dir, database_url, configure).await
+    }
+
+    /// Another instance on this one's database (PostgreSQL: several
+    /// instances share one), with its own options.
+    pub async fn spawn_beside(&self, configure: impl FnOnce(&mut ServeOptions)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_on(dir, self.database_url.clone(), configure).await
+    }
+
+    async fn spawn_on(dir: TempDir, database_url: String, configure: impl FnOnce(&mut ServeOptions)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let options = ServeOptions {
             addr,
-            database_url: fresh_database(&dir).await,
+            database_url: database_url.clone(),
             catalog: None,
             site_root: dir.path().join("site").display().to_string(),
             // Tests poll quickly; the rate limit has its own test.
@@ -108,7 +122,15 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        Self { base: format!("http://{addr}"), state, client, _dir: dir, task, stop: Some(stop) }
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            database_url,
+            client,
+            _dir: dir,
+            task,
+            stop: Some(stop),
+        }
     }
 
     /// Starts a graceful shutdown, as SIGTERM does.

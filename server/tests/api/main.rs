@@ -1,5 +1,6 @@
-//! API integration tests: the real router on 127.0.0.1:0 with a fresh SQLite
-//! file per test, driven over HTTP.
+//! API integration tests: the real router on 127.0.0.1:0 with a fresh
+//! database per test (a SQLite file; a PostgreSQL database when
+//! `ATELIER_TEST_POSTGRES` names a server), driven over HTTP.
 
 mod auth;
 mod authz;
@@ -8,6 +9,8 @@ mod events;
 mod group_commit;
 mod helpers;
 mod idempotency;
+mod instances;
+mod leases;
 mod lifecycle;
 mod listing;
 mod openapi;

@@ -68,7 +68,7 @@ async fn sign_in_sets_an_httponly_strict_cookie_and_home_lists_workstations() {
     let res = app.client.get(app.url("/")).header("cookie", &session).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
-    assert!(html.contains("from-api"), "server-rendered list holds the workstation");
+    assert!(html.contains("from-api"), "server-rendered list holds the workstation: {html}");
     assert!(html.contains("alice"));
     assert!(html.contains("NVIDIA H100 80GB"), "catalog pickers are filled");
 

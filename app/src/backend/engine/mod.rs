@@ -319,7 +319,8 @@ impl Engine {
         let interrupted = job.attempts - 1;
         if job.attempts > inner.config.max_attempts {
             let reason = format!("Interrupted by server restarts {interrupted} times; giving up");
-            finish(&inner.pool, &inner.bus, job, kind, owner_id, &workstation, Err(Failure(reason))).await?;
+            let failed = Err(Failure(reason));
+            finish(&inner.pool, &inner.bus, &inner.holder, job, kind, owner_id, &workstation, failed).await?;
             return Ok(false);
         }
         let doing = match kind {
@@ -381,8 +382,9 @@ impl Engine {
     }
 
     /// Stops taking jobs and gives running ones up to `grace` to finish.
-    /// Jobs still running then are dropped where they are; the next start
-    /// picks them up again (as after a crash). Returns how many were.
+    /// Jobs still running then are dropped where they are and their leases
+    /// released: another instance, or this one's next start, takes them over
+    /// (as after a crash). Returns how many were.
     pub async fn stop(&self, grace: Duration) -> usize {
         use std::sync::atomic::Ordering;
         self.inner.stopping.send_replace(true);
@@ -394,6 +396,12 @@ impl Engine {
         let left = self.inner.workers_running.load(Ordering::Relaxed);
         for task in self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
             task.abort();
+        }
+        if left > 0 {
+            // Another instance (or this one's next start) takes them over now.
+            if let Err(e) = repo::release_leases(&self.inner.pool, &self.inner.holder).await {
+                tracing::warn!(error = %e, "cannot release the leases of unfinished jobs");
+            }
         }
         left
     }
@@ -540,7 +548,10 @@ impl Engine {
         // restart, so a failing database gets a few more tries.
         let mut delay = Duration::from_millis(200);
         for attempt in 1.. {
-            match finish(&inner.pool, &inner.bus, &job, kind, owner_id, &workstation, outcome.clone()).await {
+            let outcome = outcome.clone();
+            match finish(&inner.pool, &inner.bus, &inner.holder, &job, kind, owner_id, &workstation, outcome)
+                .await
+            {
                 Ok(()) => break,
                 Err(e) if attempt < 6 => {
                     tracing::warn!(error = %e, attempt, "cannot record the end of a job; trying again");
@@ -561,9 +572,11 @@ fn lease_secs(lease: Duration) -> i64 {
     i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     pool: &Db,
     bus: &EventBus,
+    holder: &str,
     job: &ClaimedJob,
     kind: JobKind,
     owner_id: i64,
@@ -596,7 +609,14 @@ async fn finish(
     let deleted = kind == JobKind::Delete && outcome.is_ok();
     bus.record(|| async move {
         let mut tx = repo::begin_write(pool).await?;
-        repo::finish_job(&mut tx, job.id, error.is_none(), error).await?;
+        if !repo::finish_job(&mut tx, job.id, holder, error.is_none(), error).await? {
+            tx.rollback().await?;
+            tracing::warn!(
+                job = job.id,
+                "the job was taken over by another instance; its end is theirs to record"
+            );
+            return Ok(((), Vec::new()));
+        }
         let published = repo::append_event(&mut tx, event).await?;
         if deleted {
             repo::delete_workstation(&mut tx, &job.workstation_id).await?;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmark harness (server/benches/atelier.rs) on SQLite,
+# or with BENCH_BACKEND=postgres on a PostgreSQL server started here with
+# durable commits (or the empty database BENCH_DATABASE names).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+if [ "${BENCH_BACKEND:-sqlite}" = postgres ] && [ -z "${BENCH_DATABASE:-}" ]; then
+    export ATELIER_PG_DIR=/tmp/atelier-bench-postgres ATELIER_PG_DURABLE=1
+    admin=$(scripts/postgres.sh start)
+    trap 'scripts/postgres.sh stop' EXIT
+    psql "$admin" -qc "CREATE DATABASE atelier_bench"
+    export BENCH_DATABASE="${admin%/*}/atelier_bench"
+fi
+cargo bench -p server --bench atelier

@@ -1,0 +1,54 @@
+//! Job leases, on the repository: how an instance claims, renews, loses and
+//! finishes jobs (on SQLite, and on PostgreSQL under `make test-postgres`).
+
+use std::time::Duration;
+
+use app::backend::repo::{self, Cancelling};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_new_holder() {
+    let app = TestApp::spawn_with(|o| {
+        // The engine claims the job and then sleeps in its first phase.
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(60));
+        o.engine.lease = Duration::from_secs(60);
+    })
+    .await;
+    let db = &app.state.pool;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("leased")).await;
+    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
+    loop {
+        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
+        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
+            break;
+        }
+    }
+    // Held by the engine, with a live lease: nobody else can claim it.
+    assert!(repo::claim_job(db, "thief", 60).await.unwrap().is_none());
+    // Its lease runs out (its holder died): the next claim takes it over.
+    repo::expire_leases(db).await.unwrap();
+    let job = repo::claim_job(db, "thief", 60).await.unwrap().expect("taken over");
+    assert_eq!((job.workstation_id.as_str(), job.attempts), (id.as_str(), 2));
+    assert!(job.taken_over());
+    assert!(repo::claim_job(db, "third", 60).await.unwrap().is_none(), "leased again");
+
+    // Only the new holder renews it, and learns of a cancel through the database.
+    assert_eq!(repo::renew_leases(db, "thief", 60).await.unwrap(), Vec::<i64>::new());
+    let mut tx = repo::begin_write(db).await.unwrap();
+    assert_eq!(repo::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
+    tx.commit().await.unwrap();
+    assert_eq!(repo::renew_leases(db, "thief", 60).await.unwrap(), vec![job.id]);
+    assert_eq!(repo::renew_leases(db, "someone-else", 60).await.unwrap(), Vec::<i64>::new());
+
+    // The old holder cannot end it; the new one can, once.
+    let mut tx = repo::begin_write(db).await.unwrap();
+    assert!(!repo::finish_job(&mut tx, job.id, "someone-else", true, None).await.unwrap());
+    assert!(repo::finish_job(&mut tx, job.id, "thief", false, Some("Cancelled")).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, job.id, "thief", false, Some("Cancelled")).await.unwrap());
+    tx.commit().await.unwrap();
+    let counts = repo::job_counts(db).await.unwrap();
+    assert_eq!(counts, [("failed".to_owned(), 1)]);
+}
