@@ -178,6 +178,8 @@ pub struct Dialect {
     json_texts: fn(&str) -> String,
     /// The elements of a JSON array parameter as rows `(value, key)`, for a FROM clause.
     json_rows: fn(&str) -> String,
+    /// Whether a column's value is one of a JSON array parameter's texts.
+    in_json_texts: fn(&str, &str) -> String,
 }
 
 impl Dialect {
@@ -195,6 +197,12 @@ impl Dialect {
     pub fn json_rows(&self, param: &str) -> String {
         (self.json_rows)(param)
     }
+
+    /// A condition: `column` is one of the texts of the JSON array in
+    /// `param`, looked up in an index on `column` however large the table.
+    pub fn in_json_texts(&self, column: &str, param: &str) -> String {
+        (self.in_json_texts)(column, param)
+    }
 }
 
 /// SQLite's SQL.
@@ -203,6 +211,7 @@ pub static SQLITE: Dialect = Dialect {
     now_plus: |secs| format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({secs}) || ' seconds')"),
     json_texts: |param| format!("SELECT value FROM json_each({param})"),
     json_rows: |param| format!("json_each({param})"),
+    in_json_texts: |column, param| format!("{column} IN (SELECT value FROM json_each({param}))"),
 };
 
 /// PostgreSQL's SQL.
@@ -211,6 +220,11 @@ pub static POSTGRES: Dialect = Dialect {
     now_plus: |secs| format!("atelier_ts(now() + make_interval(secs => ({secs})))"),
     json_texts: |param| format!("SELECT jsonb_array_elements_text(({param})::jsonb) AS value"),
     json_rows: |param| format!("jsonb_array_elements(({param})::jsonb) WITH ORDINALITY AS rows (value, key)"),
+    // As an array, so the planner looks each value up in the index instead
+    // of joining against every row of the table.
+    in_json_texts: |column, param| {
+        format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(({param})::jsonb)))")
+    },
 };
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its

@@ -289,9 +289,8 @@ pub async fn live_token_hashes(db: &Db, hashes: &[&str]) -> Result<std::collecti
     let hashes = json_param(hashes)?;
     let live: Vec<String> = on_pool!(db, |pool, d| sqlx::query_scalar(&format!(
         "SELECT t.token_hash FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash IN ({list})
-           AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})",
-        list = d.json_texts("$1"),
+         WHERE {listed} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})",
+        listed = d.in_json_texts("t.token_hash", "$1"),
         now = d.now
     ))
     .bind(&hashes)
@@ -308,8 +307,8 @@ pub async fn live_session_hashes(
     let hashes = json_param(hashes)?;
     let live: Vec<String> = on_pool!(db, |pool, d| sqlx::query_scalar(&format!(
         "SELECT s.session_hash FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.session_hash IN ({list}) AND s.expires_at > {now}",
-        list = d.json_texts("$1"),
+         WHERE {listed} AND s.expires_at > {now}",
+        listed = d.in_json_texts("s.session_hash", "$1"),
         now = d.now
     ))
     .bind(&hashes)
@@ -423,8 +422,8 @@ pub async fn taken_names(
 ) -> Result<std::collections::HashSet<String>, Error> {
     let names = json_param(names)?;
     let taken: Vec<String> = on_tx!(tx, |conn, d| sqlx::query_scalar(&format!(
-        "SELECT name FROM workstations WHERE owner_id = $1 AND name IN ({list})",
-        list = d.json_texts("$2")
+        "SELECT name FROM workstations WHERE owner_id = $1 AND {names}",
+        names = d.in_json_texts("name", "$2")
     ))
     .bind(owner_id)
     .bind(&names)
@@ -1093,38 +1092,72 @@ pub async fn list_workstation_page(
         let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
         format!("{escaped}%")
     });
-    // The page comes back as one JSON array in one row: SQLite's driver
-    // hands rows over between threads one at a time, and a page is many rows.
+    // On SQLite the page comes back as one JSON array in one row: its driver
+    // hands rows over between threads one at a time, and a page is many
+    // rows. PostgreSQL's rows come over one connection as they are.
     // The name prefix matches in any case, as SQLite's LIKE does.
-    let (array, like) = match db {
+    let (columns, like) = match db {
         Db::Sqlite(_) => (format!("json_group_array(json_object({PAGE_ROW_FIELDS}))"), "LIKE"),
-        Db::Postgres(_) => {
-            (format!("COALESCE(json_agg(json_build_object({PAGE_ROW_FIELDS}))::text, '[]')"), "ILIKE")
+        Db::Postgres(_) => ("*".to_owned(), "ILIKE"),
+    };
+    // Only the filters given are in the statement: a condition such as
+    // `$2 IS NULL OR status = $2` would have PostgreSQL plan for any value
+    // (a scan of all the owner's rows and a sort) instead of reading the
+    // (owner, position) index newest first.
+    enum Param<'a> {
+        Text(&'a str),
+        Int(i64),
+    }
+    let like_prefix = format!("name {like}");
+    // (condition, its parameter, what follows the parameter)
+    let filters: Vec<(&str, Param, &str)> = [
+        filter.status.map(|s| ("status =", Param::Text(s.as_str()), "")),
+        filter.region.as_deref().map(|r| ("region =", Param::Text(r), "")),
+        filter.gpu.as_deref().map(|g| ("gpu =", Param::Text(g), "")),
+        prefix.as_deref().map(|p| (like_prefix.as_str(), Param::Text(p), " ESCAPE '!'")),
+        filter.before_seq.map(|before| ("seq <", Param::Int(before), "")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let conditions: String = filters
+        .iter()
+        .enumerate()
+        .map(|(i, (condition, _, after))| format!(" AND {condition} ${}{after}", i + 2))
+        .collect();
+    let limit_param = filters.len() + 2;
+    let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
+    let sql = format!(
+        "SELECT {columns} FROM (
+         SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
+         WHERE owner_id = $1{conditions}
+         ORDER BY seq DESC
+         LIMIT ${limit_param}) AS page"
+    );
+    let mut rows: Vec<WorkstationRow> = match db {
+        Db::Sqlite(pool) => {
+            let mut query = sqlx::query_scalar(&sql).bind(owner_id);
+            for param in &params {
+                query = match param {
+                    Param::Text(text) => query.bind(*text),
+                    Param::Int(n) => query.bind(*n),
+                };
+            }
+            let page: String = query.bind(limit + 1).fetch_one(pool).await?;
+            serde_json::from_str(&page)
+                .map_err(|e| Error::Database(sqlx::Error::Decode(format!("workstation page: {e}").into())))?
+        }
+        Db::Postgres(pool) => {
+            let mut query = sqlx::query_as::<_, WorkstationRow>(&sql).bind(owner_id);
+            for param in &params {
+                query = match param {
+                    Param::Text(text) => query.bind(*text),
+                    Param::Int(n) => query.bind(*n),
+                };
+            }
+            query.bind(limit + 1).fetch_all(pool).await?
         }
     };
-    let page: String = on_pool!(db, |pool, d| sqlx::query_scalar(&format!(
-        "SELECT {array} FROM (
-         SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
-         WHERE owner_id = $1
-           AND ($2 IS NULL OR status = $2)
-           AND ($3 IS NULL OR region = $3)
-           AND ($4 IS NULL OR gpu = $4)
-           AND ($5 IS NULL OR name {like} $5 ESCAPE '!')
-           AND ($6 IS NULL OR seq < $6)
-         ORDER BY seq DESC
-         LIMIT $7) AS page"
-    ))
-    .bind(owner_id)
-    .bind(filter.status.map(WorkstationStatus::as_str))
-    .bind(filter.region.as_deref())
-    .bind(filter.gpu.as_deref())
-    .bind(prefix)
-    .bind(filter.before_seq)
-    .bind(limit + 1)
-    .fetch_one(pool)
-    .await)?;
-    let mut rows: Vec<WorkstationRow> = serde_json::from_str(&page)
-        .map_err(|e| Error::Database(sqlx::Error::Decode(format!("workstation page: {e}").into())))?;
     // Newest first, whatever order the aggregate kept.
     rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
     rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect()
@@ -1258,21 +1291,6 @@ pub async fn idempotency_forget(db: &Db, scope: &str, key: &str) -> Result<(), E
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-/// Backdates a key's claim by `secs` seconds (used by tests of abandoned claims).
-pub async fn idempotency_backdate(db: &Db, scope: &str, key: &str, secs: i64) -> Result<(), Error> {
-    on_pool!(db, |pool, d| sqlx::query(&format!(
-        "UPDATE idempotency_keys SET created_at = {then} WHERE scope = $1 AND key = $2",
-        then = d.now_plus("-$3")
-    ))
-    .bind(scope)
-    .bind(key)
-    .bind(secs)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
