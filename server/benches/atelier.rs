@@ -306,6 +306,18 @@ struct FloorConfiguration {
     region: String,
 }
 
+/// A floor's answer: `201` with the new row, or `500` for a failed insert,
+/// so wrk counts it instead of a fast success.
+fn floor_answer(inserted: Result<i64, sqlx::Error>, name: String) -> (StatusCode, Json<serde_json::Value>) {
+    match inserted {
+        Ok(id) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "id": id, "name": name, "status": "provisioning" })),
+        ),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() }))),
+    }
+}
+
 /// Starts a floor server; returns its address.
 async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::SocketAddr {
     let file = dir.join(format!("{}.db", label.replace(' ', "-")));
@@ -334,16 +346,7 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
                 .bind(&configuration)
                 .fetch_one(&pool)
                 .await;
-        // A failed insert is a 500, so wrk counts it instead of a fast success.
-        match inserted {
-            Ok(id) => (
-                StatusCode::CREATED,
-                Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
-            ),
-            Err(e) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() })))
-            }
-        }
+        floor_answer(inserted, body.name)
     }
     let app = Router::new().route("/floor", post(create)).with_state(Db::Sqlite(pool));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -378,15 +381,7 @@ async fn floor_postgres(url: &str, durable: bool) -> std::net::SocketAddr {
         .bind(&configuration)
         .fetch_one(&pool)
         .await;
-        match inserted {
-            Ok(id) => (
-                StatusCode::CREATED,
-                Json(serde_json::json!({ "id": id, "name": body.name, "status": "provisioning" })),
-            ),
-            Err(e) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": e.to_string() })))
-            }
-        }
+        floor_answer(inserted, body.name)
     }
     let app = Router::new().route("/floor", post(create)).with_state((pool, table));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
