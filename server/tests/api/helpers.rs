@@ -253,6 +253,25 @@ impl TestApp {
         }
     }
 
+    /// What PostgreSQL's sessions are doing and waiting for (empty on
+    /// SQLite), for a test that timed out to report.
+    pub async fn database_activity(&self) -> String {
+        let repo::Db::Postgres(pool) = &self.state.pool else { return String::new() };
+        let sessions: Vec<String> = sqlx::query_scalar(
+            "SELECT concat_ws(' | ', state, wait_event_type, wait_event, left(query, 150)) FROM pg_stat_activity
+             WHERE datname = current_database()",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default();
+        let waiting: Vec<String> =
+            sqlx::query_scalar("SELECT concat_ws(' ', locktype, mode, pid) FROM pg_locks WHERE NOT granted")
+                .fetch_all(pool)
+                .await
+                .unwrap_or_default();
+        format!("sessions: {sessions:#?}\nlocks waited for: {waiting:#?}")
+    }
+
     pub async fn workstation_count(&self) -> i64 {
         repo::count_workstations(&self.state.pool).await.unwrap()
     }
