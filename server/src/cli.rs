@@ -19,11 +19,14 @@ use app::domain::Quota;
 #[derive(Debug, Parser)]
 #[command(name = "atelier", version, about)]
 pub struct Cli {
-    /// The database, as a `sqlite://` URL.
+    /// The database: `sqlite://PATH` (created if missing), or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` for several instances.
     #[arg(
         long = "database",
         env = "DATABASE_URL",
         default_value = "sqlite://data/atelier.db",
+        // The URL may hold a password: `--help` does not print it.
+        hide_env_values = true,
         global = true
     )]
     pub database_url: String,
@@ -357,7 +360,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn open(url: &str) -> Result<Db, String> {
-    db::connect(url).await.map_err(|e| format!("cannot open the database {url}: {e}"))
+    db::connect(url).await.map_err(|e| format!("cannot open the database {}: {e}", db::without_password(url)))
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {

@@ -78,9 +78,10 @@ pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError>
 /// jobs a previous process left running, and starts the workers.
 pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError> {
     let catalog = load_catalog(options.catalog.as_ref()).await?;
-    let pool = db::connect(&options.database_url)
-        .await
-        .map_err(|source| StartError::Database { url: options.database_url.clone(), source })?;
+    let pool = db::connect(&options.database_url).await.map_err(|source| StartError::Database {
+        url: db::without_password(&options.database_url),
+        source,
+    })?;
     let leptos_options = LeptosOptions::builder()
         .output_name("atelier")
         .site_root(options.site_root.as_str())

@@ -47,6 +47,17 @@ impl Backend {
     }
 }
 
+/// The database URL with any password replaced by `***`, for messages and logs.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 /// Opens (creating if needed) the database at `url`, applies its backend's
 /// migrations, and returns the process's one pool.
 ///
@@ -301,5 +312,31 @@ pub fn unavailable(e: &sqlx::Error) -> Option<&'static str> {
             }
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_left_out_of_printed_urls() {
+        assert_eq!(
+            without_password("postgres://atelier:s3cr:et@db.example:5432/atelier"),
+            "postgres://atelier:***@db.example:5432/atelier"
+        );
+        assert_eq!(
+            without_password("postgres://atelier@127.0.0.1/atelier"),
+            "postgres://atelier@127.0.0.1/atelier"
+        );
+        assert_eq!(without_password("sqlite://data/atelier.db"), "sqlite://data/atelier.db");
+        assert_eq!(without_password("sqlite://data/a@b.db"), "sqlite://data/a@b.db");
+    }
+
+    #[test]
+    fn the_url_names_the_backend() {
+        assert_eq!(Backend::of_url("postgres://h/d"), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://h/d"), Backend::Postgres);
+        assert_eq!(Backend::of_url("sqlite://data/atelier.db"), Backend::Sqlite);
     }
 }
