@@ -48,8 +48,13 @@ start() {
     rm -rf "$dir"
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    # A free port: bind port 0 and read what the kernel gave.
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$dir/port"
+    # A free port: one in the ephemeral range that nothing answers on.
+    local port
+    while :; do
+        port=$((49152 + RANDOM % 16000))
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    done
+    echo "$port" >"$dir/port"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
     # Enough connections for parallel tests, each with its own server pool.
     local settings="-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir -c max_connections=400"

@@ -80,6 +80,18 @@ ensure_deb() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null
 }
 
+# Python with venv, for schemathesis and the scripts' free-port lookups.
+ensure_python() {
+  ensure_deb python3 python3
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    log "installing Debian's python3-venv"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+  fi
+}
+
 ensure_browser() {
   if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then return; fi
   ensure_deb chromium chromium
@@ -111,6 +123,7 @@ case "${1:-build}" in
     ensure_wasm_opt
     ensure_npm
     ensure_browser
+    ensure_python
     # The example `command` provisioner (and its test) makes disks with qemu-img.
     ensure_deb qemu-img qemu-utils
     ;;

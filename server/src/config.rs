@@ -61,6 +61,8 @@ pub enum StartError {
     ProvisionerCommand(PathBuf),
     #[error("cannot recover interrupted jobs: {0}")]
     Recovery(app::backend::Error),
+    #[error("cannot read the newest event to follow new ones from: {0}")]
+    EventFeed(app::backend::Error),
 }
 
 /// Loads the catalog named in the options, or the embedded one.
@@ -106,7 +108,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         Db::Postgres(pg) => {
             // Several instances may share it: every event comes from the table.
             let bus = EventBus::followed(1024);
-            let after = repo::last_event_id(&pool).await.map_err(StartError::Recovery)?;
+            let after = repo::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
             tokio::spawn(bus.clone().follow(pg.clone(), after));
             bus
         }

@@ -54,6 +54,22 @@ struct Inner {
 /// The channel PostgreSQL notifies when events are committed (migration 0001).
 const CHANNEL: &str = "atelier_events";
 
+/// A connection listening on [`CHANNEL`], or `None` (logged) when there is none now.
+async fn listen(db: &sqlx::PgPool) -> Option<PgListener> {
+    let listening = async {
+        let mut listener = PgListener::connect_with(db).await?;
+        listener.listen(CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    match listening.await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for events; reading every second");
+            None
+        }
+    }
+}
+
 impl EventBus {
     /// A bus that buffers up to `capacity` events per slow subscriber; one
     /// that falls further behind catches up from the database.
@@ -113,19 +129,7 @@ impl EventBus {
         tokio::pin!(closing);
         let db_any = Db::Postgres(db.clone());
         loop {
-            let mut listener = match PgListener::connect_with(&db).await {
-                Ok(mut listener) => match listener.listen(CHANNEL).await {
-                    Ok(()) => Some(listener),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot listen for events; reading every second");
-                        None
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for events; reading every second");
-                    None
-                }
-            };
+            let mut listener = listen(&db).await;
             loop {
                 // Whatever woke us, read everything new: the table is the truth.
                 if let Err(e) = self.publish_after(&db_any, &mut after).await {
@@ -139,7 +143,8 @@ impl EventBus {
                 };
                 tokio::select! {
                     () = &mut closing => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    // Not listening: try again each second.
+                    () = tokio::time::sleep(Duration::from_secs(1)) => if listener.is_none() { break },
                     woken = woken => match woken {
                         Ok(true) => {}
                         // The connection dropped (`Ok(false)`) or failed: listen anew.

@@ -55,28 +55,31 @@ pub const WRITE_LOCK: i64 = 0x0061_7465_6c69_6572; // "atelier"
 /// is dropped half-way, as happens when a client hangs up mid-request. Run to
 /// its end, the transaction is either returned or rolled back when dropped.
 pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    let db = db.clone();
-    tokio::spawn(async move {
-        match db {
-            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await?;
-                Ok(Tx::Postgres(tx))
-            }
-        }
-    })
-    .await
-    .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+    begin_to_the_end(db, true).await
 }
 
 /// Starts a transaction that only reads (several reads that see one state).
 pub async fn begin_read(db: &Db) -> Result<Tx, sqlx::Error> {
+    begin_to_the_end(db, false).await
+}
+
+/// Begins a transaction in a task of its own (see [`begin_write`]).
+async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
     let db = db.clone();
     tokio::spawn(async move {
         match db {
+            Db::Sqlite(pool) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
             Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
-            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                if write {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITE_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(Tx::Postgres(tx))
+            }
         }
     })
     .await
@@ -754,7 +757,8 @@ impl ClaimedJob {
 }
 
 /// Claims the oldest job that is queued, or running under a lease that ran
-/// out, leasing it to `holder` for `lease_secs`. On PostgreSQL, instances
+/// out, leasing it to `holder` for `lease_secs`. A cancel asked for before a
+/// takeover stays asked for. On PostgreSQL, instances
 /// claiming at once skip each other's rows (`FOR UPDATE SKIP LOCKED`);
 /// SQLite's single UPDATE is atomic by itself.
 pub async fn claim_job(db: &Db, holder: &str, lease_secs: i64) -> Result<Option<ClaimedJob>, Error> {
@@ -764,7 +768,7 @@ pub async fn claim_job(db: &Db, holder: &str, lease_secs: i64) -> Result<Option<
     };
     Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, ClaimedJob>(&format!(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = {now},
-                lease_holder = $1, lease_expires_at = {until}, cancel_requested = FALSE
+                lease_holder = $1, lease_expires_at = {until}
          WHERE id = (SELECT id FROM jobs
                      WHERE state = 'queued' OR (state = 'running' AND lease_expires_at < {now})
                      ORDER BY id LIMIT 1 {skip_locked})

@@ -33,11 +33,19 @@ pub struct RateLimiter {
 
 struct Inner {
     limit: u32,
-    windows: Mutex<Windows>,
-    /// Where counts are shared between instances, if they are.
-    shared: Option<Db>,
-    /// When (Unix milliseconds) finished shared windows were last forgotten.
-    shared_swept: std::sync::atomic::AtomicI64,
+    counts: Counts,
+}
+
+/// Where the requests are counted.
+enum Counts {
+    /// In this process (SQLite: one instance).
+    Memory(Mutex<Windows>),
+    /// In the database, shared by every instance (PostgreSQL).
+    Database {
+        db: Db,
+        /// When (Unix milliseconds) finished windows were last forgotten.
+        swept_ms: std::sync::atomic::AtomicI64,
+    },
 }
 
 #[derive(Default)]
@@ -59,46 +67,35 @@ struct Standing {
 impl RateLimiter {
     /// `limit` requests per minute per credential; 0 turns limiting off.
     pub fn new(limit: u32) -> Self {
-        Self::with(limit, None)
-    }
-
-    /// `limit` requests per minute per credential, counted in `db` for every
-    /// instance that shares it.
-    pub fn shared(limit: u32, db: Db) -> Self {
-        Self::with(limit, Some(db))
+        Self::with(limit, Counts::Memory(Mutex::default()))
     }
 
     /// Counts shared through the database when `db` is PostgreSQL, else in memory.
     pub fn for_database(limit: u32, db: &Db) -> Self {
         match db {
             Db::Sqlite(_) => Self::new(limit),
-            Db::Postgres(_) => Self::shared(limit, db.clone()),
+            Db::Postgres(_) => {
+                Self::with(limit, Counts::Database { db: db.clone(), swept_ms: Default::default() })
+            }
         }
     }
 
-    fn with(limit: u32, shared: Option<Db>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                limit,
-                windows: Mutex::new(Windows::default()),
-                shared,
-                shared_swept: Default::default(),
-            }),
-        }
+    fn with(limit: u32, counts: Counts) -> Self {
+        Self { inner: Arc::new(Inner { limit, counts }) }
     }
 
     /// Counts a request in the database, in windows as [`take`](Self::take)'s.
     /// A database that cannot count lets the request through: the limit
     /// guards the service, and a failing database fails the request anyway.
-    async fn take_shared(&self, db: &Db, key: &str) -> Standing {
+    async fn take_shared(&self, db: &Db, swept_ms: &std::sync::atomic::AtomicI64, key: &str) -> Standing {
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let now_ms = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
         let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
         let limit = self.inner.limit;
         // Forget finished windows, at most once a window per instance.
-        let swept = self.inner.shared_swept.load(std::sync::atomic::Ordering::Relaxed);
+        let swept = swept_ms.load(std::sync::atomic::Ordering::Relaxed);
         if now_ms - swept >= window_ms {
-            self.inner.shared_swept.store(now_ms, std::sync::atomic::Ordering::Relaxed);
+            swept_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
             let db = db.clone();
             tokio::spawn(async move {
                 if let Err(e) = repo::forget_request_counts(&db, now_ms, window_ms).await {
@@ -119,18 +116,18 @@ impl RateLimiter {
             }
         }
     }
+}
 
-    fn take(&self, key: &str, now: Instant) -> Standing {
-        let limit = self.inner.limit;
-        let mut guard = self.inner.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let windows = &mut *guard;
+impl Windows {
+    /// Counts a request of `key` at `now` against `limit` a window.
+    fn take(&mut self, limit: u32, key: &str, now: Instant) -> Standing {
         // Forget finished windows so the map stays bounded: once a window at
         // most, and only when it is large, so a request never pays it often.
-        if windows.by_key.len() > 10_000 && windows.swept.is_none_or(|at| now.duration_since(at) >= WINDOW) {
-            windows.by_key.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-            windows.swept = Some(now);
+        if self.by_key.len() > 10_000 && self.swept.is_none_or(|at| now.duration_since(at) >= WINDOW) {
+            self.by_key.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            self.swept = Some(now);
         }
-        let (start, used) = windows.by_key.entry(key.to_owned()).or_insert((now, 0));
+        let (start, used) = self.by_key.entry(key.to_owned()).or_insert((now, 0));
         if now.duration_since(*start) >= WINDOW {
             *start = now;
             *used = 0;
@@ -158,9 +155,13 @@ pub async fn limit(State(limiter): State<RateLimiter>, req: Request, next: Next)
     let Some(key) = key(req.headers()) else {
         return next.run(req).await;
     };
-    let standing = match &limiter.inner.shared {
-        Some(db) => limiter.take_shared(db, &key).await,
-        None => limiter.take(&key, Instant::now()),
+    let standing = match &limiter.inner.counts {
+        Counts::Database { db, swept_ms } => limiter.take_shared(db, swept_ms, &key).await,
+        Counts::Memory(windows) => windows.lock().unwrap_or_else(PoisonError::into_inner).take(
+            limiter.inner.limit,
+            &key,
+            Instant::now(),
+        ),
     };
     let reset_secs = standing.reset.as_secs_f64().ceil() as u64;
     let mut res = if standing.allowed {
@@ -192,27 +193,27 @@ mod tests {
 
     #[test]
     fn budgets_are_per_key_and_refill_each_window() {
-        let limiter = RateLimiter::new(2);
+        let mut windows = Windows::default();
+        let mut take = |key: &str, at: Instant| windows.take(2, key, at);
         let t0 = Instant::now();
-        assert_eq!(limiter.take("a", t0), Standing { allowed: true, remaining: 1, reset: WINDOW });
-        assert!(limiter.take("a", t0 + Duration::from_secs(1)).allowed);
-        let refused = limiter.take("a", t0 + Duration::from_secs(20));
+        assert_eq!(take("a", t0), Standing { allowed: true, remaining: 1, reset: WINDOW });
+        assert!(take("a", t0 + Duration::from_secs(1)).allowed);
+        let refused = take("a", t0 + Duration::from_secs(20));
         assert_eq!(refused, Standing { allowed: false, remaining: 0, reset: Duration::from_secs(40) });
-        assert!(limiter.take("b", t0 + Duration::from_secs(20)).allowed, "another key has its own");
-        let next = limiter.take("a", t0 + WINDOW);
+        assert!(take("b", t0 + Duration::from_secs(20)).allowed, "another key has its own");
+        let next = take("a", t0 + WINDOW);
         assert_eq!(next, Standing { allowed: true, remaining: 1, reset: WINDOW });
     }
 
     #[test]
     fn finished_windows_are_forgotten() {
-        let limiter = RateLimiter::new(5);
+        let mut windows = Windows::default();
         let t0 = Instant::now();
         for n in 0..10_001 {
-            limiter.take(&format!("k{n}"), t0);
+            windows.take(5, &format!("k{n}"), t0);
         }
-        let size = || limiter.inner.windows.lock().unwrap().by_key.len();
-        assert_eq!(size(), 10_001, "all still in their window");
-        limiter.take("late", t0 + WINDOW);
-        assert_eq!(size(), 1, "only the new window is kept");
+        assert_eq!(windows.by_key.len(), 10_001, "all still in their window");
+        windows.take(5, "late", t0 + WINDOW);
+        assert_eq!(windows.by_key.len(), 1, "only the new window is kept");
     }
 }

@@ -10,13 +10,19 @@ use server::ServeOptions;
 
 use crate::helpers::*;
 
-/// Two instances on one PostgreSQL database, or `None` on SQLite.
-async fn pair(configure: impl Fn(&mut ServeOptions) + Copy) -> Option<(TestApp, TestApp)> {
+/// A first instance, or `None` (saying why) on SQLite.
+async fn first(configure: impl Fn(&mut ServeOptions)) -> Option<TestApp> {
     let a = TestApp::spawn_with(configure).await;
     if a.state.pool.backend() != Backend::Postgres {
         eprintln!("several instances need PostgreSQL (set ATELIER_TEST_POSTGRES)");
         return None;
     }
+    Some(a)
+}
+
+/// Two instances on one PostgreSQL database, or `None` on SQLite.
+async fn pair(configure: impl Fn(&mut ServeOptions) + Copy) -> Option<(TestApp, TestApp)> {
+    let a = first(configure).await?;
     let b = a.spawn_beside(configure).await;
     Some((a, b))
 }
@@ -104,11 +110,7 @@ async fn a_cancel_through_one_instance_stops_the_job_running_on_another() {
         o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(60));
         o.engine.lease = Duration::from_secs(1);
     };
-    let a = TestApp::spawn_with(slow).await;
-    if a.state.pool.backend() != Backend::Postgres {
-        eprintln!("several instances need PostgreSQL (set ATELIER_TEST_POSTGRES)");
-        return;
-    }
+    let Some(a) = first(slow).await else { return };
     let token = a.token_for("alice").await;
     let id = a.create(&token, &valid_body("long")).await;
     let mut on_a = a.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 #[tokio::test]
-async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_new_holder() {
+async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_holder() {
     let app = TestApp::spawn_with(|o| {
         // The engine claims the job and then sleeps in its first phase.
         o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(60));
@@ -42,12 +42,18 @@ async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_new_hold
     tx.commit().await.unwrap();
     assert_eq!(repo::renew_leases(db, "thief", 60).await.unwrap(), vec![job.id]);
     assert_eq!(repo::renew_leases(db, "someone-else", 60).await.unwrap(), Vec::<i64>::new());
+    // Its holder dies before acting on it: the cancel stays asked for after the next takeover.
+    repo::expire_leases(db).await.unwrap();
+    let again = repo::claim_job(db, "heir", 60).await.unwrap().expect("taken over again");
+    assert_eq!((again.id, again.attempts), (job.id, 3));
+    assert_eq!(repo::renew_leases(db, "heir", 60).await.unwrap(), vec![job.id]);
 
-    // The old holder cannot end it; the new one can, once.
+    // Earlier holders cannot end it; the current one can, once.
     let mut tx = repo::begin_write(db).await.unwrap();
     assert!(!repo::finish_job(&mut tx, job.id, "someone-else", true, None).await.unwrap());
-    assert!(repo::finish_job(&mut tx, job.id, "thief", false, Some("Cancelled")).await.unwrap());
     assert!(!repo::finish_job(&mut tx, job.id, "thief", false, Some("Cancelled")).await.unwrap());
+    assert!(repo::finish_job(&mut tx, job.id, "heir", false, Some("Cancelled")).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, job.id, "heir", false, Some("Cancelled")).await.unwrap());
     tx.commit().await.unwrap();
     let counts = repo::job_counts(db).await.unwrap();
     assert_eq!(counts, [("failed".to_owned(), 1)]);

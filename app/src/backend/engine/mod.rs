@@ -226,15 +226,13 @@ struct Inner {
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// Cancel requests by job id: a sender for each running job, and requests
-/// that came before their job registered (so none is lost to that race).
+/// A sender for each job running here, by job id, to stop it at once when
+/// a cancel comes through this instance. A cancel is also marked on the job
+/// in the database, which lease renewal reads: that covers a cancel through
+/// another instance, and one that came before its job registered here.
 /// Keyed by job, a request that comes too late cannot stop a later job of
 /// the same workstation.
-#[derive(Default)]
-struct Cancels {
-    running: std::collections::HashMap<i64, tokio::sync::oneshot::Sender<()>>,
-    early: std::collections::HashSet<i64>,
-}
+type Cancels = std::collections::HashMap<i64, tokio::sync::oneshot::Sender<()>>;
 
 impl Engine {
     /// An engine over `pool` that reports to `bus`.
@@ -261,35 +259,25 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
-    /// Asks a running job to stop; it then fails as "Cancelled". Queued
-    /// jobs are cancelled in the database instead.
+    /// Stops a job running here (marked cancelled in the database); it then
+    /// fails as "Cancelled". A job not running here is left to lease renewal.
     pub fn cancel(&self, job_id: i64) {
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match cancels.running.remove(&job_id) {
-            Some(tx) => {
-                let _ = tx.send(());
-            }
-            None => {
-                cancels.early.insert(job_id);
-            }
+        if let Some(tx) = cancels.remove(&job_id) {
+            let _ = tx.send(());
         }
     }
 
     fn register_cancel(&self, job_id: i64) -> tokio::sync::oneshot::Receiver<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cancels.early.remove(&job_id) {
-            let _ = tx.send(());
-        } else {
-            cancels.running.insert(job_id, tx);
-        }
+        cancels.insert(job_id, tx);
         rx
     }
 
     fn unregister_cancel(&self, job_id: i64) {
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cancels.running.remove(&job_id);
-        cancels.early.remove(&job_id);
+        cancels.remove(&job_id);
     }
 
     /// Deals with jobs that were running when the process stopped. On
