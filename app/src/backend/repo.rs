@@ -800,6 +800,17 @@ pub async fn renew_leases(db: &Db, holder: &str, lease_secs: i64) -> Result<Vec<
     .collect())
 }
 
+/// Whether someone asked (through any instance) to cancel the job.
+pub async fn cancel_requested(db: &Db, job_id: i64) -> Result<bool, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, bool>(
+        "SELECT cancel_requested FROM jobs WHERE id = $1"
+    )
+    .bind(job_id)
+    .fetch_optional(pool)
+    .await)?
+    .unwrap_or(false))
+}
+
 /// Ends the leases of every running job at once, so they are taken over
 /// now: on SQLite, one instance owns the database, so a job still running
 /// when it starts was left by a process that is gone.

@@ -58,3 +58,46 @@ async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_
     let counts = repo::job_counts(db).await.unwrap();
     assert_eq!(counts, [("failed".to_owned(), 1)]);
 }
+
+#[tokio::test]
+async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(60));
+        // Renewal (a third of the lease) comes long after the deadline below.
+        o.engine.lease = Duration::from_secs(60);
+    })
+    .await;
+    let db = &app.state.pool;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("doomed")).await;
+    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
+    loop {
+        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
+        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
+            break;
+        }
+    }
+    // Its holder dies, another claims it and dies too, after someone asked to cancel it.
+    repo::expire_leases(db).await.unwrap();
+    let job = repo::claim_job(db, "gone", 60).await.unwrap().expect("taken over");
+    let mut tx = repo::begin_write(db).await.unwrap();
+    assert_eq!(repo::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
+    tx.commit().await.unwrap();
+    repo::expire_leases(db).await.unwrap();
+    app.state.engine.wake();
+
+    // The worker that takes it over reads the mark before starting it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    loop {
+        let ws = app.get_json(&format!("/v1/workstations/{id}"), &token).await;
+        if ws["status"] == "error" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the cancelled job kept running: {ws}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = app.get_json(&format!("/v1/workstations/{id}/history"), &token).await;
+    let messages: Vec<&str> =
+        history["events"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
+    assert!(messages.ends_with(&["Cancelled"]), "{messages:?}");
+}

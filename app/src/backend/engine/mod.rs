@@ -465,14 +465,30 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(job = job.id, workstation = %job.workstation_id, attempt = job.attempts))]
     async fn run(&self, job: ClaimedJob) {
         let inner = &self.inner;
+        // Registered before the database is read: a cancel committed after
+        // that read finds the sender, and one committed before it is marked.
+        let mut cancel = self.register_cancel(job.id);
         let target = match repo::job_target(&inner.pool, &job.workstation_id).await {
             Ok(Some(target)) => target,
-            Ok(None) => return, // deleted meanwhile; the job row went with it
+            Ok(None) => {
+                // Deleted meanwhile; the job row went with it.
+                self.unregister_cancel(job.id);
+                return;
+            }
             Err(e) => {
+                self.unregister_cancel(job.id);
                 tracing::error!(error = %e, "cannot load the job's workstation");
                 return;
             }
         };
+        // A cancel asked for before this worker claimed the job, or before
+        // it registered, stops it before it starts.
+        match repo::cancel_requested(&inner.pool, job.id).await {
+            Ok(true) => self.cancel(job.id),
+            Ok(false) => {}
+            // Lease renewal reads the mark again.
+            Err(e) => tracing::warn!(error = %e, "cannot read whether the job was cancelled"),
+        }
         let (owner_id, workstation) = target;
         let kind = JobKind::parse(&job.kind).unwrap_or(JobKind::Provision);
         let progress = Progress {
@@ -505,8 +521,9 @@ impl Engine {
         };
         let timeout = inner.config.job_timeout;
         let began = std::time::Instant::now();
-        let mut cancel = self.register_cancel(job.id);
         let outcome = tokio::select! {
+            biased;
+            Ok(()) = &mut cancel => Err(Failure("Cancelled".into())),
             outcome = tokio::time::timeout(timeout, work) => outcome.unwrap_or_else(|_| {
                 let doing = match kind {
                     JobKind::Provision => "Provisioning",
@@ -516,7 +533,6 @@ impl Engine {
                 };
                 Err(Failure(format!("{doing} took longer than {} s and was stopped", timeout.as_secs_f64().round())))
             }),
-            Ok(()) = &mut cancel => Err(Failure("Cancelled".into())),
         };
         self.unregister_cancel(job.id);
         progress.settled().await;
