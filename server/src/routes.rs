@@ -5,14 +5,23 @@ use std::future::Future;
 use app::{shell, App};
 use axum::response::IntoResponse;
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 
 use crate::{ops, request_id, rest, security, AppState};
 
+/// The pages' routes, listed once per process. Listing them renders the app
+/// with resource loading switched off for the whole process (a global flag in
+/// leptos_server): a page that another router of this process (tests run
+/// several) renders meanwhile would wait forever for its data.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The service's router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let options = state.leptos_options.clone();
     Router::new()
         .nest("/v1", rest::router(&state))

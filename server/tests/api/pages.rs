@@ -198,3 +198,45 @@ async fn a_read_only_token_cannot_open_a_session() {
     let page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("That token may only read"), "{page}");
 }
+
+/// Building a router (as each test's server does, several at once in this
+/// process) must not stall a page being rendered meanwhile.
+#[tokio::test]
+async fn building_routers_does_not_stall_pages_being_rendered() {
+    let app = TestApp::spawn().await;
+    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let cookie =
+        app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let (state, building) = (app.state.clone(), building.clone());
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let _entered = runtime.enter();
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(server::router(state.clone()));
+            }
+        }
+    });
+    for _ in 0..20 {
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", format!("{}={cookie}", app::backend::auth::SESSION_COOKIE))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await;
+        let page = match res {
+            Ok(res) => res.text().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = page {
+            building.store(false, std::sync::atomic::Ordering::Relaxed);
+            panic!("the home page stalled while routers were built: {e}");
+        }
+    }
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    builder.join().unwrap();
+}
