@@ -782,22 +782,43 @@ pub async fn claim_job(db: &Db, holder: &str, lease_secs: i64) -> Result<Option<
     .await)?)
 }
 
-/// Extends the leases of every job `holder` runs; returns the ids of those
-/// someone asked to cancel (through any instance).
-pub async fn renew_leases(db: &Db, holder: &str, lease_secs: i64) -> Result<Vec<i64>, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>(&format!(
+/// A lease extended by [`renew_leases`].
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Renewed {
+    pub id: i64,
+    /// The start the lease is for: a later one than the caller's means the
+    /// job was taken over since.
+    pub attempts: i64,
+    /// Someone asked (through any instance) to cancel the job.
+    pub cancel_requested: bool,
+}
+
+/// Extends the leases of the jobs `holder` runs among `jobs` (those it is
+/// really running: a job it gave up on is left to run out and be taken
+/// over). A job missing from the answer is no longer `holder`'s.
+pub async fn renew_leases(
+    db: &Db,
+    holder: &str,
+    jobs: &[i64],
+    lease_secs: i64,
+) -> Result<Vec<Renewed>, Error> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = json_param(jobs)?;
+    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, Renewed>(&format!(
         "UPDATE jobs SET lease_expires_at = {until}
          WHERE lease_holder = $1 AND state = 'running'
-         RETURNING CASE WHEN cancel_requested THEN id ELSE 0 END",
-        until = d.now_plus("$2")
+           AND id IN (SELECT CAST(value AS BIGINT) FROM ({ids}) AS ids)
+         RETURNING id, attempts, cancel_requested",
+        until = d.now_plus("$2"),
+        ids = d.json_texts("$3")
     ))
     .bind(holder)
     .bind(lease_secs)
+    .bind(&ids)
     .fetch_all(pool)
-    .await)?
-    .into_iter()
-    .filter(|id| *id != 0)
-    .collect())
+    .await)?)
 }
 
 /// Whether someone asked (through any instance) to cancel the job.
@@ -937,12 +958,13 @@ pub async fn delete_workstation(tx: &mut Tx, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Ends a job `holder` runs. Returns false, changing nothing, when the job
-/// is no longer `holder`'s: its lease ran out and another instance took it
-/// over, so the end is that instance's to record.
+/// Ends the start `attempts` of a job `holder` runs. Returns false, changing
+/// nothing, when that start is no longer current: its lease ran out and the
+/// job was taken over (by another instance, or a later start here), so the
+/// end is the later start's to record.
 pub async fn finish_job(
     tx: &mut Tx,
-    job_id: i64,
+    job: &ClaimedJob,
     holder: &str,
     succeeded: bool,
     error: Option<&str>,
@@ -950,13 +972,14 @@ pub async fn finish_job(
     let ended = on_tx!(tx, |conn, d| sqlx::query(&format!(
         "UPDATE jobs SET state = $1, error = $2, finished_at = {now}, lease_holder = NULL,
                 lease_expires_at = NULL
-         WHERE id = $3 AND state = 'running' AND lease_holder = $4",
+         WHERE id = $3 AND state = 'running' AND lease_holder = $4 AND attempts = $5",
         now = d.now
     ))
     .bind(if succeeded { "succeeded" } else { "failed" })
     .bind(error)
-    .bind(job_id)
+    .bind(job.id)
     .bind(holder)
+    .bind(job.attempts)
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;

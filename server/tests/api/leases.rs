@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::backend::repo::{self, Cancelling};
+use app::backend::repo::{self, Cancelling, Renewed};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -36,24 +36,28 @@ async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_
     assert!(repo::claim_job(db, "third", 60).await.unwrap().is_none(), "leased again");
 
     // Only the new holder renews it, and learns of a cancel through the database.
-    assert_eq!(repo::renew_leases(db, "thief", 60).await.unwrap(), Vec::<i64>::new());
+    let renewed = |attempts, cancel_requested| vec![Renewed { id: job.id, attempts, cancel_requested }];
+    assert_eq!(repo::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, false));
     let mut tx = repo::begin_write(db).await.unwrap();
     assert_eq!(repo::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
     tx.commit().await.unwrap();
-    assert_eq!(repo::renew_leases(db, "thief", 60).await.unwrap(), vec![job.id]);
-    assert_eq!(repo::renew_leases(db, "someone-else", 60).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(repo::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, true));
+    assert_eq!(repo::renew_leases(db, "someone-else", &[job.id], 60).await.unwrap(), vec![]);
+    // Only the jobs named: one its holder gave up on is left to run out.
+    assert_eq!(repo::renew_leases(db, "thief", &[job.id + 1], 60).await.unwrap(), vec![]);
     // Its holder dies before acting on it: the cancel stays asked for after the next takeover.
     repo::expire_leases(db).await.unwrap();
     let again = repo::claim_job(db, "heir", 60).await.unwrap().expect("taken over again");
     assert_eq!((again.id, again.attempts), (job.id, 3));
-    assert_eq!(repo::renew_leases(db, "heir", 60).await.unwrap(), vec![job.id]);
+    assert_eq!(repo::renew_leases(db, "heir", &[job.id], 60).await.unwrap(), renewed(3, true));
 
-    // Earlier holders cannot end it; the current one can, once.
+    // Earlier holders and starts cannot end it; the current one can, once.
     let mut tx = repo::begin_write(db).await.unwrap();
-    assert!(!repo::finish_job(&mut tx, job.id, "someone-else", true, None).await.unwrap());
-    assert!(!repo::finish_job(&mut tx, job.id, "thief", false, Some("Cancelled")).await.unwrap());
-    assert!(repo::finish_job(&mut tx, job.id, "heir", false, Some("Cancelled")).await.unwrap());
-    assert!(!repo::finish_job(&mut tx, job.id, "heir", false, Some("Cancelled")).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, &again, "someone-else", true, None).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, &again, "thief", false, Some("Cancelled")).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, &job, "heir", false, Some("Cancelled")).await.unwrap());
+    assert!(repo::finish_job(&mut tx, &again, "heir", false, Some("Cancelled")).await.unwrap());
+    assert!(!repo::finish_job(&mut tx, &again, "heir", false, Some("Cancelled")).await.unwrap());
     tx.commit().await.unwrap();
     let counts = repo::job_counts(db).await.unwrap();
     assert_eq!(counts, [("failed".to_owned(), 1)]);
@@ -100,4 +104,41 @@ async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
     let messages: Vec<&str> =
         history["events"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
     assert!(messages.ends_with(&["Cancelled"]), "{messages:?}");
+}
+
+#[tokio::test]
+async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(3));
+        // Renewed every second.
+        o.engine.lease = Duration::from_secs(3);
+        // The only worker is busy with the job: none here claims it back.
+        o.engine.workers = 1;
+    })
+    .await;
+    let db = &app.state.pool;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("stolen")).await;
+    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
+    loop {
+        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
+        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
+            break;
+        }
+    }
+    // Its lease runs out (the database could not be reached, say) and another instance takes it over.
+    repo::expire_leases(db).await.unwrap();
+    let job = repo::claim_job(db, "elsewhere", 600).await.unwrap().expect("taken over");
+    assert_eq!(job.attempts, 2);
+
+    // The first start learns it at its next renewal and stops: its next phase (3 s on) never comes.
+    let until = tokio::time::Instant::now() + Duration::from_secs(7);
+    while let Some(event) = events.next_within(until - tokio::time::Instant::now()).await {
+        let event: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(event["phase"], "allocating", "the job went on where it lost its lease: {event}");
+    }
+    let ws = app.get_json(&format!("/v1/workstations/{id}"), &token).await;
+    assert_eq!((ws["status"].as_str(), ws["phase"].as_str()), (Some("provisioning"), Some("allocating")));
+    // Its end is the new holder's to record.
+    assert_eq!(repo::job_counts(db).await.unwrap(), [("running".to_owned(), 1)]);
 }

@@ -215,7 +215,7 @@ struct Inner {
     provisioner: Arc<dyn Provisioner>,
     config: EngineConfig,
     wake: Notify,
-    cancels: std::sync::Mutex<Cancels>,
+    running: std::sync::Mutex<Running>,
     /// Workers whose loop is running now.
     workers_running: std::sync::atomic::AtomicUsize,
     /// How long finished jobs took, by kind and outcome.
@@ -226,13 +226,42 @@ struct Inner {
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// A sender for each job running here, by job id, to stop it at once when
-/// a cancel comes through this instance. A cancel is also marked on the job
-/// in the database, which lease renewal reads: that covers a cancel through
-/// another instance, and one that came before its job registered here.
-/// Keyed by job, a request that comes too late cannot stop a later job of
-/// the same workstation.
-type Cancels = std::collections::HashMap<i64, tokio::sync::oneshot::Sender<()>>;
+/// The jobs running here, by job id: which start of the job each is, and a
+/// sender to stop it. Only these have their leases renewed, so a job this
+/// instance gave up on (a failed read, a panic) is taken over when its lease
+/// runs out. A cancel through this instance stops its job at once; one
+/// through another is marked on the job in the database, which lease
+/// renewal reads. Keyed by job, a request that comes too late cannot stop a
+/// later job of the same workstation.
+type Running = std::collections::HashMap<i64, (i64, tokio::sync::oneshot::Sender<Stop>)>;
+
+/// Why a job running here stops before its work ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Someone asked to cancel it: it fails as "Cancelled".
+    Cancelled,
+    /// Its lease ran out and the job was taken over: its end is the new
+    /// start's to record.
+    LeaseLost,
+}
+
+/// A job registered as running here until this is dropped (also when its
+/// run panics).
+struct Registered<'a> {
+    engine: &'a Engine,
+    job: i64,
+    attempts: i64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut running = self.engine.running();
+        // A later start of the job (a takeover here) has replaced this one.
+        if running.get(&self.job).is_some_and(|(attempts, _)| *attempts == self.attempts) {
+            running.remove(&self.job);
+        }
+    }
+}
 
 impl Engine {
     /// An engine over `pool` that reports to `bus`.
@@ -245,7 +274,7 @@ impl Engine {
                 provisioner,
                 config,
                 wake: Notify::new(),
-                cancels: Default::default(),
+                running: Default::default(),
                 workers_running: Default::default(),
                 durations: Default::default(),
                 stopping: tokio::sync::watch::channel(false).0,
@@ -262,22 +291,31 @@ impl Engine {
     /// Stops a job running here (marked cancelled in the database); it then
     /// fails as "Cancelled". A job not running here is left to lease renewal.
     pub fn cancel(&self, job_id: i64) {
-        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(tx) = cancels.remove(&job_id) {
-            let _ = tx.send(());
+        self.stop_job(job_id, None, Stop::Cancelled);
+    }
+
+    /// Stops the job running here (only its start `attempts`, if given).
+    fn stop_job(&self, job_id: i64, attempts: Option<i64>, why: Stop) {
+        let mut running = self.running();
+        if running.get(&job_id).is_some_and(|(started, _)| attempts.is_none_or(|a| a == *started)) {
+            if let Some((_, tx)) = running.remove(&job_id) {
+                let _ = tx.send(why);
+            }
         }
     }
 
-    fn register_cancel(&self, job_id: i64) -> tokio::sync::oneshot::Receiver<()> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cancels.insert(job_id, tx);
-        rx
+    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
+        self.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn unregister_cancel(&self, job_id: i64) {
-        let mut cancels = self.inner.cancels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cancels.remove(&job_id);
+    /// Registers `job` as running here; the receiver says when to stop it.
+    fn register(&self, job: &ClaimedJob) -> (Registered<'_>, tokio::sync::oneshot::Receiver<Stop>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // An earlier start of the job here lost its lease: this one replaces it.
+        if let Some((_, earlier)) = self.running().insert(job.id, (job.attempts, tx)) {
+            let _ = earlier.send(Stop::LeaseLost);
+        }
+        (Registered { engine: self, job: job.id, attempts: job.attempts }, rx)
     }
 
     /// Deals with jobs that were running when the process stopped. On
@@ -334,8 +372,10 @@ impl Engine {
         Ok(true)
     }
 
-    /// Renews the leases of the jobs this process runs, every third of a
-    /// lease, and stops those someone asked (through any instance) to cancel.
+    /// Renews the leases of the jobs running here, every third of a lease.
+    /// Stops those someone asked (through any instance) to cancel, and those
+    /// whose lease was lost (it ran out, as when the database could not be
+    /// reached, and the job was taken over): only one start of a job runs.
     async fn renew_leases(self) {
         let inner = &self.inner;
         let lease_secs = lease_secs(inner.config.lease);
@@ -351,8 +391,22 @@ impl Engine {
             if *stopping.borrow() && inner.workers_running.load(std::sync::atomic::Ordering::Relaxed) == 0 {
                 return;
             }
-            match repo::renew_leases(&inner.pool, &inner.holder, lease_secs).await {
-                Ok(cancelled) => cancelled.into_iter().for_each(|job_id| self.cancel(job_id)),
+            let here: Vec<(i64, i64)> =
+                self.running().iter().map(|(job, (attempts, _))| (*job, *attempts)).collect();
+            let ids: Vec<i64> = here.iter().map(|(job, _)| *job).collect();
+            match repo::renew_leases(&inner.pool, &inner.holder, &ids, lease_secs).await {
+                Ok(renewed) => {
+                    for (job, attempts) in here {
+                        match renewed.iter().find(|r| r.id == job) {
+                            Some(r) if r.attempts == attempts && r.cancel_requested => {
+                                self.stop_job(job, Some(attempts), Stop::Cancelled);
+                            }
+                            Some(r) if r.attempts == attempts => {}
+                            // Taken over, or ended meanwhile (its run then has unregistered).
+                            _ => self.stop_job(job, Some(attempts), Stop::LeaseLost),
+                        }
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "cannot renew the leases of running jobs"),
             }
         }
@@ -437,7 +491,8 @@ impl Engine {
                             Ok(true) => {}
                             Ok(false) => continue,
                             Err(e) => {
-                                // Its lease runs out again, and it is retried then.
+                                // Not running here, its lease is not renewed: it
+                                // runs out, and the job is taken over then.
                                 tracing::error!(worker, error = %e, "cannot take over a job");
                                 continue;
                             }
@@ -467,17 +522,13 @@ impl Engine {
         let inner = &self.inner;
         // Registered before the database is read: a cancel committed after
         // that read finds the sender, and one committed before it is marked.
-        let mut cancel = self.register_cancel(job.id);
+        // Dropped on any return, after which its lease is no longer renewed.
+        let (registered, mut stopped) = self.register(&job);
         let target = match repo::job_target(&inner.pool, &job.workstation_id).await {
             Ok(Some(target)) => target,
-            Ok(None) => {
-                // Deleted meanwhile; the job row went with it.
-                self.unregister_cancel(job.id);
-                return;
-            }
+            Ok(None) => return, // deleted meanwhile; the job row went with it
             Err(e) => {
-                self.unregister_cancel(job.id);
-                tracing::error!(error = %e, "cannot load the job's workstation");
+                tracing::error!(error = %e, "cannot load the job's workstation; it is taken over when its lease runs out");
                 return;
             }
         };
@@ -523,8 +574,11 @@ impl Engine {
         let began = std::time::Instant::now();
         let outcome = tokio::select! {
             biased;
-            Ok(()) = &mut cancel => Err(Failure("Cancelled".into())),
-            outcome = tokio::time::timeout(timeout, work) => outcome.unwrap_or_else(|_| {
+            Ok(stop) = &mut stopped => match stop {
+                Stop::Cancelled => Some(Err(Failure("Cancelled".into()))),
+                Stop::LeaseLost => None,
+            },
+            outcome = tokio::time::timeout(timeout, work) => Some(outcome.unwrap_or_else(|_| {
                 let doing = match kind {
                     JobKind::Provision => "Provisioning",
                     JobKind::Launch => "Starting",
@@ -532,10 +586,14 @@ impl Engine {
                     JobKind::Delete => "Deleting",
                 };
                 Err(Failure(format!("{doing} took longer than {} s and was stopped", timeout.as_secs_f64().round())))
-            }),
+            })),
         };
-        self.unregister_cancel(job.id);
+        drop(registered);
         progress.settled().await;
+        let Some(outcome) = outcome else {
+            tracing::warn!("the job's lease ran out and it was taken over; stopped here");
+            return;
+        };
         {
             let outcome_label = if outcome.is_ok() { "succeeded" } else { "failed" };
             let mut durations = inner.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -613,7 +671,7 @@ async fn finish(
     let deleted = kind == JobKind::Delete && outcome.is_ok();
     bus.record(|| async move {
         let mut tx = repo::begin_write(pool).await?;
-        if !repo::finish_job(&mut tx, job.id, holder, error.is_none(), error).await? {
+        if !repo::finish_job(&mut tx, job, holder, error.is_none(), error).await? {
             tx.rollback().await?;
             tracing::warn!(
                 job = job.id,
