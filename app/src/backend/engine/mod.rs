@@ -23,6 +23,7 @@ use super::events::EventBus;
 use super::metrics::Histogram;
 use super::repo::{self, ClaimedJob, NewEvent};
 use super::Error;
+use crate::domain::lifecycle::Action;
 use crate::domain::{EventKind, Workstation, WorkstationStatus};
 
 /// Why a provisioning job failed, in words for the user.
@@ -215,6 +216,8 @@ struct Inner {
     provisioner: Arc<dyn Provisioner>,
     config: EngineConfig,
     wake: Notify,
+    /// Renews (and reads cancel marks) now rather than at the next tick.
+    renew_now: Notify,
     running: std::sync::Mutex<Running>,
     /// Workers whose loop is running now.
     workers_running: std::sync::atomic::AtomicUsize,
@@ -233,7 +236,15 @@ struct Inner {
 /// through another is marked on the job in the database, which lease
 /// renewal reads. Keyed by job, a request that comes too late cannot stop a
 /// later job of the same workstation.
-type Running = std::collections::HashMap<i64, (i64, tokio::sync::oneshot::Sender<Stop>)>;
+type Running = std::collections::HashMap<i64, Local>;
+
+/// A job running here.
+struct Local {
+    /// Which start of the job this is.
+    attempts: i64,
+    workstation_id: String,
+    stop: tokio::sync::oneshot::Sender<Stop>,
+}
 
 /// Why a job running here stops before its work ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,7 +268,7 @@ impl Drop for Registered<'_> {
     fn drop(&mut self) {
         let mut running = self.engine.running();
         // A later start of the job (a takeover here) has replaced this one.
-        if running.get(&self.job).is_some_and(|(attempts, _)| *attempts == self.attempts) {
+        if running.get(&self.job).is_some_and(|local| local.attempts == self.attempts) {
             running.remove(&self.job);
         }
     }
@@ -274,6 +285,7 @@ impl Engine {
                 provisioner,
                 config,
                 wake: Notify::new(),
+                renew_now: Notify::new(),
                 running: Default::default(),
                 workers_running: Default::default(),
                 durations: Default::default(),
@@ -297,9 +309,9 @@ impl Engine {
     /// Stops the job running here (only its start `attempts`, if given).
     fn stop_job(&self, job_id: i64, attempts: Option<i64>, why: Stop) {
         let mut running = self.running();
-        if running.get(&job_id).is_some_and(|(started, _)| attempts.is_none_or(|a| a == *started)) {
-            if let Some((_, tx)) = running.remove(&job_id) {
-                let _ = tx.send(why);
+        if running.get(&job_id).is_some_and(|local| attempts.is_none_or(|a| a == local.attempts)) {
+            if let Some(local) = running.remove(&job_id) {
+                let _ = local.stop.send(why);
             }
         }
     }
@@ -310,10 +322,11 @@ impl Engine {
 
     /// Registers `job` as running here; the receiver says when to stop it.
     fn register(&self, job: &ClaimedJob) -> (Registered<'_>, tokio::sync::oneshot::Receiver<Stop>) {
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (stop, rx) = tokio::sync::oneshot::channel();
+        let local = Local { attempts: job.attempts, workstation_id: job.workstation_id.clone(), stop };
         // An earlier start of the job here lost its lease: this one replaces it.
-        if let Some((_, earlier)) = self.running().insert(job.id, (job.attempts, tx)) {
-            let _ = earlier.send(Stop::LeaseLost);
+        if let Some(earlier) = self.running().insert(job.id, local) {
+            let _ = earlier.stop.send(Stop::LeaseLost);
         }
         (Registered { engine: self, job: job.id, attempts: job.attempts }, rx)
     }
@@ -385,6 +398,7 @@ impl Engine {
         loop {
             tokio::select! {
                 _ = every.tick() => {}
+                () = inner.renew_now.notified() => {}
                 _ = stopping.changed() => {}
             }
             // Jobs still running after a stop keep their leases renewed until dropped.
@@ -392,7 +406,7 @@ impl Engine {
                 return;
             }
             let here: Vec<(i64, i64)> =
-                self.running().iter().map(|(job, (attempts, _))| (*job, *attempts)).collect();
+                self.running().iter().map(|(job, local)| (*job, local.attempts)).collect();
             let ids: Vec<i64> = here.iter().map(|(job, _)| *job).collect();
             match repo::renew_leases(&inner.pool, &inner.holder, &ids, lease_secs).await {
                 Ok(renewed) => {
@@ -412,6 +426,36 @@ impl Engine {
         }
     }
 
+    /// Reads the cancel marks at once when a cancel is asked for (through any
+    /// instance: on PostgreSQL every instance follows every event) of a
+    /// workstation whose job runs here. The mark itself, not the event, says
+    /// which job to stop, so an event read late cannot stop a later job.
+    async fn watch_cancels(self) {
+        use tokio::sync::broadcast::error::RecvError;
+        let inner = &self.inner;
+        let mut events = inner.bus.subscribe();
+        let mut stopping = inner.stopping.subscribe();
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                _ = stopping.changed() => return,
+            };
+            let check = match event {
+                Ok(b) => {
+                    b.event.kind == EventKind::Log
+                        && b.event.phase.as_deref() == Some(Action::Cancel.phase())
+                        && self.running().values().any(|local| local.workstation_id == b.event.workstation_id)
+                }
+                // Some were missed: one of them may have been a cancel.
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            };
+            if check {
+                inner.renew_now.notify_one();
+            }
+        }
+    }
+
     /// Starts the workers; they run until `stop`.
     pub fn start(&self) {
         let tasks = (0..self.inner.config.workers.max(1))
@@ -419,7 +463,7 @@ impl Engine {
                 let engine = self.clone();
                 tokio::spawn(async move { engine.work(n).await })
             })
-            .chain(std::iter::once(tokio::spawn(self.clone().renew_leases())));
+            .chain([tokio::spawn(self.clone().renew_leases()), tokio::spawn(self.clone().watch_cancels())]);
         self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(tasks);
     }
 
