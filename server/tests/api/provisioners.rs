@@ -129,10 +129,16 @@ async fn a_failing_command_ends_in_error_with_its_last_lines() {
 async fn a_command_past_the_deadline_is_killed_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
+    let child_file = dir.path().join("child");
+    // The work is a process the script starts and waits for.
     let slow = script(
         dir.path(),
         "slow.sh",
-        &format!("echo $$ > '{}'\necho '::progress 10 waiting'\nexec sleep 60", pid_file.display()),
+        &format!(
+            "echo $$ > '{}'\necho '::progress 10 waiting'\nsleep 60 &\necho $! > '{}'\nwait",
+            pid_file.display(),
+            child_file.display()
+        ),
     );
     let app = TestApp::spawn_with(|o| {
         o.provisioner = ProvisionerChoice::Command { program: slow };
@@ -146,18 +152,20 @@ async fn a_command_past_the_deadline_is_killed_and_fails() {
     assert_eq!(last["status"], "error");
     assert_eq!(last["message"], "Provisioning took longer than 1 s and was stopped");
 
-    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
-    let mut gone = false;
-    for _ in 0..50 {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Gone, or a zombie waiting to be reaped.
-        if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
-            gone = true;
-            break;
+    for file in [pid_file, child_file] {
+        let pid = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+        let mut gone = false;
+        for _ in 0..50 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Gone, or a zombie waiting to be reaped.
+            if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(gone, "the provisioner's process {pid} ({}) was not killed", file.display());
     }
-    assert!(gone, "the provisioner process {pid} was not killed");
 }
 
 #[tokio::test]

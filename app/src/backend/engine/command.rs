@@ -4,7 +4,8 @@
 //! environment variables. Each line it prints (stdout or stderr) becomes a log
 //! event; a line `::progress <percent> <phase>` sets the phase instead. Exit
 //! status 0 means success; anything else fails the job with the last lines
-//! as the reason. The process is killed when the job times out.
+//! as the reason. When the job is stopped (a cancel, a timeout) the program is
+//! killed with every process it started: it runs in a process group of its own.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -77,10 +78,12 @@ impl CommandProvisioner {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
+                .process_group(0)
                 .spawn()
                 .map_err(|e| {
                     Failure(format!("cannot start the provisioner {}: {e}", self.program.display()))
                 })?;
+            let group = child.id().map(KillGroup);
 
             if let Some(mut stdin) = child.stdin.take() {
                 // A program that ignores stdin may close it early; that is fine.
@@ -110,6 +113,8 @@ impl CommandProvisioner {
             }
             let status =
                 child.wait().await.map_err(|e| Failure(format!("lost the provisioner process: {e}")))?;
+            // It ended by itself: what it left running (a VM it launched) stays.
+            std::mem::forget(group);
             if status.success() {
                 return Ok(());
             }
@@ -124,6 +129,21 @@ impl CommandProvisioner {
                 format!("The provisioner {how}: {}", lines.join(" | "))
             }))
         })
+    }
+}
+
+/// Kills a provisioner's process group when dropped: the job was stopped
+/// before the program ended, so nothing it started may go on.
+struct KillGroup(u32);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.0) {
+            // SAFETY: killpg only sends a signal; a group that is gone is an error we ignore.
+            unsafe {
+                libc::killpg(group, libc::SIGKILL);
+            }
+        }
     }
 }
 
