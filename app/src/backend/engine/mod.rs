@@ -480,9 +480,17 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let left = self.inner.workers_running.load(Ordering::Relaxed);
-        for task in self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..) {
-            task.abort();
-        }
+        let tasks: Vec<JoinHandle<()>> =
+            self.inner.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).drain(..).collect();
+        tasks.iter().for_each(JoinHandle::abort);
+        // Gone before the leases are released: a renewal under way could
+        // otherwise extend them again.
+        let ended = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), ended).await;
         if left > 0 {
             // Another instance (or this one's next start) takes them over now.
             if let Err(e) = repo::release_leases(&self.inner.pool, &self.inner.holder).await {
