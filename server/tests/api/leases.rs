@@ -142,3 +142,53 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     // Its end is the new holder's to record.
     assert_eq!(repo::job_counts(db).await.unwrap(), [("running".to_owned(), 1)]);
 }
+
+#[tokio::test]
+async fn a_job_whose_lease_cannot_be_renewed_stops_before_another_instance_takes_it_over() {
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(5));
+        // Renewed every second; stopped after 2 s without a renewal.
+        o.engine.lease = Duration::from_secs(3);
+        o.engine.workers = 1;
+    })
+    .await;
+    let repo::Db::Postgres(pool) = &app.state.pool else {
+        eprintln!("SQLite has one instance, which keeps its jobs (set ATELIER_TEST_POSTGRES)");
+        return;
+    };
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("cut-off")).await;
+    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
+    loop {
+        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
+        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
+            break;
+        }
+    }
+    // The job's row is locked from elsewhere: its lease cannot be renewed, as with the database out of reach.
+    use sqlx::{ConnectOptions, Connection};
+    let mut other = (*pool.connect_options()).clone().connect().await.unwrap();
+    let mut lock = other.begin().await.unwrap();
+    sqlx::query("SELECT id FROM jobs WHERE workstation_id = $1 FOR UPDATE")
+        .bind(&id)
+        .fetch_one(&mut *lock)
+        .await
+        .unwrap();
+    // The job stops within two thirds of its lease: its next phase (5 s on) never comes.
+    let until = tokio::time::Instant::now() + Duration::from_millis(5500);
+    while let Some(event) = events.next_within(until - tokio::time::Instant::now()).await {
+        let event: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(event["phase"], "allocating", "the job went on without its lease: {event}");
+    }
+    // Once the database answers, the job is taken over as after a crash.
+    lock.rollback().await.unwrap();
+    let takeover = "The server running provisioning stopped; starting again (attempt 2 of 3)";
+    loop {
+        let event = events.next_within(Duration::from_secs(30)).await.expect("the job was taken over");
+        let event: Value = serde_json::from_str(&event.data).unwrap();
+        if event["message"] == takeover {
+            break;
+        }
+        assert_eq!(event["phase"], "allocating", "before the takeover: {event}");
+    }
+}

@@ -242,6 +242,8 @@ type Running = std::collections::HashMap<i64, Local>;
 struct Local {
     /// Which start of the job this is.
     attempts: i64,
+    /// When it was registered here (just after its claim leased it).
+    since: tokio::time::Instant,
     workstation_id: String,
     stop: tokio::sync::oneshot::Sender<Stop>,
 }
@@ -323,7 +325,12 @@ impl Engine {
     /// Registers `job` as running here; the receiver says when to stop it.
     fn register(&self, job: &ClaimedJob) -> (Registered<'_>, tokio::sync::oneshot::Receiver<Stop>) {
         let (stop, rx) = tokio::sync::oneshot::channel();
-        let local = Local { attempts: job.attempts, workstation_id: job.workstation_id.clone(), stop };
+        let local = Local {
+            attempts: job.attempts,
+            since: tokio::time::Instant::now(),
+            workstation_id: job.workstation_id.clone(),
+            stop,
+        };
         // An earlier start of the job here lost its lease: this one replaces it.
         if let Some(earlier) = self.running().insert(job.id, local) {
             let _ = earlier.stop.send(Stop::LeaseLost);
@@ -389,12 +396,19 @@ impl Engine {
     /// Stops those someone asked (through any instance) to cancel, and those
     /// whose lease was lost (it ran out, as when the database could not be
     /// reached, and the job was taken over): only one start of a job runs.
+    /// On PostgreSQL, where another instance takes over a job whose lease
+    /// runs out, a job whose lease could not be renewed for two thirds of a
+    /// lease is stopped here before that.
     async fn renew_leases(self) {
         let inner = &self.inner;
         let lease_secs = lease_secs(inner.config.lease);
         let mut stopping = inner.stopping.subscribe();
-        let mut every = tokio::time::interval((inner.config.lease / 3).max(Duration::from_millis(100)));
+        let period = (inner.config.lease / 3).max(Duration::from_millis(100));
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = inner.pool.backend() == super::db::Backend::Postgres;
+        // When the leases were last extended (from the start of that renewal).
+        let mut renewed_at = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = every.tick() => {}
@@ -405,12 +419,19 @@ impl Engine {
             if *stopping.borrow() && inner.workers_running.load(std::sync::atomic::Ordering::Relaxed) == 0 {
                 return;
             }
-            let here: Vec<(i64, i64)> =
-                self.running().iter().map(|(job, local)| (*job, local.attempts)).collect();
-            let ids: Vec<i64> = here.iter().map(|(job, _)| *job).collect();
-            match repo::renew_leases(&inner.pool, &inner.holder, &ids, lease_secs).await {
+            let here: Vec<(i64, i64, tokio::time::Instant)> =
+                self.running().iter().map(|(job, local)| (*job, local.attempts, local.since)).collect();
+            let ids: Vec<i64> = here.iter().map(|(job, ..)| *job).collect();
+            let began = tokio::time::Instant::now();
+            // A renewal that hangs (the database unreachable) counts as failed.
+            let renewal = tokio::time::timeout(
+                period,
+                repo::renew_leases(&inner.pool, &inner.holder, &ids, lease_secs),
+            );
+            match renewal.await.unwrap_or_else(|_| Err(Error::Database(sqlx::Error::PoolTimedOut))) {
                 Ok(renewed) => {
-                    for (job, attempts) in here {
+                    renewed_at = began;
+                    for (job, attempts, _) in here {
                         match renewed.iter().find(|r| r.id == job) {
                             Some(r) if r.attempts == attempts && r.cancel_requested => {
                                 self.stop_job(job, Some(attempts), Stop::Cancelled);
@@ -421,7 +442,16 @@ impl Engine {
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot renew the leases of running jobs"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the leases of running jobs");
+                    let unsure = inner.config.lease * 2 / 3;
+                    for (job, attempts, since) in here {
+                        if shared && since.max(renewed_at).elapsed() >= unsure {
+                            tracing::warn!(job, "stopping a job whose lease could not be renewed; another instance takes it over");
+                            self.stop_job(job, Some(attempts), Stop::LeaseLost);
+                        }
+                    }
+                }
             }
         }
     }
