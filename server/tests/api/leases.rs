@@ -109,7 +109,7 @@ async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
 #[tokio::test]
 async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     let app = TestApp::spawn_with(|o| {
-        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(3));
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(5));
         // Renewed every second.
         o.engine.lease = Duration::from_secs(3);
         // The only worker is busy with the job: none here claims it back.
@@ -131,8 +131,8 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     let job = repo::claim_job(db, "elsewhere", 600).await.unwrap().expect("taken over");
     assert_eq!(job.attempts, 2);
 
-    // The first start learns it at its next renewal and stops: its next phase (3 s on) never comes.
-    let until = tokio::time::Instant::now() + Duration::from_secs(7);
+    // The first start learns it at its next renewal and stops: its next phase (5 s on) never comes.
+    let until = tokio::time::Instant::now() + Duration::from_secs(6);
     while let Some(event) = events.next_within(until - tokio::time::Instant::now()).await {
         let event: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(event["phase"], "allocating", "the job went on where it lost its lease: {event}");
@@ -146,7 +146,7 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
 #[tokio::test]
 async fn a_job_whose_lease_cannot_be_renewed_stops_before_another_instance_takes_it_over() {
     let app = TestApp::spawn_with(|o| {
-        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(5));
+        o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(8));
         // Renewed every second; stopped after 2 s without a renewal.
         o.engine.lease = Duration::from_secs(3);
         o.engine.workers = 1;
@@ -174,8 +174,8 @@ async fn a_job_whose_lease_cannot_be_renewed_stops_before_another_instance_takes
         .fetch_one(&mut *lock)
         .await
         .unwrap();
-    // The job stops within two thirds of its lease: its next phase (5 s on) never comes.
-    let until = tokio::time::Instant::now() + Duration::from_millis(5500);
+    // The job stops within two thirds of its lease: its next phase (8 s on) never comes.
+    let until = tokio::time::Instant::now() + Duration::from_millis(8500);
     while let Some(event) = events.next_within(until - tokio::time::Instant::now()).await {
         let event: Value = serde_json::from_str(&event.data).unwrap();
         assert_eq!(event["phase"], "allocating", "the job went on without its lease: {event}");
