@@ -215,6 +215,19 @@ impl TestApp {
         id
     }
 
+    /// Reads the workstation until its status is `status`, failing after `within`.
+    pub async fn wait_for_status(&self, token: &str, id: &str, status: &str, within: Duration) -> Value {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let ws = self.get_json(&format!("/v1/workstations/{id}"), token).await;
+            if ws["status"] == status {
+                return ws;
+            }
+            assert!(std::time::Instant::now() < deadline, "not {status} within {within:?}: {ws}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `GET path` read as JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         self.get(path, token).send().await.unwrap().json().await.unwrap()

@@ -125,15 +125,7 @@ async fn a_cancel_through_one_instance_stops_the_job_running_on_another() {
     let b = a.spawn_beside(slow).await;
     let res = b.client.post(b.url(&format!("/v1/workstations/{id}/cancel"))).bearer_auth(&token).send().await;
     assert_eq!(res.unwrap().status().as_u16(), 202);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let ws = b.get_json(&format!("/v1/workstations/{id}"), &token).await;
-        if ws["status"] == "error" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the job on A was not stopped: {ws}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    b.wait_for_status(&token, &id, "error", Duration::from_secs(10)).await;
     let history = b.get_json(&format!("/v1/workstations/{id}/history"), &token).await;
     let last = history["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["message"], "Cancelled", "{history}");

@@ -8,6 +8,20 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// Creates a workstation for a new user and waits for the engine to start
+/// its job (its first phase): the token, the workstation and its stream.
+async fn started(app: &TestApp, name: &str) -> (String, String, SseClient) {
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body(name)).await;
+    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
+    loop {
+        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
+        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
+            return (token, id, events);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_holder() {
     let app = TestApp::spawn_with(|o| {
@@ -17,15 +31,7 @@ async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_
     })
     .await;
     let db = &app.state.pool;
-    let token = app.token_for("alice").await;
-    let id = app.create(&token, &valid_body("leased")).await;
-    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
-    loop {
-        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
-        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
-            break;
-        }
-    }
+    let (_, id, _) = started(&app, "leased").await;
     // Held by the engine, with a live lease: nobody else can claim it.
     assert!(repo::claim_job(db, "thief", 60).await.unwrap().is_none());
     // Its lease runs out (its holder died): the next claim takes it over.
@@ -72,15 +78,7 @@ async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
     })
     .await;
     let db = &app.state.pool;
-    let token = app.token_for("alice").await;
-    let id = app.create(&token, &valid_body("doomed")).await;
-    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
-    loop {
-        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
-        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
-            break;
-        }
-    }
+    let (token, id, _) = started(&app, "doomed").await;
     // Its holder dies, another claims it and dies too, after someone asked to cancel it.
     repo::expire_leases(db).await.unwrap();
     let job = repo::claim_job(db, "gone", 60).await.unwrap().expect("taken over");
@@ -91,15 +89,7 @@ async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
     app.state.engine.wake();
 
     // The worker that takes it over reads the mark before starting it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(8);
-    loop {
-        let ws = app.get_json(&format!("/v1/workstations/{id}"), &token).await;
-        if ws["status"] == "error" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the cancelled job kept running: {ws}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_for_status(&token, &id, "error", Duration::from_secs(8)).await;
     let history = app.get_json(&format!("/v1/workstations/{id}/history"), &token).await;
     let messages: Vec<&str> =
         history["events"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
@@ -117,15 +107,7 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     })
     .await;
     let db = &app.state.pool;
-    let token = app.token_for("alice").await;
-    let id = app.create(&token, &valid_body("stolen")).await;
-    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
-    loop {
-        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
-        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
-            break;
-        }
-    }
+    let (token, id, mut events) = started(&app, "stolen").await;
     // Its lease runs out (the database could not be reached, say) and another instance takes it over.
     repo::expire_leases(db).await.unwrap();
     let job = repo::claim_job(db, "elsewhere", 600).await.unwrap().expect("taken over");
@@ -156,15 +138,7 @@ async fn a_job_whose_lease_cannot_be_renewed_stops_before_another_instance_takes
         eprintln!("SQLite has one instance, which keeps its jobs (set ATELIER_TEST_POSTGRES)");
         return;
     };
-    let token = app.token_for("alice").await;
-    let id = app.create(&token, &valid_body("cut-off")).await;
-    let mut events = app.stream(&format!("/v1/workstations/{id}/events"), &token, None).await;
-    loop {
-        let event = events.next_within(Duration::from_secs(10)).await.expect("the engine started the job");
-        if serde_json::from_str::<Value>(&event.data).unwrap()["phase"] == "allocating" {
-            break;
-        }
-    }
+    let (_, id, mut events) = started(&app, "cut-off").await;
     // The job's row is locked from elsewhere: its lease cannot be renewed, as with the database out of reach.
     use sqlx::{ConnectOptions, Connection};
     let mut other = (*pool.connect_options()).clone().connect().await.unwrap();

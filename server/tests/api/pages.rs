@@ -4,6 +4,14 @@ use serde_json::Value;
 
 use crate::helpers::TestApp;
 
+/// A session cookie's value for a new user `name`.
+async fn session_for(app: &TestApp, name: &str) -> String {
+    let user = app::backend::repo::create_user(&app.state.pool, name).await.unwrap();
+    app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn home_redirects_to_sign_in_without_a_session() {
     let app = TestApp::spawn().await;
@@ -143,11 +151,7 @@ async fn pages_carry_protective_headers_and_refuse_cross_site_posts() {
 #[tokio::test]
 async fn a_server_failure_is_a_500_page_in_the_app_style() {
     let app = TestApp::spawn().await;
-    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
-    let cookie =
-        app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
+    let cookie = session_for(&app, "alice").await;
     let home = || {
         app.client
             .get(app.url("/"))
@@ -204,11 +208,7 @@ async fn a_read_only_token_cannot_open_a_session() {
 #[tokio::test]
 async fn building_routers_does_not_stall_pages_being_rendered() {
     let app = TestApp::spawn().await;
-    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
-    let cookie =
-        app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
+    let cookie = session_for(&app, "alice").await;
     let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let builder = std::thread::spawn({
         let (state, building) = (app.state.clone(), building.clone());
