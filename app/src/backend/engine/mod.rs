@@ -242,10 +242,13 @@ type Running = std::collections::HashMap<i64, Local>;
 struct Local {
     /// Which start of the job this is.
     attempts: i64,
-    /// When it was registered here (just after its claim leased it).
+    /// When its lease was last extended as far as this instance knows: its
+    /// claim (or, later, a renewal's start).
     since: tokio::time::Instant,
     workstation_id: String,
-    stop: tokio::sync::oneshot::Sender<Stop>,
+    /// Taken by the first stop; the job stays registered (its lease
+    /// renewed) until its end is recorded.
+    stop: Option<tokio::sync::oneshot::Sender<Stop>>,
 }
 
 /// Why a job running here stops before its work ends.
@@ -258,8 +261,8 @@ enum Stop {
     LeaseLost,
 }
 
-/// A job registered as running here until this is dropped (also when its
-/// run panics).
+/// A job registered as running here until this is dropped: after its end is
+/// recorded, or when its run gives up or panics.
 struct Registered<'a> {
     engine: &'a Engine,
     job: i64,
@@ -311,9 +314,11 @@ impl Engine {
     /// Stops the job running here (only its start `attempts`, if given).
     fn stop_job(&self, job_id: i64, attempts: Option<i64>, why: Stop) {
         let mut running = self.running();
-        if running.get(&job_id).is_some_and(|local| attempts.is_none_or(|a| a == local.attempts)) {
-            if let Some(local) = running.remove(&job_id) {
-                let _ = local.stop.send(why);
+        if let Some(local) = running.get_mut(&job_id) {
+            if attempts.is_none_or(|a| a == local.attempts) {
+                if let Some(stop) = local.stop.take() {
+                    let _ = stop.send(why);
+                }
             }
         }
     }
@@ -322,18 +327,25 @@ impl Engine {
         self.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers `job` as running here; the receiver says when to stop it.
-    fn register(&self, job: &ClaimedJob) -> (Registered<'_>, tokio::sync::oneshot::Receiver<Stop>) {
+    /// Registers `job`, claimed at `claimed_at`, as running here; the
+    /// receiver says when to stop it.
+    fn register(
+        &self,
+        job: &ClaimedJob,
+        claimed_at: tokio::time::Instant,
+    ) -> (Registered<'_>, tokio::sync::oneshot::Receiver<Stop>) {
         let (stop, rx) = tokio::sync::oneshot::channel();
         let local = Local {
             attempts: job.attempts,
-            since: tokio::time::Instant::now(),
+            since: claimed_at,
             workstation_id: job.workstation_id.clone(),
-            stop,
+            stop: Some(stop),
         };
         // An earlier start of the job here lost its lease: this one replaces it.
         if let Some(earlier) = self.running().insert(job.id, local) {
-            let _ = earlier.stop.send(Stop::LeaseLost);
+            if let Some(stop) = earlier.stop {
+                let _ = stop.send(Stop::LeaseLost);
+            }
         }
         (Registered { engine: self, job: job.id, attempts: job.attempts }, rx)
     }
@@ -407,50 +419,85 @@ impl Engine {
         let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = inner.pool.backend() == super::db::Backend::Postgres;
-        // When the leases were last extended (from the start of that renewal).
-        let mut renewed_at = tokio::time::Instant::now();
+        // How long after its lease was last extended a job is stopped when
+        // no renewal succeeds (PostgreSQL): before the lease runs out.
+        let unsure = inner.config.lease * 2 / 3;
         loop {
+            // The earliest moment a job still running here must stop.
+            let due = if shared {
+                self.running()
+                    .values()
+                    .filter(|local| local.stop.is_some())
+                    .map(|local| local.since + unsure)
+                    .min()
+            } else {
+                None
+            };
             tokio::select! {
                 _ = every.tick() => {}
                 () = inner.renew_now.notified() => {}
                 _ = stopping.changed() => {}
+                () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
             }
             // Jobs still running after a stop keep their leases renewed until dropped.
             if *stopping.borrow() && inner.workers_running.load(std::sync::atomic::Ordering::Relaxed) == 0 {
                 return;
             }
-            let here: Vec<(i64, i64, tokio::time::Instant)> =
-                self.running().iter().map(|(job, local)| (*job, local.attempts, local.since)).collect();
-            let ids: Vec<i64> = here.iter().map(|(job, ..)| *job).collect();
-            let began = tokio::time::Instant::now();
-            // A renewal that hangs (the database unreachable) counts as failed.
+            let now = tokio::time::Instant::now();
+            if shared {
+                let late: Vec<(i64, i64)> = self
+                    .running()
+                    .iter()
+                    .filter(|(_, local)| local.stop.is_some() && local.since + unsure <= now)
+                    .map(|(job, local)| (*job, local.attempts))
+                    .collect();
+                for (job, attempts) in late {
+                    tracing::warn!(
+                        job,
+                        "stopping a job whose lease could not be renewed; another instance takes it over"
+                    );
+                    self.stop_job(job, Some(attempts), Stop::LeaseLost);
+                }
+            }
+            let here: Vec<(i64, i64)> =
+                self.running().iter().map(|(job, local)| (*job, local.attempts)).collect();
+            let ids: Vec<i64> = here.iter().map(|(job, _)| *job).collect();
+            // A renewal that hangs (the database out of reach) fails when its
+            // time is up, at the latest when a job must stop.
+            let budget = match due {
+                Some(due) if due > now => period.min(due - now),
+                _ => period,
+            };
             let renewal = tokio::time::timeout(
-                period,
+                budget,
                 repo::renew_leases(&inner.pool, &inner.holder, &ids, lease_secs),
             );
-            match renewal.await.unwrap_or_else(|_| Err(Error::Database(sqlx::Error::PoolTimedOut))) {
-                Ok(renewed) => {
-                    renewed_at = began;
-                    for (job, attempts, _) in here {
-                        match renewed.iter().find(|r| r.id == job) {
-                            Some(r) if r.attempts == attempts && r.cancel_requested => {
-                                self.stop_job(job, Some(attempts), Stop::Cancelled);
-                            }
-                            Some(r) if r.attempts == attempts => {}
-                            // Taken over, or ended meanwhile (its run then has unregistered).
-                            _ => self.stop_job(job, Some(attempts), Stop::LeaseLost),
-                        }
-                    }
-                }
-                Err(e) => {
+            let renewed = match renewal.await {
+                Ok(Ok(renewed)) => renewed,
+                Ok(Err(e)) => {
                     tracing::warn!(error = %e, "cannot renew the leases of running jobs");
-                    let unsure = inner.config.lease * 2 / 3;
-                    for (job, attempts, since) in here {
-                        if shared && since.max(renewed_at).elapsed() >= unsure {
-                            tracing::warn!(job, "stopping a job whose lease could not be renewed; another instance takes it over");
-                            self.stop_job(job, Some(attempts), Stop::LeaseLost);
+                    continue;
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        seconds = budget.as_secs_f64(),
+                        "renewing the leases of running jobs took too long"
+                    );
+                    continue;
+                }
+            };
+            for (job, attempts) in here {
+                match renewed.iter().find(|r| r.id == job) {
+                    Some(r) if r.attempts == attempts => {
+                        if let Some(local) = self.running().get_mut(&job).filter(|l| l.attempts == attempts) {
+                            local.since = now;
+                        }
+                        if r.cancel_requested {
+                            self.stop_job(job, Some(attempts), Stop::Cancelled);
                         }
                     }
+                    // Taken over, or ended meanwhile (its run then has unregistered).
+                    _ => self.stop_job(job, Some(attempts), Stop::LeaseLost),
                 }
             }
         }
@@ -564,10 +611,15 @@ impl Engine {
             if *stopping.borrow() {
                 return;
             }
+            let claimed_at = tokio::time::Instant::now();
             match repo::claim_job(&inner.pool, &inner.holder, lease_secs(inner.config.lease)).await {
                 Ok(Some(job)) => {
                     // Another job may be waiting for another worker.
                     inner.wake.notify_one();
+                    // Registered before the database is read: a cancel committed
+                    // after that read finds the sender, and one committed before
+                    // it is marked. Its lease is renewed from now until it is dropped.
+                    let (registered, stopped) = self.register(&job, claimed_at);
                     if job.taken_over() {
                         match self.take_over(&job).await {
                             Ok(true) => {}
@@ -580,7 +632,7 @@ impl Engine {
                             }
                         }
                     }
-                    self.run(job).await;
+                    self.run(job, registered, stopped).await;
                 }
                 Ok(None) => {
                     // The wake-up is the fast path; the timer covers jobs queued
@@ -600,12 +652,13 @@ impl Engine {
     }
 
     #[tracing::instrument(skip_all, fields(job = job.id, workstation = %job.workstation_id, attempt = job.attempts))]
-    async fn run(&self, job: ClaimedJob) {
+    async fn run(
+        &self,
+        job: ClaimedJob,
+        registered: Registered<'_>,
+        mut stopped: tokio::sync::oneshot::Receiver<Stop>,
+    ) {
         let inner = &self.inner;
-        // Registered before the database is read: a cancel committed after
-        // that read finds the sender, and one committed before it is marked.
-        // Dropped on any return, after which its lease is no longer renewed.
-        let (registered, mut stopped) = self.register(&job);
         let target = match repo::job_target(&inner.pool, &job.workstation_id).await {
             Ok(Some(target)) => target,
             Ok(None) => return, // deleted meanwhile; the job row went with it
@@ -670,7 +723,6 @@ impl Engine {
                 Err(Failure(format!("{doing} took longer than {} s and was stopped", timeout.as_secs_f64().round())))
             })),
         };
-        drop(registered);
         progress.settled().await;
         let Some(outcome) = outcome else {
             tracing::warn!("the job's lease ran out and it was taken over; stopped here");
@@ -703,11 +755,13 @@ impl Engine {
                     delay *= 2;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot record the end of a job; it is recovered at the next start");
+                    tracing::error!(error = %e, "cannot record the end of a job; it is taken over when its lease runs out");
                     break;
                 }
             }
         }
+        // Renewed until here: no other instance takes over a job whose end is being recorded.
+        drop(registered);
     }
 }
 
