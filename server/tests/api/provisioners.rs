@@ -183,3 +183,35 @@ async fn a_missing_provisioner_command_stops_the_start() {
     let err = server::build_state(&options).await.err().expect("start must fail");
     assert!(err.to_string().contains("is not an executable file"), "{err}");
 }
+
+#[tokio::test]
+async fn what_a_command_leaves_running_stays_and_its_job_ends_when_it_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let child_file = dir.path().join("child");
+    // A VM-like process left running, still holding the program's output open.
+    let launcher = script(
+        dir.path(),
+        "launcher.sh",
+        &format!(
+            "echo '::progress 50 booting'\nsleep 60 &\necho $! > '{}'\necho 'left it running'",
+            child_file.display()
+        ),
+    );
+    let app = TestApp::spawn_with(|o| {
+        o.provisioner = ProvisionerChoice::Command { program: launcher };
+        o.engine.job_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let token = app.token_for("alice").await;
+    let id = app.create(&token, &valid_body("launched")).await;
+    let started = std::time::Instant::now();
+    let events = app.follow_to_end(&token, &id).await;
+    let pid = std::fs::read_to_string(&child_file).unwrap().trim().to_owned();
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.split_whitespace().nth(2) != Some("Z"));
+    let _ = std::process::Command::new("kill").arg(&pid).status();
+    assert_eq!(events.last().unwrap()["status"], "stopped", "{events:#?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the job waited for what it left running");
+    assert!(events.iter().any(|e| e["message"] == "left it running"), "{events:#?}");
+    assert!(alive, "what the program left running was killed");
+}

@@ -100,21 +100,28 @@ impl CommandProvisioner {
             }
             drop(tx);
             let mut tail = VecDeque::with_capacity(TAIL_LINES);
-            while let Some(line) = lines.recv().await {
-                if let Some((percent, phase)) = parse_progress(&line) {
-                    progress.phase(&phase, percent, None).await?;
-                } else {
-                    if tail.len() == TAIL_LINES {
-                        tail.pop_front();
+            let lost = |e: std::io::Error| Failure(format!("lost the provisioner process: {e}"));
+            let status = loop {
+                tokio::select! {
+                    line = lines.recv() => match line {
+                        Some(line) => take_line(line, &mut tail, progress).await?,
+                        None => break child.wait().await.map_err(lost)?,
+                    },
+                    // It exited, but what it left running (a VM it launched) may
+                    // hold its output open: read what it wrote, then stop reading.
+                    status = child.wait() => {
+                        let status = status.map_err(lost)?;
+                        while let Ok(Some(line)) = tokio::time::timeout(LAST_LINES_WAIT, lines.recv()).await {
+                            take_line(line, &mut tail, progress).await?;
+                        }
+                        break status;
                     }
-                    tail.push_back(line.clone());
-                    progress.log(&line).await?;
                 }
+            };
+            // It ended by itself: what it left running stays.
+            if let Some(group) = group {
+                group.disarm();
             }
-            let status =
-                child.wait().await.map_err(|e| Failure(format!("lost the provisioner process: {e}")))?;
-            // It ended by itself: what it left running (a VM it launched) stays.
-            std::mem::forget(group);
             if status.success() {
                 return Ok(());
             }
@@ -132,9 +139,34 @@ impl CommandProvisioner {
     }
 }
 
+/// How long output written just before the program exited may take to arrive.
+const LAST_LINES_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Records a line of the program's output: a phase, or a log line (kept in
+/// `tail` for a failure to quote).
+async fn take_line(line: String, tail: &mut VecDeque<String>, progress: &Progress) -> Result<(), Failure> {
+    if let Some((percent, phase)) = parse_progress(&line) {
+        progress.phase(&phase, percent, None).await?;
+        return Ok(());
+    }
+    progress.log(&line).await?;
+    if tail.len() == TAIL_LINES {
+        tail.pop_front();
+    }
+    tail.push_back(line);
+    Ok(())
+}
+
 /// Kills a provisioner's process group when dropped: the job was stopped
 /// before the program ended, so nothing it started may go on.
 struct KillGroup(u32);
+
+impl KillGroup {
+    /// The program ended by itself: the group is left alone.
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
 
 impl Drop for KillGroup {
     fn drop(&mut self) {
