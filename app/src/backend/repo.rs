@@ -987,10 +987,12 @@ pub async fn finish_job(
 }
 
 /// Ends the leases of the jobs `holder` runs now, so another instance takes
-/// them over at once (this one is stopping without finishing them).
+/// them over at once (this one is stopping without finishing them). They are
+/// no longer `holder`'s: a renewal of its still on its way matches nothing.
 pub async fn release_leases(db: &Db, holder: &str) -> Result<u64, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query(&format!(
-        "UPDATE jobs SET lease_expires_at = {past} WHERE lease_holder = $1 AND state = 'running'",
+        "UPDATE jobs SET lease_expires_at = {past}, lease_holder = NULL
+         WHERE lease_holder = $1 AND state = 'running'",
         past = d.now_plus("-1")
     ))
     .bind(holder)
