@@ -1242,6 +1242,25 @@ pub struct IdempotentRecord {
     pub abandoned: bool,
 }
 
+/// A key claimed for one request: only that request may store its answer
+/// or release it (a claim taken over as abandoned is another claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub scope: String,
+    pub key: String,
+    /// When it was claimed; one key's claims are a minute apart at least.
+    claimed_at: String,
+}
+
+/// What claiming a key found.
+#[derive(Debug, Clone)]
+pub enum Claimed {
+    /// The key is this request's now.
+    New(IdempotencyClaim),
+    /// Another request has it: its answer, or none yet.
+    Existing(IdempotentRecord),
+}
+
 /// Claims `key` for a new request, or returns what is stored for it. Keys
 /// older than 24 hours are forgotten first.
 pub async fn idempotency_claim(
@@ -1249,9 +1268,9 @@ pub async fn idempotency_claim(
     scope: &str,
     key: &str,
     request_hash: &str,
-) -> Result<Option<IdempotentRecord>, Error> {
+) -> Result<Claimed, Error> {
     let mut tx = begin_write(db).await?;
-    let existing = on_tx!(&mut tx, |conn, d| {
+    let claimed = on_tx!(&mut tx, |conn, d| {
         sqlx::query(&format!(
             "DELETE FROM idempotency_keys WHERE created_at < {day_ago}",
             day_ago = d.now_plus("-86400")
@@ -1280,26 +1299,31 @@ pub async fn idempotency_claim(
             }
             Some(_) => false,
         };
-        if claimed {
-            sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)")
+        let claimed = match existing {
+            Some(record) if !claimed => Claimed::Existing(record),
+            _ => {
+                let claimed_at: String = sqlx::query_scalar(
+                    "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
+                     RETURNING created_at",
+                )
                 .bind(scope)
                 .bind(key)
                 .bind(request_hash)
-                .execute(&mut *conn)
+                .fetch_one(&mut *conn)
                 .await?;
-        }
-        Ok::<_, sqlx::Error>(if claimed { None } else { existing })
+                Claimed::New(IdempotencyClaim { scope: scope.to_owned(), key: key.to_owned(), claimed_at })
+            }
+        };
+        Ok::<_, sqlx::Error>(claimed)
     })?;
     tx.commit().await?;
-    Ok(existing)
+    Ok(claimed)
 }
 
-/// Stores the response of a claimed key.
-#[allow(clippy::too_many_arguments)]
+/// Stores the response of a claimed key, if the claim is still the key's.
 pub async fn idempotency_store(
     db: &Db,
-    scope: &str,
-    key: &str,
+    claim: &IdempotencyClaim,
     status: u16,
     content_type: Option<&str>,
     location: Option<&str>,
@@ -1308,29 +1332,34 @@ pub async fn idempotency_store(
 ) -> Result<(), Error> {
     on_pool!(db, |pool, d| sqlx::query(
         "UPDATE idempotency_keys SET status = $1, content_type = $2, location = $3, etag = $4, body = $5
-         WHERE scope = $6 AND key = $7",
+         WHERE scope = $6 AND key = $7 AND created_at = $8 AND status IS NULL",
     )
     .bind(i64::from(status))
     .bind(content_type)
     .bind(location)
     .bind(etag)
     .bind(body)
-    .bind(scope)
-    .bind(key)
+    .bind(&claim.scope)
+    .bind(&claim.key)
+    .bind(&claim.claimed_at)
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Forgets a claimed key (the request failed in a way a retry may fix).
-pub async fn idempotency_forget(db: &Db, scope: &str, key: &str) -> Result<(), Error> {
-    on_pool!(db, |pool, d| sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
-        .bind(scope)
-        .bind(key)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+/// Forgets a claimed key (the request failed in a way a retry may fix), if
+/// the claim is still the key's.
+pub async fn idempotency_forget(db: &Db, claim: &IdempotencyClaim) -> Result<(), Error> {
+    on_pool!(db, |pool, d| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at = $3 AND status IS NULL"
+    )
+    .bind(&claim.scope)
+    .bind(&claim.key)
+    .bind(&claim.claimed_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

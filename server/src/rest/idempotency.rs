@@ -3,7 +3,8 @@
 //! another body is a 422; a retry while the first still runs is a 409. Keys
 //! are scoped to the credential that sent them and kept for 24 hours.
 
-use app::backend::{auth, repo, AppState};
+use app::backend::repo::{self, Claimed};
+use app::backend::{auth, AppState};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -60,21 +61,23 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     hashed.extend_from_slice(&bytes);
     let request_hash = auth::hash_bytes(&hashed);
 
-    match repo::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
+    let claim = match repo::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
         Err(e) => return ApiError::internal(e).into_response(),
-        Ok(Some(record)) if record.status.is_none() => return ApiError::IdempotencyInFlight.into_response(),
-        Ok(Some(record)) if record.request_hash != request_hash => {
+        Ok(Claimed::Existing(record)) if record.status.is_none() => {
+            return ApiError::IdempotencyInFlight.into_response()
+        }
+        Ok(Claimed::Existing(record)) if record.request_hash != request_hash => {
             return ApiError::IdempotencyMismatch.into_response();
         }
-        Ok(Some(record)) => return replay(record),
-        Ok(None) => {}
-    }
+        Ok(Claimed::Existing(record)) => return replay(record),
+        Ok(Claimed::New(claim)) => claim,
+    };
 
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
     if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
         // Nothing happened that a retry could repeat: let it run again.
-        if let Err(e) = repo::idempotency_forget(&state.pool, &scope, &key).await {
+        if let Err(e) = repo::idempotency_forget(&state.pool, &claim).await {
             tracing::error!(error = %e, "cannot release an idempotency key");
         }
         return response;
@@ -83,7 +86,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let bytes: Bytes = match to_bytes(body, MAX_STORED_BODY).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            let _ = repo::idempotency_forget(&state.pool, &scope, &key).await;
+            let _ = repo::idempotency_forget(&state.pool, &claim).await;
             return ApiError::internal(format!("response body unreadable: {e}")).into_response();
         }
     };
@@ -91,8 +94,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Err(e) = repo::idempotency_store(
         &state.pool,
-        &scope,
-        &key,
+        &claim,
         parts.status.as_u16(),
         text(header::CONTENT_TYPE).as_deref(),
         text(header::LOCATION).as_deref(),

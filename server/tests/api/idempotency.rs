@@ -71,7 +71,8 @@ async fn a_retry_while_the_first_runs_is_409() {
     let token = app.token_for("alice").await;
     // The first request has claimed the key and not finished.
     let scope = server::rest::auth::Credential::Token(token.clone()).key();
-    assert!(repo::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap().is_none());
+    let claimed = repo::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap();
+    assert!(matches!(claimed, repo::Claimed::New(_)));
     let res = app
         .post_json("/v1/workstations", &token, &valid_body("c"))
         .header("idempotency-key", "busy")
@@ -163,4 +164,40 @@ async fn keys_expire_after_a_day() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
     assert!(res.headers().get("idempotent-replayed").is_none());
+}
+
+#[tokio::test]
+async fn a_key_claimed_again_is_answered_only_by_its_new_claim() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.pool;
+    let claim = |hash: &'static str| async move {
+        match repo::idempotency_claim(db, "scope", "slow", hash).await.unwrap() {
+            repo::Claimed::New(claim) => claim,
+            repo::Claimed::Existing(record) => panic!("not claimed: {record:?}"),
+        }
+    };
+    let first = claim("first").await;
+    // The first request outlived its claim (its process stalled): the key was
+    // forgotten (as after a minute in flight, or a day) and is claimed again.
+    db.execute_script(
+        "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z' WHERE key = 'slow'",
+    )
+    .await
+    .unwrap();
+    let second = claim("second").await;
+    assert_ne!(first, second);
+    // The first request ends late: it neither answers nor releases the second's claim.
+    repo::idempotency_store(db, &first, 201, None, None, None, b"first").await.unwrap();
+    repo::idempotency_forget(db, &first).await.unwrap();
+    match repo::idempotency_claim(db, "scope", "slow", "third").await.unwrap() {
+        repo::Claimed::Existing(record) => {
+            assert_eq!((record.request_hash.as_str(), record.status), ("second", None));
+        }
+        repo::Claimed::New(_) => panic!("the second claim was released by the first request"),
+    }
+    repo::idempotency_store(db, &second, 201, None, None, None, b"second").await.unwrap();
+    match repo::idempotency_claim(db, "scope", "slow", "second").await.unwrap() {
+        repo::Claimed::Existing(record) => assert_eq!(record.body.as_deref(), Some(&b"second"[..])),
+        repo::Claimed::New(_) => panic!("the answer was not stored"),
+    }
 }
