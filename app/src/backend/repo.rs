@@ -1174,29 +1174,26 @@ pub async fn list_workstation_page(
          ORDER BY seq DESC
          LIMIT ${limit_param}) AS page"
     );
-    let mut rows: Vec<WorkstationRow> = match db {
-        Db::Sqlite(pool) => {
-            let mut query = sqlx::query_scalar(&sql).bind(owner_id);
+    // The statement's parameters, in order, on either backend's query.
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut query = $query.bind(owner_id);
             for param in &params {
                 query = match param {
                     Param::Text(text) => query.bind(*text),
                     Param::Int(n) => query.bind(*n),
                 };
             }
-            let page: String = query.bind(limit + 1).fetch_one(pool).await?;
+            query.bind(limit + 1)
+        }};
+    }
+    let mut rows: Vec<WorkstationRow> = match db {
+        Db::Sqlite(pool) => {
+            let page: String = bound!(sqlx::query_scalar(&sql)).fetch_one(pool).await?;
             serde_json::from_str(&page)
                 .map_err(|e| Error::Database(sqlx::Error::Decode(format!("workstation page: {e}").into())))?
         }
-        Db::Postgres(pool) => {
-            let mut query = sqlx::query_as::<_, WorkstationRow>(&sql).bind(owner_id);
-            for param in &params {
-                query = match param {
-                    Param::Text(text) => query.bind(*text),
-                    Param::Int(n) => query.bind(*n),
-                };
-            }
-            query.bind(limit + 1).fetch_all(pool).await?
-        }
+        Db::Postgres(pool) => bound!(sqlx::query_as::<_, WorkstationRow>(&sql)).fetch_all(pool).await?,
     };
     // Newest first, whatever order the aggregate kept.
     rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
@@ -1287,34 +1284,30 @@ pub async fn idempotency_claim(
         .bind(key)
         .fetch_optional(&mut *conn)
         .await?;
-        let claimed = match &existing {
-            None => true,
-            Some(record) if record.abandoned => {
+        match existing {
+            Some(record) if !record.abandoned => return Ok(Claimed::Existing(record)),
+            Some(_) => {
                 sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
                     .bind(scope)
                     .bind(key)
                     .execute(&mut *conn)
                     .await?;
-                true
             }
-            Some(_) => false,
-        };
-        let claimed = match existing {
-            Some(record) if !claimed => Claimed::Existing(record),
-            _ => {
-                let claimed_at: String = sqlx::query_scalar(
-                    "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
-                     RETURNING created_at",
-                )
-                .bind(scope)
-                .bind(key)
-                .bind(request_hash)
-                .fetch_one(&mut *conn)
-                .await?;
-                Claimed::New(IdempotencyClaim { scope: scope.to_owned(), key: key.to_owned(), claimed_at })
-            }
-        };
-        Ok::<_, sqlx::Error>(claimed)
+            None => {}
+        }
+        let claimed_at: String = sqlx::query_scalar(
+            "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) RETURNING created_at",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(request_hash)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok::<_, sqlx::Error>(Claimed::New(IdempotencyClaim {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+            claimed_at,
+        }))
     })?;
     tx.commit().await?;
     Ok(claimed)

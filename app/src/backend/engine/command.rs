@@ -4,8 +4,9 @@
 //! environment variables. Each line it prints (stdout or stderr) becomes a log
 //! event; a line `::progress <percent> <phase>` sets the phase instead. Exit
 //! status 0 means success; anything else fails the job with the last lines
-//! as the reason. When the job is stopped (a cancel, a timeout) the program is
-//! killed with every process it started: it runs in a process group of its own.
+//! as the reason. When the job is stopped before the program exits (a cancel,
+//! the timeout, a shutdown, a lost lease) the program is killed with every
+//! process it started: it runs in a process group of its own.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -422,17 +422,12 @@ impl Engine {
         // How long after its lease was last extended a job is stopped when
         // no renewal succeeds (PostgreSQL): before the lease runs out.
         let unsure = inner.config.lease * 2 / 3;
+        // When a job running here must stop without a renewal (none on SQLite,
+        // nor for a job already stopped).
+        let deadline = |local: &Local| (shared && local.stop.is_some()).then(|| local.since + unsure);
         loop {
             // The earliest moment a job still running here must stop.
-            let due = if shared {
-                self.running()
-                    .values()
-                    .filter(|local| local.stop.is_some())
-                    .map(|local| local.since + unsure)
-                    .min()
-            } else {
-                None
-            };
+            let due = self.running().values().filter_map(deadline).min();
             tokio::select! {
                 _ = every.tick() => {}
                 () = inner.renew_now.notified() => {}
@@ -444,20 +439,18 @@ impl Engine {
                 return;
             }
             let now = tokio::time::Instant::now();
-            if shared {
-                let late: Vec<(i64, i64)> = self
-                    .running()
-                    .iter()
-                    .filter(|(_, local)| local.stop.is_some() && local.since + unsure <= now)
-                    .map(|(job, local)| (*job, local.attempts))
-                    .collect();
-                for (job, attempts) in late {
-                    tracing::warn!(
-                        job,
-                        "stopping a job whose lease could not be renewed; another instance takes it over"
-                    );
-                    self.stop_job(job, Some(attempts), Stop::LeaseLost);
-                }
+            let late: Vec<(i64, i64)> = self
+                .running()
+                .iter()
+                .filter(|(_, local)| deadline(local).is_some_and(|at| at <= now))
+                .map(|(job, local)| (*job, local.attempts))
+                .collect();
+            for (job, attempts) in late {
+                tracing::warn!(
+                    job,
+                    "stopping a job whose lease could not be renewed; another instance takes it over"
+                );
+                self.stop_job(job, Some(attempts), Stop::LeaseLost);
             }
             let here: Vec<(i64, i64)> =
                 self.running().iter().map(|(job, local)| (*job, local.attempts)).collect();
