@@ -19,7 +19,7 @@ mod ssr {
     use http::header::{HeaderValue, COOKIE, SET_COOKIE};
     use leptos::prelude::*;
 
-    use crate::backend::{auth, repo::User, AppState};
+    use crate::backend::{auth, store::User, AppState};
     use crate::domain::AppError;
 
     pub fn state() -> Result<AppState, AppError> {
@@ -149,7 +149,7 @@ pub async fn get_catalog() -> Result<Catalog, AppError> {
 /// stream starts.
 #[server]
 pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard, AppError> {
-    use crate::backend::{repo::ListFilter, workstations};
+    use crate::backend::{store::ListFilter, workstations};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());

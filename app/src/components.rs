@@ -6,7 +6,7 @@ use leptos::server_fn::ServerFn;
 use crate::api::{CreateWorkstation, ReconfigureWorkstation, WorkstationAction};
 use crate::domain::{
     allowed_actions, pointer, reconfigure::APPLY_POINTER, time, Action, AppError, CapacityEntry, Catalog,
-    CreateWorkstationRequest, Dashboard, EventKind, FieldError, QuotaStatus, ReconfigureForm,
+    CreateWorkstationRequest, Dashboard, EventKind, FieldError, Phase, QuotaStatus, ReconfigureForm,
     ReconfigureRequest, WorkstationDetail, WorkstationForm, WorkstationState, WorkstationStatus,
 };
 use crate::feedback::{announce_job_end, now_millis, NotifyButton, RelativeTime};
@@ -359,7 +359,7 @@ pub fn LiveWorkstationList(
                 known = true;
             }
             // A deleted workstation leaves the list.
-            list.retain(|s| s.phase.as_deref() != Some("deleted"));
+            list.retain(|s| s.phase != Some(Phase::Deleted));
         });
         if !known && event.kind == EventKind::Status {
             // Created elsewhere (another tab, the API): read the list again.
@@ -430,8 +430,8 @@ fn ProgressBar(percent: u8, label: String) -> impl IntoView {
     }
 }
 
-fn phase_label(phase: Option<&str>, progress: Option<u8>) -> String {
-    let phase = phase.unwrap_or("working").replace(['-', '_'], " ");
+fn phase_label(phase: Option<&Phase>, progress: Option<u8>) -> String {
+    let phase = phase.map_or_else(|| "working".to_owned(), Phase::words);
     match progress {
         Some(p) => format!("{phase} · {p}%"),
         None => phase,
@@ -448,7 +448,7 @@ fn WorkstationCard(state: WorkstationState) -> impl IntoView {
     let activity = match ws.status {
         WorkstationStatus::Provisioning => {
             let percent = state.progress.unwrap_or(0);
-            let label = phase_label(state.phase.as_deref(), state.progress);
+            let label = phase_label(state.phase.as_ref(), state.progress);
             Some(view! { <ProgressBar percent label/> }.into_any())
         }
         WorkstationStatus::Error => state
@@ -456,7 +456,7 @@ fn WorkstationCard(state: WorkstationState) -> impl IntoView {
             .map(|reason| view! { <p class="reason" data-testid="reason">{reason}</p> }.into_any()),
         _ if state.phase.is_some() => {
             let percent = state.progress.unwrap_or(0);
-            let label = phase_label(state.phase.as_deref(), state.progress);
+            let label = phase_label(state.phase.as_ref(), state.progress);
             Some(view! { <ProgressBar percent label/> }.into_any())
         }
         _ => None,
@@ -558,7 +558,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
         })
     };
     let name = move || state.with(|s| s.workstation.name.clone());
-    let deleted = move || state.with(|s| s.phase.as_deref() == Some("deleted"));
+    let deleted = move || state.with(|s| s.phase == Some(Phase::Deleted));
     let act = ServerAction::<WorkstationAction>::new();
     let form_id = state.with_untracked(|s| s.workstation.id.clone());
     let actions = move || {
@@ -566,7 +566,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
             return Vec::new();
         }
         state
-            .with(|s| allowed_actions(s.workstation.status, s.phase.as_deref()))
+            .with(|s| allowed_actions(s.workstation.status, s.phase.as_ref()))
             .into_iter()
             .filter(|a| *a != Action::Reconfigure)
             .collect::<Vec<_>>()
@@ -622,7 +622,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
             <div aria-live="polite" data-testid="activity">
                 {move || {
                     let s = state.get();
-                    if s.phase.as_deref() == Some("deleted") {
+                    if s.phase == Some(Phase::Deleted) {
                         return view! {
                             <p class="notice">"This workstation has been deleted. Its history stays below."</p>
                         }
@@ -632,7 +632,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                         WorkstationStatus::Provisioning => view! {
                             <ProgressBar
                                 percent=s.progress.unwrap_or(0)
-                                label=phase_label(s.phase.as_deref(), s.progress)
+                                label=phase_label(s.phase.as_ref(), s.progress)
                             />
                             <p class="eta" data-testid="eta">{eta}</p>
                             <NotifyButton/>
@@ -650,7 +650,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                         _ if s.phase.is_some() => view! {
                             <ProgressBar
                                 percent=s.progress.unwrap_or(0)
-                                label=phase_label(s.phase.as_deref(), s.progress)
+                                label=phase_label(s.phase.as_ref(), s.progress)
                             />
                         }
                         .into_any(),
@@ -685,7 +685,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                     each=move || events.get()
                     key=|e| e.seq
                     children=|e| {
-                        let text = e.message.clone().unwrap_or_else(|| e.phase.clone().unwrap_or_default());
+                        let text = e.message.clone().unwrap_or_else(|| e.phase.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default());
                         view! {
                             <li class=format!("event event-{}", e.kind.as_str())>
                                 <RelativeTime at=e.at.clone()/>
@@ -732,8 +732,8 @@ fn ReconfigurePanel(state: RwSignal<WorkstationState>, catalog: Catalog) -> impl
     };
     let can = move || {
         state.with(|s| {
-            s.phase.as_deref() != Some("deleted")
-                && allowed_actions(s.workstation.status, s.phase.as_deref()).contains(&Action::Reconfigure)
+            s.phase != Some(Phase::Deleted)
+                && allowed_actions(s.workstation.status, s.phase.as_ref()).contains(&Action::Reconfigure)
         })
     };
     let running = state.with_untracked(|s| s.workstation.status == WorkstationStatus::Running);

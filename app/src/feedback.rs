@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{time, EventKind, WorkstationEvent, WorkstationStatus};
+use crate::domain::{time, EventKind, Phase, WorkstationEvent, WorkstationStatus};
 
 /// Milliseconds since the epoch, now.
 pub fn now_millis() -> f64 {
@@ -148,8 +148,8 @@ pub fn job_end_message(name: &str, event: &WorkstationEvent) -> Option<(Tone, St
     if event.kind != EventKind::Status {
         return None;
     }
-    match event.phase.as_deref() {
-        Some("deleted") => return Some((Tone::Success, format!("{name} deleted"))),
+    match event.phase {
+        Some(Phase::Deleted) => return Some((Tone::Success, format!("{name} deleted"))),
         Some(_) => return None,
         None => {}
     }
@@ -313,9 +313,9 @@ mod tests {
         assert_eq!(msg(status(Stopped, "Reconfigured: 16 vCPUs, 64 GB memory")), None);
         assert_eq!(msg(status(Provisioning, "Queued for provisioning")), None);
         let mut phase = status(Stopped, "Delete requested");
-        phase.phase = Some("deleting".into());
+        phase.phase = Some(Phase::Deleting);
         assert_eq!(msg(phase.clone()), None);
-        phase.phase = Some("deleted".into());
+        phase.phase = Some(Phase::Deleted);
         assert_eq!(msg(phase), Some((Tone::Success, "web-1 deleted".into())));
     }
 }

@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use app::backend::db::{self, Db};
+use app::backend::store::{self, Db};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -559,7 +559,7 @@ impl Drop for Atelier {
 
 /// Reads one number from the server's database (beside it).
 async fn scalar(url: &str, sql: &str) -> i64 {
-    let db = db::connect(url).await.unwrap();
+    let db = store::connect(url).await.unwrap();
     let n: Option<i64> = app::on_pool!(&db, |pool, d| sqlx::query_scalar(sql).fetch_one(pool).await).unwrap();
     db.close().await;
     n.unwrap_or(0)

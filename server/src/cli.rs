@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app::backend::db::Db;
-use app::backend::{auth, db, repo, state::Settings};
+use app::backend::store::Db;
+use app::backend::{auth, state::Settings, store};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
@@ -257,17 +257,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(UserCommand::Create { name }) => {
             let pool = open(&cli.database_url).await?;
             auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;
-            let user = repo::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
+            let user = store::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
             eprintln!("created user {}", user.name);
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days }) => {
             let pool = open(&cli.database_url).await?;
-            let user = match repo::find_user(&pool, &user).await.map_err(|e| e.to_string())? {
+            let user = match store::find_user(&pool, &user).await.map_err(|e| e.to_string())? {
                 Some(u) => u,
                 None => {
                     auth::check_user_name(&user).map_err(|e| format!("user name {e}"))?;
-                    let u = repo::create_user(&pool, &user).await.map_err(|e| e.to_string())?;
+                    let u = store::create_user(&pool, &user).await.map_err(|e| e.to_string())?;
                     eprintln!("created user {}", u.name);
                     u
                 }
@@ -282,7 +282,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::List { user }) => {
             let pool = open(&cli.database_url).await?;
-            let tokens = repo::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
+            let tokens = store::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
             println!(
                 "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} LABEL",
                 "PREFIX", "USER", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "STATE"
@@ -309,7 +309,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Quota(QuotaCommand::Set { user, cpu_cores, memory_gb, gpus, storage_gb }) => {
             let pool = open(&cli.database_url).await?;
-            let user = repo::find_user(&pool, &user)
+            let user = store::find_user(&pool, &user)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named {user:?}"))?;
@@ -317,19 +317,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             if values.iter().all(Option::is_none) {
                 return Err("give at least one of --cpu-cores, --memory-gb, --gpus, --storage-gb".into());
             }
-            repo::set_user_quota(&pool, user.id, values).await.map_err(|e| e.to_string())?;
+            store::set_user_quota(&pool, user.id, values).await.map_err(|e| e.to_string())?;
             eprintln!("quota of {} updated", user.name);
             Ok(())
         }
         Command::Quota(QuotaCommand::Show { user }) => {
             let pool = open(&cli.database_url).await?;
-            let user = repo::find_user(&pool, &user)
+            let user = store::find_user(&pool, &user)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user named {user:?}"))?;
             let values = async {
-                let mut tx = repo::begin_read(&pool).await?;
-                let values = repo::user_quota(&mut tx, user.id).await?;
+                let mut tx = store::begin_read(&pool).await?;
+                let values = store::user_quota(&mut tx, user.id).await?;
                 tx.commit().await?;
                 Ok::<_, app::backend::Error>(values)
             }
@@ -360,7 +360,9 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn open(url: &str) -> Result<Db, String> {
-    db::connect(url).await.map_err(|e| format!("cannot open the database {}: {e}", db::without_password(url)))
+    store::connect(url)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", store::without_password(url)))
 }
 
 async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
@@ -399,8 +401,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}/");
 
-    if !args.no_demo_user && repo::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
-        let user = repo::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
+    if !args.no_demo_user && store::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
+        let user = store::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
         let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
         println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
         println!("Sign in at {url} with it, or call the API:\n");

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::backend::creates::{Creates, Writer};
-use app::backend::db::{self, Db};
 use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
 use app::backend::events::EventBus;
-use app::backend::{repo, state::Settings, AppState};
+use app::backend::store::{self, Db};
+use app::backend::{state::Settings, AppState};
 use app::domain::Catalog;
 use leptos::config::{Env, LeptosOptions};
 
@@ -80,8 +80,8 @@ pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError>
 /// jobs a previous process left running, and starts the workers.
 pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError> {
     let catalog = load_catalog(options.catalog.as_ref()).await?;
-    let pool = db::connect(&options.database_url).await.map_err(|source| StartError::Database {
-        url: db::without_password(&options.database_url),
+    let pool = store::connect(&options.database_url).await.map_err(|source| StartError::Database {
+        url: store::without_password(&options.database_url),
         source,
     })?;
     let leptos_options = LeptosOptions::builder()
@@ -108,7 +108,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         Db::Postgres(pg) => {
             // Several instances may share it: every event comes from the table.
             let bus = EventBus::followed(1024);
-            let after = repo::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
+            let after = store::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
             tokio::spawn(bus.clone().follow(pg.clone(), after));
             bus
         }

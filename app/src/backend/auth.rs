@@ -1,11 +1,11 @@
 //! API tokens and browser sessions: random secrets handed out once and
 //! stored only as SHA-256 hashes.
 
-use crate::backend::db::Db;
+use crate::backend::store::Db;
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
-use super::repo::{self, User};
+use super::store::{self, User};
 use super::Error;
 
 /// Every API token starts with this, so leaked tokens are easy to spot.
@@ -82,7 +82,7 @@ pub async fn issue_token_with(
     let token = format!("{TOKEN_PREFIX}{}", random_secret(32));
     let prefix = token[..SHOWN_PREFIX_LEN].to_owned();
     let expires_in_secs = expires_in.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
-    repo::insert_token(pool, user.id, &hash_secret(&token), &prefix, label, scope.as_str(), expires_in_secs)
+    store::insert_token(pool, user.id, &hash_secret(&token), &prefix, label, scope.as_str(), expires_in_secs)
         .await?;
     Ok(IssuedToken { token, prefix })
 }
@@ -98,7 +98,7 @@ pub async fn authenticate_token_scoped(pool: &Db, token: &str) -> Result<Option<
     if !looks_like_token(token) {
         return Ok(None);
     }
-    Ok(repo::user_for_token(pool, &hash_secret(token))
+    Ok(store::user_for_token(pool, &hash_secret(token))
         .await?
         .map(|(user, scope)| (user, Scope::parse(&scope))))
 }
@@ -115,10 +115,10 @@ pub fn looks_like_token(s: &str) -> bool {
 pub async fn revoke_token(pool: &Db, token_or_prefix: &str) -> Result<Option<u64>, Error> {
     let arg = token_or_prefix.trim();
     if looks_like_token(arg) {
-        return repo::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
+        return store::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
     }
     if arg.len() == SHOWN_PREFIX_LEN && arg.starts_with(TOKEN_PREFIX) {
-        return repo::revoke_tokens(pool, None, Some(arg)).await.map(Some);
+        return store::revoke_tokens(pool, None, Some(arg)).await.map(Some);
     }
     Ok(None)
 }
@@ -127,7 +127,7 @@ pub async fn revoke_token(pool: &Db, token_or_prefix: &str) -> Result<Option<u64
 pub async fn start_session(pool: &Db, user: &User, ttl: std::time::Duration) -> Result<String, Error> {
     let secret = random_secret(43);
     let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
-    repo::insert_session(pool, &hash_secret(&secret), user.id, ttl).await?;
+    store::insert_session(pool, &hash_secret(&secret), user.id, ttl).await?;
     Ok(secret)
 }
 
@@ -136,12 +136,12 @@ pub async fn session_user(pool: &Db, cookie_value: &str) -> Result<Option<User>,
     if cookie_value.is_empty() || cookie_value.len() > 128 {
         return Ok(None);
     }
-    repo::user_for_session(pool, &hash_secret(cookie_value)).await
+    store::user_for_session(pool, &hash_secret(cookie_value)).await
 }
 
 /// Ends the session named by a cookie value.
 pub async fn end_session(pool: &Db, cookie_value: &str) -> Result<(), Error> {
-    repo::delete_session(pool, &hash_secret(cookie_value)).await
+    store::delete_session(pool, &hash_secret(cookie_value)).await
 }
 
 /// The value of cookie `name` in a `Cookie` request header.

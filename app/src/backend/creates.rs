@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::backend::db::Db;
+use crate::backend::store::Db;
 use tokio::sync::{mpsc, oneshot};
 
+use super::admission::{self, Ask, Refusal, Seen};
 use super::engine::Engine;
 use super::events::EventBus;
-use super::{quota, repo, workstations, Error};
+use super::{quota, store, workstations, Error};
 use crate::domain::{Catalog, Configuration, Quota, Workstation, WorkstationSpec};
 
 /// The most creates one transaction takes.
@@ -221,7 +222,7 @@ impl Writer {
     async fn store(&self, batch: &[Pending]) -> Result<Vec<Result<Workstation, Refused>>, Error> {
         self.bus
             .record(|| async {
-                let mut tx = repo::begin_write(&self.pool).await?;
+                let mut tx = store::begin_write(&self.pool).await?;
                 // Per owner: limits, what is held, and which of the batch's names are taken.
                 let mut names: HashMap<i64, Vec<&str>> = HashMap::new();
                 for p in batch {
@@ -230,42 +231,56 @@ impl Writer {
                 let mut owners = HashMap::with_capacity(names.len());
                 for (owner_id, names) in names {
                     let status = quota::read(&mut tx, self.default_quota, owner_id).await?;
-                    let taken = repo::taken_names(&mut tx, owner_id, &names).await?;
+                    let taken = store::taken_names(&mut tx, owner_id, &names).await?;
                     owners.insert(owner_id, (status.limits, status.used, taken));
                 }
                 let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
                 let mut verdicts: Vec<Result<(), Refused>> = Vec::with_capacity(batch.len());
                 let mut accepted = Vec::with_capacity(batch.len());
                 for p in batch {
-                    let c = &p.spec.configuration;
-                    let (region, gpu) = (c.region.as_str(), c.gpu.as_str());
+                    let configuration = Configuration::from(&p.spec);
+                    let name = p.spec.name.as_str();
+                    let ask = Ask::create(name, &configuration);
+                    let (region, gpu) =
+                        (p.spec.configuration.region.as_str(), p.spec.configuration.gpu.as_str());
                     let placed = match in_use.entry((region, gpu)) {
                         Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => e.insert(repo::placement_in_use(&mut tx, region, gpu).await?),
+                        Entry::Vacant(e) => e.insert(store::placement_in_use(&mut tx, region, gpu).await?),
                     };
-                    if *placed >= i64::from(self.catalog.capacity_for(region, gpu)) {
-                        verdicts.push(Err(Refused::Full));
-                        continue;
-                    }
                     let Some((limits, held, taken)) = owners.get_mut(&p.owner_id) else {
                         return Err(Error::Database(sqlx::Error::RowNotFound));
                     };
-                    let wants = Quota::of(&Configuration::from(&p.spec));
-                    if let Err(e) = quota::verdict(limits, *held, wants, Quota::default()) {
-                        verdicts.push(Err(Refused::Because(e)));
-                        continue;
+                    // Checked against what the creates before it in the batch took.
+                    let seen = Seen {
+                        name_taken: taken.contains(name),
+                        limits: *limits,
+                        held: *held,
+                        placed: *placed,
+                        capacity: self.catalog.capacity_for(region, gpu),
+                    };
+                    match admission::first_refusal(&ask, &seen) {
+                        None => {}
+                        // Answered after the commit, with where else there is room.
+                        Some(Refusal::Full) => {
+                            verdicts.push(Err(Refused::Full));
+                            continue;
+                        }
+                        Some(refusal) => {
+                            verdicts.push(Err(Refused::Because(refusal.into_error(
+                                &ask,
+                                &self.catalog,
+                                &[],
+                            ))));
+                            continue;
+                        }
                     }
-                    // Taken before, or by an earlier create of this batch.
-                    if !taken.insert(p.spec.name.as_str().to_owned()) {
-                        verdicts.push(Err(Refused::Because(repo::name_taken_error(&p.spec))));
-                        continue;
-                    }
+                    taken.insert(name.to_owned());
                     *placed += 1;
-                    *held = held.plus(wants);
+                    *held = held.plus(ask.adds);
                     accepted.push((p.id.as_str(), p.owner_id, &p.spec));
                     verdicts.push(Ok(()));
                 }
-                let (stored, events) = repo::insert_new_workstations(&mut tx, &accepted).await?;
+                let (stored, events) = store::insert_new_workstations(&mut tx, &accepted).await?;
                 let mut stored = stored.into_iter();
                 tx.commit().await?;
                 let verdicts = verdicts

@@ -15,8 +15,8 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use tokio::sync::{broadcast, watch, Mutex};
 
-use super::db::Db;
-use super::{repo, Error};
+use super::store::Db;
+use super::{store, Error};
 use crate::domain::WorkstationEvent;
 
 /// A committed event with the owner it belongs to (which streams filter on).
@@ -158,8 +158,8 @@ impl EventBus {
     /// Publishes the events after id `after` in order, moving `after` on.
     async fn publish_after(&self, db: &Db, after: &mut i64) -> Result<(), Error> {
         loop {
-            let batch = repo::events_after(db, *after).await?;
-            let full = batch.len() >= repo::EVENT_BATCH;
+            let batch = store::events_after(db, *after).await?;
+            let full = batch.len() >= store::EVENT_BATCH;
             for event in batch {
                 *after = event.event.id;
                 self.publish(event);

@@ -1,11 +1,12 @@
 //! Launch, stop, cancel, retry and delete: checked against the state machine
 //! and started atomically, so of two concurrent requests one wins.
 
-use super::engine::JobKind;
-use super::repo::{self, NewEvent, User};
+use super::admission::{self, Ask};
+use super::store::{self, NewEvent, User};
 use super::{AppState, Error};
+use crate::domain::job::CANCELLED;
 use crate::domain::{
-    allowed_actions, Action, Apply, Configuration, EventKind, FieldError, Quota, ReconfigureRequest,
+    allowed_actions, Action, Apply, Configuration, EventKind, FieldError, JobKind, Phase, ReconfigureRequest,
     WorkstationState, WorkstationStatus,
 };
 
@@ -20,7 +21,7 @@ pub enum ActionError {
     PreconditionFailed { current: i64 },
     /// The state machine does not allow the action now.
     #[error("cannot {} a workstation that is {status}", action.as_str())]
-    NotAllowed { action: Action, status: WorkstationStatus, phase: Option<String>, allowed: Vec<Action> },
+    NotAllowed { action: Action, status: WorkstationStatus, phase: Option<Phase>, allowed: Vec<Action> },
     #[error(transparent)]
     Backend(#[from] Error),
 }
@@ -53,8 +54,8 @@ pub async fn perform(
     let result = state
         .bus
         .record(|| async {
-            let mut tx = repo::begin_write(pool).await.map_err(Error::from)?;
-            let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
+            let mut tx = store::begin_write(pool).await.map_err(Error::from)?;
+            let Some(ws) = store::workstation_in_tx(&mut tx, owner.id, id).await? else {
                 return Ok((Err(ActionError::NotFound), Vec::new()));
             };
             if let Some(header) = if_match {
@@ -63,7 +64,7 @@ pub async fn perform(
                 }
             }
             let status = ws.workstation.status;
-            let allowed = allowed_actions(status, ws.phase.as_deref());
+            let allowed = allowed_actions(status, ws.phase.as_ref());
             if !allowed.contains(&action) {
                 return Ok((
                     Err(ActionError::NotAllowed { action, status, phase: ws.phase.clone(), allowed }),
@@ -71,7 +72,7 @@ pub async fn perform(
                 ));
             }
             let mut events = Vec::new();
-            let event = |kind, status, phase: &'static str, message: &'static str| NewEvent {
+            let event = |kind, status, phase: Phase, message: &'static str| NewEvent {
                 workstation_id: id,
                 owner_id: owner.id,
                 kind,
@@ -92,38 +93,28 @@ pub async fn perform(
                     if let Some(pending) = &ws.workstation.pending_configuration {
                         // Checked again now that it applies: others may have
                         // taken the room or the quota since it was recorded.
-                        let current = &ws.workstation.configuration;
-                        if pending.gpu != current.gpu || pending.region != current.region {
-                            super::workstations::check_placement(
-                                &mut tx,
-                                &state.catalog,
-                                &pending.region,
-                                &pending.gpu,
-                            )
-                            .await?;
-                        }
-                        super::quota::check(&mut tx, state, owner, Quota::of(pending), Quota::of(current))
-                            .await?;
-                        repo::update_configuration(&mut tx, id, pending).await?;
+                        let ask = Ask::change(Some(&ws.workstation.configuration), pending);
+                        admit(&mut tx, state, owner, &ask).await?;
+                        store::update_configuration(&mut tx, id, pending).await?;
                         let line = format!(
                             "Applying the configuration recorded while running: {}",
                             describe(pending)
                         );
                         events.push(
-                            repo::append_event(
+                            store::append_event(
                                 &mut tx,
                                 NewEvent {
                                     message: Some(&line),
                                     progress: None,
-                                    ..event(EventKind::Log, status, "starting", "")
+                                    ..event(EventKind::Log, status, action.phase(), "")
                                 },
                             )
                             .await?,
                         );
                     }
-                    repo::insert_job(&mut tx, id, JobKind::Launch.as_str()).await?;
+                    store::insert_job(&mut tx, id, JobKind::Launch).await?;
                     events.push(
-                        repo::append_event(
+                        store::append_event(
                             &mut tx,
                             event(EventKind::Phase, status, action.phase(), "Launch requested"),
                         )
@@ -135,26 +126,28 @@ pub async fn perform(
                         Action::Stop => (JobKind::Stop, "Stop requested"),
                         _ => (JobKind::Delete, "Delete requested"),
                     };
-                    repo::insert_job(&mut tx, id, kind.as_str()).await?;
+                    store::insert_job(&mut tx, id, kind).await?;
                     events.push(
-                        repo::append_event(&mut tx, event(EventKind::Phase, status, action.phase(), message))
-                            .await?,
+                        store::append_event(
+                            &mut tx,
+                            event(EventKind::Phase, status, action.phase(), message),
+                        )
+                        .await?,
                     );
                 }
                 Action::Retry => {
                     // A failed workstation holds nothing; provisioning it again takes
                     // capacity and counts against the quota.
                     let c = &ws.workstation.configuration;
-                    super::workstations::check_placement(&mut tx, &state.catalog, &c.region, &c.gpu).await?;
-                    super::quota::check(&mut tx, state, owner, Quota::of(c), Quota::default()).await?;
-                    repo::insert_job(&mut tx, id, JobKind::Provision.as_str()).await?;
+                    admit(&mut tx, state, owner, &Ask::change(None, c)).await?;
+                    store::insert_job(&mut tx, id, JobKind::Provision).await?;
                     events.push(
-                        repo::append_event(
+                        store::append_event(
                             &mut tx,
                             event(
                                 EventKind::Status,
                                 WorkstationStatus::Provisioning,
-                                "queued",
+                                Action::Retry.phase(),
                                 "Retrying provisioning",
                             ),
                         )
@@ -162,24 +155,24 @@ pub async fn perform(
                     );
                 }
                 Action::Cancel => {
-                    let cancelling = repo::cancel_job(&mut tx, id).await?;
-                    if cancelling == repo::Cancelling::Queued {
+                    let cancelling = store::cancel_job(&mut tx, id).await?;
+                    if cancelling == store::Cancelling::Queued {
                         let cancelled = NewEvent {
                             phase: None,
                             progress: None,
-                            ..event(EventKind::Status, WorkstationStatus::Error, "", "Cancelled")
+                            ..event(EventKind::Status, WorkstationStatus::Error, action.phase(), CANCELLED)
                         };
-                        events.push(repo::append_event(&mut tx, cancelled).await?);
+                        events.push(store::append_event(&mut tx, cancelled).await?);
                     } else {
-                        if let repo::Cancelling::Running(job) = cancelling {
+                        if let store::Cancelling::Running(job) = cancelling {
                             cancel_running = Some(job);
                         }
                         events.push(
-                            repo::append_event(
+                            store::append_event(
                                 &mut tx,
                                 NewEvent {
                                     progress: ws.progress,
-                                    ..event(EventKind::Log, status, "cancelling", "Cancel requested")
+                                    ..event(EventKind::Log, status, action.phase(), "Cancel requested")
                                 },
                             )
                             .await?,
@@ -187,7 +180,7 @@ pub async fn perform(
                     }
                 }
             }
-            let after = repo::workstation_in_tx(&mut tx, owner.id, id).await?;
+            let after = store::workstation_in_tx(&mut tx, owner.id, id).await?;
             tx.commit().await.map_err(Error::from)?;
             Ok((after.ok_or(ActionError::NotFound), events))
         })
@@ -199,6 +192,12 @@ pub async fn perform(
         state.engine.wake();
     }
     result
+}
+
+/// The admission checks (name, quota, capacity: [`admission`]) for a change
+/// of the owner's workstation, read through `tx`.
+async fn admit(tx: &mut store::Tx, state: &AppState, owner: &User, ask: &Ask<'_>) -> Result<(), Error> {
+    admission::admit(tx, &state.catalog, state.settings.default_quota, owner.id, ask).await
 }
 
 /// "16 vCPUs, 64 GB memory, NVIDIA L4, 1024 GB storage"
@@ -239,8 +238,8 @@ pub async fn reconfigure(
     state
         .bus
         .record(|| async {
-            let mut tx = repo::begin_write(pool).await.map_err(Error::from)?;
-            let Some(ws) = repo::workstation_in_tx(&mut tx, owner.id, id).await? else {
+            let mut tx = store::begin_write(pool).await.map_err(Error::from)?;
+            let Some(ws) = store::workstation_in_tx(&mut tx, owner.id, id).await? else {
                 return Ok((Err(ActionError::NotFound.into()), Vec::new()));
             };
             if let Some(header) = if_match {
@@ -252,7 +251,7 @@ pub async fn reconfigure(
                 }
             }
             let status = ws.workstation.status;
-            let allowed = allowed_actions(status, ws.phase.as_deref());
+            let allowed = allowed_actions(status, ws.phase.as_ref());
             if !allowed.contains(&Action::Reconfigure) {
                 let refused =
                     ActionError::NotAllowed { action: Action::Reconfigure, status, phase: ws.phase, allowed };
@@ -270,19 +269,15 @@ pub async fn reconfigure(
             // growing needs quota (a failed workstation holds nothing, and
             // takes both again when retried).
             if status != WorkstationStatus::Error {
-                let current = &ws.workstation.configuration;
-                if next.gpu != current.gpu || next.region != current.region {
-                    super::workstations::check_placement(&mut tx, &state.catalog, &next.region, &next.gpu)
-                        .await?;
-                }
-                super::quota::check(&mut tx, state, owner, Quota::of(&next), Quota::of(current)).await?;
+                admit(&mut tx, state, owner, &Ask::change(Some(&ws.workstation.configuration), &next))
+                    .await?;
             }
             // Running: recorded for the next launch (a log line); otherwise applied now.
             let (kind, line) = if status == WorkstationStatus::Running {
-                repo::set_pending_configuration(&mut tx, id, &next).await?;
+                store::set_pending_configuration(&mut tx, id, &next).await?;
                 (EventKind::Log, format!("Recorded for the next launch: {}", describe(&next)))
             } else {
-                repo::update_configuration(&mut tx, id, &next).await?;
+                store::update_configuration(&mut tx, id, &next).await?;
                 (EventKind::Status, format!("Reconfigured: {}", describe(&next)))
             };
             let event = NewEvent {
@@ -294,8 +289,8 @@ pub async fn reconfigure(
                 progress: None,
                 message: Some(&line),
             };
-            let events = vec![repo::append_event(&mut tx, event).await?];
-            let after = repo::workstation_in_tx(&mut tx, owner.id, id).await?;
+            let events = vec![store::append_event(&mut tx, event).await?];
+            let after = store::workstation_in_tx(&mut tx, owner.id, id).await?;
             tx.commit().await.map_err(Error::from)?;
             Ok((after.ok_or(ActionError::NotFound.into()), events))
         })

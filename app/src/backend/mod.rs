@@ -1,16 +1,16 @@
 //! Server-side parts shared by the REST API and the pages' server functions:
 //! state, storage and credentials. Compiled only with the `ssr` feature.
 
+pub mod admission;
 pub mod auth;
 pub mod creates;
-pub mod db;
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
 pub mod metrics;
 pub mod quota;
-pub mod repo;
 pub mod state;
+pub mod store;
 pub mod streams;
 pub mod workstations;
 

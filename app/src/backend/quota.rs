@@ -1,6 +1,6 @@
 //! Checking and reporting per-user quotas.
 
-use super::repo::{self, Tx, User};
+use super::store::{self, Tx, User};
 use super::{AppState, Error, QuotaExcess};
 use crate::domain::{Quota, QuotaStatus};
 
@@ -8,8 +8,8 @@ use crate::domain::{Quota, QuotaStatus};
 /// read through `tx`, which may be a write transaction (so a check and the
 /// write after it see the same totals, with no second connection).
 pub async fn read(tx: &mut Tx, defaults: Quota, user_id: i64) -> Result<QuotaStatus, Error> {
-    let overrides = repo::user_quota(tx, user_id).await?;
-    let used = repo::quota_usage(tx, user_id).await?;
+    let overrides = store::user_quota(tx, user_id).await?;
+    let used = store::quota_usage(tx, user_id).await?;
     Ok(QuotaStatus { limits: with_defaults(overrides, defaults), used })
 }
 
@@ -26,27 +26,22 @@ fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
 
 /// The user's limits and usage.
 pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error> {
-    let mut tx = repo::begin_read(&state.pool).await?;
+    let mut tx = store::begin_read(&state.pool).await?;
     let status = read(&mut tx, state.settings.default_quota, user.id).await?;
     tx.commit().await?;
     Ok(status)
 }
 
-/// Fails when holding `add` instead of `remove` would pass a limit (read
-/// through `tx`, as [`read`]).
-pub async fn check(
-    tx: &mut Tx,
-    state: &AppState,
-    user: &User,
-    add: Quota,
-    remove: Quota,
-) -> Result<(), Error> {
-    let QuotaStatus { limits, used } = read(tx, state.settings.default_quota, user.id).await?;
-    verdict(&limits, used, add, remove)
-}
-
 /// Fails when holding `add` instead of `remove` on top of `used` would pass one of `limits`.
 pub fn verdict(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Result<(), Error> {
+    match excess(limits, used, add, remove) {
+        None => Ok(()),
+        Some(excess) => Err(Error::QuotaExceeded(Box::new(excess))),
+    }
+}
+
+/// The limit holding `add` instead of `remove` on top of `used` would pass, if any.
+pub fn excess(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Option<QuotaExcess> {
     let after = used.minus(remove).plus(add);
     // Only a resource the request grows can be the one that passes its limit.
     let grown = Quota {
@@ -55,13 +50,11 @@ pub fn verdict(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Result
         gpus: if add.gpus > remove.gpus { after.gpus } else { 0 },
         storage_gb: if add.storage_gb > remove.storage_gb { after.storage_gb } else { 0 },
     };
-    match grown.first_excess(limits) {
-        None => Ok(()),
-        Some((resource, words, requested, limit)) => Err(Error::QuotaExceeded(Box::new(QuotaExcess {
-            resource,
-            limit,
-            requested,
-            detail: format!("this would use {requested} of your {limit} {words} (quota {resource})"),
-        }))),
-    }
+    let (resource, words, requested, limit) = grown.first_excess(limits)?;
+    Some(QuotaExcess {
+        resource,
+        limit,
+        requested,
+        detail: format!("this would use {requested} of your {limit} {words} (quota {resource})"),
+    })
 }

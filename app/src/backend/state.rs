@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::backend::db::Db;
+use crate::backend::store::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::backend::db::Db;
+use crate::backend::store::Db;
 use tokio::sync::watch;
 
-use super::repo;
+use super::store;
 
 /// The streams open now.
 #[derive(Clone)]
@@ -118,11 +118,11 @@ async fn check(inner: &Inner, pool: &Db) -> Result<(), super::Error> {
         }
     }
     let live_tokens =
-        if tokens.is_empty() { Default::default() } else { repo::live_token_hashes(pool, &tokens).await? };
+        if tokens.is_empty() { Default::default() } else { store::live_token_hashes(pool, &tokens).await? };
     let live_sessions = if sessions.is_empty() {
         Default::default()
     } else {
-        repo::live_session_hashes(pool, &sessions).await?
+        store::live_session_hashes(pool, &sessions).await?
     };
     let openers_now = inner.openers.lock().unwrap_or_else(PoisonError::into_inner);
     for opener in &openers {

@@ -2,11 +2,12 @@
 
 use rand::Rng;
 
-use super::repo::{self, Tx, User};
+use super::admission::{self, Ask};
+use super::store::{self, Tx, User};
 use super::{AppState, Error, Shortage};
 use crate::domain::{
-    CapacityEntry, Catalog, Dashboard, Workstation, WorkstationDetail, WorkstationEvent, WorkstationSpec,
-    WorkstationState,
+    CapacityEntry, Catalog, Configuration, Dashboard, Workstation, WorkstationDetail, WorkstationEvent,
+    WorkstationSpec, WorkstationState,
 };
 
 /// A new workstation id: `ws-` and 12 random base-32 characters (60 bits).
@@ -29,7 +30,7 @@ pub async fn create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> R
 
 /// One of the owner's workstations with phase, progress, reason and version.
 pub async fn get_state(state: &AppState, owner: &User, id: &str) -> Result<Option<WorkstationState>, Error> {
-    repo::get_workstation_state(&state.pool, owner.id, id).await
+    store::get_workstation_state(&state.pool, owner.id, id).await
 }
 
 /// A workstation's history, if the owner has (or had) it.
@@ -38,36 +39,36 @@ pub async fn history(
     owner: &User,
     id: &str,
 ) -> Result<Option<Vec<WorkstationEvent>>, Error> {
-    if !repo::owner_has_history(&state.pool, owner.id, id).await? {
+    if !store::owner_has_history(&state.pool, owner.id, id).await? {
         return Ok(None);
     }
-    repo::events_after_seq(&state.pool, id, 0).await.map(Some)
+    store::events_after_seq(&state.pool, id, 0).await.map(Some)
 }
 
 /// The home page's data, read in one consistent snapshot with its event id.
 pub async fn dashboard(
     state: &AppState,
     owner: &User,
-    filter: &repo::ListFilter,
+    filter: &store::ListFilter,
     limit: u32,
 ) -> Result<Dashboard, Error> {
     // Read the event id first: anything newer is replayed by the stream, so
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
-    let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
+    let last_event_id = store::last_owner_event_id(&state.pool, owner.id).await?;
     let (workstations, next_page_token) = page_states(state, owner, filter, limit).await?;
     Ok(Dashboard { workstations, last_event_id, next_page_token })
 }
 
 /// A workstation's page data, if it is the owner's.
 pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<WorkstationDetail>, Error> {
-    let last_event_id = repo::last_owner_event_id(&state.pool, owner.id).await?;
-    let Some(ws) = repo::get_workstation_state(&state.pool, owner.id, id).await? else {
+    let last_event_id = store::last_owner_event_id(&state.pool, owner.id).await?;
+    let Some(ws) = store::get_workstation_state(&state.pool, owner.id, id).await? else {
         return Ok(None);
     };
-    let events = repo::events_after_seq(&state.pool, id, 0).await?;
+    let events = store::events_after_seq(&state.pool, id, 0).await?;
     let c = &ws.workstation.configuration;
-    let typical_job_seconds = repo::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
-    let job_started_at = repo::running_job_started_at(&state.pool, id).await?;
+    let typical_job_seconds = store::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
+    let job_started_at = store::running_job_started_at(&state.pool, id).await?;
     Ok(Some(WorkstationDetail { state: ws, events, last_event_id, typical_job_seconds, job_started_at }))
 }
 
@@ -90,7 +91,7 @@ pub mod page_token {
 pub async fn page(
     state: &AppState,
     owner: &User,
-    filter: &repo::ListFilter,
+    filter: &store::ListFilter,
     limit: u32,
 ) -> Result<(Vec<Workstation>, Option<String>), Error> {
     let (states, next) = page_states(state, owner, filter, limit).await?;
@@ -100,20 +101,26 @@ pub async fn page(
 async fn page_states(
     state: &AppState,
     owner: &User,
-    filter: &repo::ListFilter,
+    filter: &store::ListFilter,
     limit: u32,
 ) -> Result<(Vec<WorkstationState>, Option<String>), Error> {
     // One row more than asked for tells whether another page follows.
-    let mut rows = repo::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
+    let mut rows = store::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
     Ok((rows.into_iter().map(|(_, s)| s).collect(), next))
 }
 
-/// Whether the owner already has a workstation with this name.
-pub async fn name_taken(state: &AppState, owner: &User, name: &str) -> Result<bool, Error> {
-    repo::name_taken(&state.pool, owner.id, name).await
+/// Runs every check a create of `spec` makes (the admission checks, in
+/// their order), storing nothing: `validateOnly`.
+pub async fn validate_create(state: &AppState, owner: &User, spec: &WorkstationSpec) -> Result<(), Error> {
+    let configuration = Configuration::from(spec);
+    let ask = Ask::create(spec.name.as_str(), &configuration);
+    let mut tx = store::begin_read(&state.pool).await?;
+    admission::admit(&mut tx, &state.catalog, state.settings.default_quota, owner.id, &ask).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Free capacity for every region and GPU type of the catalog.
@@ -122,8 +129,8 @@ pub async fn capacity(state: &AppState) -> Result<Vec<CapacityEntry>, Error> {
 }
 
 /// Free capacity for every region and GPU type of `catalog`, read from `db`.
-pub async fn capacity_in(db: &repo::Db, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
-    let mut tx = repo::begin_read(db).await?;
+pub async fn capacity_in(db: &store::Db, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
+    let mut tx = store::begin_read(db).await?;
     let entries = capacity_of(&mut tx, catalog).await?;
     tx.commit().await?;
     Ok(entries)
@@ -131,7 +138,7 @@ pub async fn capacity_in(db: &repo::Db, catalog: &Catalog) -> Result<Vec<Capacit
 
 /// Free capacity for every region and GPU type of `catalog`, read through `tx`.
 pub async fn capacity_of(tx: &mut Tx, catalog: &Catalog) -> Result<Vec<CapacityEntry>, Error> {
-    let usage = repo::capacity_usage(tx).await?;
+    let usage = store::capacity_usage(tx).await?;
     let mut entries = Vec::with_capacity(catalog.regions.len() * catalog.gpus.len());
     for region in &catalog.regions {
         for gpu in &catalog.gpus {
@@ -150,27 +157,6 @@ pub async fn capacity_of(tx: &mut Tx, catalog: &Catalog) -> Result<Vec<CapacityE
         }
     }
     Ok(entries)
-}
-
-/// Fails with the alternatives when the spec's region has no free capacity
-/// for its GPU type.
-pub async fn check_capacity(state: &AppState, spec: &WorkstationSpec) -> Result<(), Error> {
-    let mut tx = repo::begin_read(&state.pool).await?;
-    let c = &spec.configuration;
-    check_placement(&mut tx, &state.catalog, c.region.as_str(), c.gpu.as_str()).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Fails with the alternatives when `region` has no free `gpu` left (read
-/// through `tx`, which may be a write transaction).
-pub async fn check_placement(tx: &mut Tx, catalog: &Catalog, region: &str, gpu: &str) -> Result<(), Error> {
-    let total = catalog.capacity_for(region, gpu);
-    if repo::placement_in_use(tx, region, gpu).await? < i64::from(total) {
-        return Ok(());
-    }
-    let entries = capacity_of(tx, catalog).await?;
-    Err(shortage_in(&entries, catalog, region, gpu))
 }
 
 /// The refusal of a full placement, naming where `entries` show room.

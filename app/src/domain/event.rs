@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::phase::Phase;
 use super::workstation::{Workstation, WorkstationStatus};
 
 /// What an event records.
@@ -56,7 +57,8 @@ pub struct WorkstationEvent {
     /// The workstation's status after this event.
     pub status: WorkstationStatus,
     /// What is happening inside the status, e.g. `booting`.
-    pub phase: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub phase: Option<Phase>,
     /// Percent done of the current job.
     pub progress: Option<u8>,
     pub message: Option<String>,
@@ -69,7 +71,7 @@ pub struct WorkstationEvent {
 #[serde(rename_all = "camelCase")]
 pub struct WorkstationState {
     pub workstation: Workstation,
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     pub progress: Option<u8>,
     /// Why it is in `error`.
     pub reason: Option<String>,

@@ -3,7 +3,9 @@
 pub mod catalog;
 pub mod error;
 pub mod event;
+pub mod job;
 pub mod lifecycle;
+pub mod phase;
 pub mod quota;
 pub mod reconfigure;
 pub mod request;
@@ -13,7 +15,9 @@ pub mod workstation;
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, ListQuery, WorkstationDetail, WorkstationEvent, WorkstationState};
-pub use lifecycle::{allowed_actions, Action};
+pub use job::{Ending, JobKind, JobState};
+pub use lifecycle::{allowed_actions, held, holds_resources, Action};
+pub use phase::Phase;
 pub use quota::{Quota, QuotaStatus};
 pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
 pub use request::{

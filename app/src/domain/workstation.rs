@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use super::phase::Phase;
 use super::request::{ConfigurationSpec, WorkstationSpec};
 
 /// Where a workstation is in its life.
@@ -18,6 +19,9 @@ pub enum WorkstationStatus {
 }
 
 impl WorkstationStatus {
+    /// Every status.
+    pub const ALL: [WorkstationStatus; 4] = [Self::Stopped, Self::Running, Self::Provisioning, Self::Error];
+
     /// The status as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,7 +77,8 @@ pub struct Workstation {
     pub status: WorkstationStatus,
     pub configuration: Configuration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub phase: Option<Phase>,
     /// A configuration recorded while running, applied at the next launch.
     #[serde(rename = "pendingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub pending_configuration: Option<Configuration>,

@@ -1,6 +1,6 @@
 //! Bearer-token authentication for the API.
 
-use app::backend::{auth, repo::User};
+use app::backend::{auth, store::User};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method};
 

@@ -3,7 +3,7 @@
 //! another body is a 422; a retry while the first still runs is a 409. Keys
 //! are scoped to the credential that sent them and kept for 24 hours.
 
-use app::backend::repo::{self, Claimed};
+use app::backend::store::{self, Claimed};
 use app::backend::{auth, AppState};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -61,7 +61,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     hashed.extend_from_slice(&bytes);
     let request_hash = auth::hash_bytes(&hashed);
 
-    let claim = match repo::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
+    let claim = match store::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
         Err(e) => return ApiError::internal(e).into_response(),
         Ok(Claimed::Existing(record)) if record.status.is_none() => {
             return ApiError::IdempotencyInFlight.into_response()
@@ -77,7 +77,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let status = response.status();
     if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
         // Nothing happened that a retry could repeat: let it run again.
-        if let Err(e) = repo::idempotency_forget(&state.pool, &claim).await {
+        if let Err(e) = store::idempotency_forget(&state.pool, &claim).await {
             tracing::error!(error = %e, "cannot release an idempotency key");
         }
         return response;
@@ -86,13 +86,13 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let bytes: Bytes = match to_bytes(body, MAX_STORED_BODY).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            let _ = repo::idempotency_forget(&state.pool, &claim).await;
+            let _ = store::idempotency_forget(&state.pool, &claim).await;
             return ApiError::internal(format!("response body unreadable: {e}")).into_response();
         }
     };
     let text =
         |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Err(e) = repo::idempotency_store(
+    if let Err(e) = store::idempotency_store(
         &state.pool,
         &claim,
         parts.status.as_u16(),
@@ -108,7 +108,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn replay(record: repo::IdempotentRecord) -> Response {
+fn replay(record: store::IdempotentRecord) -> Response {
     let Some(status) =
         record.status.and_then(|s| u16::try_from(s).ok()).and_then(|s| StatusCode::from_u16(s).ok())
     else {

@@ -100,7 +100,7 @@ impl From<app::backend::lifecycle::ActionError> for ApiError {
                 Self::InvalidTransition {
                     detail,
                     status: status.as_str().to_owned(),
-                    phase,
+                    phase: phase.map(|p| p.as_str().to_owned()),
                     allowed: allowed.iter().map(|a| a.as_str().to_owned()).collect(),
                 }
             }
@@ -142,7 +142,7 @@ impl From<app::backend::Error> for ApiError {
 
 impl ApiError {
     fn from_database(e: &sqlx::Error) -> Self {
-        match app::backend::db::unavailable(e) {
+        match app::backend::store::unavailable(e) {
             Some(detail) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable { detail, retry_after_secs: 2 }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use app::backend::db::Db;
-use app::backend::repo;
+use app::backend::store;
+use app::backend::store::Db;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -98,12 +98,12 @@ impl RateLimiter {
             swept_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
             let db = db.clone();
             tokio::spawn(async move {
-                if let Err(e) = repo::forget_request_counts(&db, now_ms, window_ms).await {
+                if let Err(e) = store::forget_request_counts(&db, now_ms, window_ms).await {
                     tracing::warn!(error = %e, "cannot forget finished rate-limit windows");
                 }
             });
         }
-        match repo::count_request(db, key, now_ms, window_ms).await {
+        match store::count_request(db, key, now_ms, window_ms).await {
             Ok((started, used)) => {
                 let used = u32::try_from(used).unwrap_or(u32::MAX);
                 let left_ms = u64::try_from(started + window_ms - now_ms).unwrap_or(0);

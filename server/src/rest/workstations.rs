@@ -1,6 +1,6 @@
 //! `/v1/workstations`.
 
-use app::backend::repo::ListFilter;
+use app::backend::store::ListFilter;
 use app::backend::{lifecycle, workstations};
 use app::domain::request::{GpuType, Region};
 use app::domain::{Action, ReconfigureRequest, WorkstationState};
@@ -74,18 +74,8 @@ async fn create(
         .and_then(|request| request.parse(&state.catalog))
         .map_err(ApiError::Validation)?;
     if validate_only {
-        // Every check a create makes, and nothing stored.
-        if workstations::name_taken(&state, &user, spec.name.as_str()).await? {
-            return Err(ApiError::Conflict(FieldError::new(
-                app::domain::pointer::NAME,
-                format!("you already have a workstation named {:?}", spec.name.as_str()),
-            )));
-        }
-        workstations::check_capacity(&state, &spec).await?;
-        let wants = app::domain::Quota::of(&app::domain::Configuration::from(&spec));
-        let mut tx = app::backend::repo::begin_read(&state.pool).await.map_err(app::backend::Error::from)?;
-        app::backend::quota::check(&mut tx, &state, &user, wants, app::domain::Quota::default()).await?;
-        tx.commit().await.map_err(app::backend::Error::from)?;
+        // Every check a create makes, in the same order, and nothing stored.
+        workstations::validate_create(&state, &user, &spec).await?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,

@@ -96,7 +96,7 @@ async fn read_only_tokens_read_and_are_refused_changes() {
     let app = TestApp::spawn().await;
     let full = app.token_for("alice").await;
     let id = app.create(&full, &crate::helpers::valid_body("shared")).await;
-    let user = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let user = app::backend::store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     let read = issue_token_with(&app.state.pool, &user, Some("ci"), Scope::Read, None).await.unwrap().token;
 
     for path in [
@@ -138,12 +138,12 @@ async fn read_only_tokens_read_and_are_refused_changes() {
 async fn expired_tokens_stop_working() {
     use app::backend::auth::{issue_token_with, Scope};
     let app = TestApp::spawn().await;
-    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let user = app::backend::store::create_user(&app.state.pool, "alice").await.unwrap();
     let day = std::time::Duration::from_secs(86_400);
     let token = issue_token_with(&app.state.pool, &user, None, Scope::Full, Some(day)).await.unwrap().token;
     assert_eq!(app.get("/v1/workstations", &token).send().await.unwrap().status().as_u16(), 200);
     // A day passes.
-    app::backend::repo::set_token_expiry(&app.state.pool, &auth::hash_secret(&token), -1).await.unwrap();
+    app::backend::store::set_token_expiry(&app.state.pool, &auth::hash_secret(&token), -1).await.unwrap();
     let res = app.get("/v1/workstations", &token).send().await.unwrap();
     let body = problem(res, 401).await;
     assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");

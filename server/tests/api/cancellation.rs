@@ -6,7 +6,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use app::backend::repo;
+use app::backend::store;
 use serde_json::Value;
 use server::ProvisionerChoice;
 
@@ -20,7 +20,7 @@ async fn a_dropped_begin_never_keeps_the_write_lock() {
     let pool = &app.state.pool;
     for polls in 0..60 {
         {
-            let mut begin = pin!(repo::begin_write(pool));
+            let mut begin = pin!(store::begin_write(pool));
             for _ in 0..polls {
                 let polled = std::future::poll_fn(|cx| Poll::Ready(begin.as_mut().poll(cx))).await;
                 if let Poll::Ready(tx) = polled {
@@ -30,7 +30,7 @@ async fn a_dropped_begin_never_keeps_the_write_lock() {
                 tokio::task::yield_now().await;
             }
         }
-        let tx = tokio::time::timeout(Duration::from_secs(3), repo::begin_write(pool))
+        let tx = tokio::time::timeout(Duration::from_secs(3), store::begin_write(pool))
             .await
             .unwrap_or_else(|_| panic!("the write lock was still held after dropping at poll {polls}"))
             .expect("begin");

@@ -240,14 +240,14 @@ async fn a_stream_resuming_far_back_gets_every_stored_event_across_batches() {
     let id = app.create(&token, &valid_body("chatty")).await;
     app.follow_to_end(&token, &id).await;
     // Pad the history past one read batch.
-    let user = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
-    let extra = app::backend::repo::EVENT_BATCH + 5;
+    let user = app::backend::store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let extra = app::backend::store::EVENT_BATCH + 5;
     for n in 0..extra {
-        let mut tx = app::backend::repo::begin_write(&app.state.pool).await.unwrap();
+        let mut tx = app::backend::store::begin_write(&app.state.pool).await.unwrap();
         let line = format!("line {n}");
-        app::backend::repo::append_event(
+        app::backend::store::append_event(
             &mut tx,
-            app::backend::repo::NewEvent {
+            app::backend::store::NewEvent {
                 workstation_id: &id,
                 owner_id: user.id,
                 kind: app::domain::EventKind::Log,
@@ -261,7 +261,7 @@ async fn a_stream_resuming_far_back_gets_every_stored_event_across_batches() {
         .unwrap();
         tx.commit().await.unwrap();
     }
-    let total = app::backend::repo::count_events(&app.state.pool).await.unwrap();
+    let total = app::backend::store::count_events(&app.state.pool).await.unwrap();
     let mut stream = app.stream("/v1/events", &token, Some("0")).await;
     let mut ids = Vec::new();
     while let Some(event) = stream.next_within(Duration::from_millis(1000)).await {

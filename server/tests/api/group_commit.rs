@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use app::backend::repo;
+use app::backend::store;
 use app::backend::Error;
 use app::domain::Workstation;
 use futures_util::future::join_all;
@@ -27,7 +27,7 @@ async fn create_all(app: &TestApp, token: &str, bodies: Vec<Value>) -> Vec<(u16,
 /// (this test's runtime has one thread: all are queued before the writer
 /// runs); checks that one transaction stored what was stored.
 async fn one_batch(app: &TestApp, user: &str, bodies: Vec<Value>) -> Vec<Result<Workstation, Error>> {
-    let owner = repo::find_user(&app.state.pool, user).await.unwrap().unwrap();
+    let owner = store::find_user(&app.state.pool, user).await.unwrap().unwrap();
     let specs: Vec<_> = bodies
         .into_iter()
         .map(|body| {
@@ -86,9 +86,9 @@ async fn creates_never_take_more_capacity_than_there_is() {
 async fn creates_never_pass_a_quota() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let alice = repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let alice = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     // Room for three of the eight-core workstations.
-    repo::set_user_quota(&app.state.pool, alice.id, [Some(24), None, None, None]).await.unwrap();
+    store::set_user_quota(&app.state.pool, alice.id, [Some(24), None, None, None]).await.unwrap();
     let results = one_batch(&app, "alice", (0..5).map(|n| valid_body(&format!("q-{n}"))).collect()).await;
     let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
     assert_eq!(outcome, [true, true, true, false, false], "{results:?}");
@@ -130,17 +130,17 @@ async fn of_creates_with_one_name_exactly_one_wins() {
 async fn a_create_for_a_deleted_user_fails_alone() {
     let app = TestApp::spawn().await;
     let token = app.token_for("alice").await;
-    let gone_user = repo::create_user(&app.state.pool, "gone").await.unwrap();
+    let gone_user = store::create_user(&app.state.pool, "gone").await.unwrap();
     let spec = app::domain::CreateWorkstationRequest::from_json(valid_body("orphan"))
         .unwrap()
         .parse(&app.state.catalog)
         .unwrap();
-    repo::delete_user(&app.state.pool, gone_user.id).await.unwrap();
+    store::delete_user(&app.state.pool, gone_user.id).await.unwrap();
     let alice_spec = app::domain::CreateWorkstationRequest::from_json(valid_body("kept"))
         .unwrap()
         .parse(&app.state.catalog)
         .unwrap();
-    let alice = repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let alice = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     let new_id = app::backend::workstations::new_id;
     // Queued together (one test thread): the batch fails on the orphan's
     // foreign key, and each is then stored on its own.

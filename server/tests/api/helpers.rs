@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use app::backend::engine::EngineConfig;
-use app::backend::{auth, repo, state::Settings};
+use app::backend::{auth, state::Settings, store};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
 use server::{build_state, AppState, ProvisionerChoice, ServeOptions};
@@ -151,9 +151,9 @@ impl TestApp {
 
     /// Creates a user with a fresh token.
     pub async fn token_for(&self, name: &str) -> String {
-        let user = match repo::find_user(&self.state.pool, name).await.unwrap() {
+        let user = match store::find_user(&self.state.pool, name).await.unwrap() {
             Some(u) => u,
-            None => repo::create_user(&self.state.pool, name).await.unwrap(),
+            None => store::create_user(&self.state.pool, name).await.unwrap(),
         };
         auth::issue_token(&self.state.pool, &user, None).await.unwrap().token
     }
@@ -208,8 +208,8 @@ impl TestApp {
             .parse(&self.state.catalog)
             .unwrap();
         let id = app::backend::workstations::new_id();
-        let mut tx = repo::begin_write(&self.state.pool).await.unwrap();
-        repo::insert_new_workstations(&mut tx, &[(id.as_str(), user.id, &spec)]).await.unwrap();
+        let mut tx = store::begin_write(&self.state.pool).await.unwrap();
+        store::insert_new_workstations(&mut tx, &[(id.as_str(), user.id, &spec)]).await.unwrap();
         tx.commit().await.unwrap();
         self.state.engine.wake();
         id
@@ -249,15 +249,15 @@ impl TestApp {
     pub async fn hold_write_lock(&self) -> WriteLock {
         use sqlx::ConnectOptions;
         match &self.state.pool {
-            repo::Db::Sqlite(pool) => {
+            store::Db::Sqlite(pool) => {
                 let mut conn = (*pool.connect_options()).clone().connect().await.unwrap();
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
                 WriteLock::Sqlite(conn)
             }
-            repo::Db::Postgres(pool) => {
+            store::Db::Postgres(pool) => {
                 let mut conn = (*pool.connect_options()).clone().connect().await.unwrap();
                 sqlx::query("SELECT pg_advisory_lock($1)")
-                    .bind(repo::WRITE_LOCK)
+                    .bind(store::WRITE_LOCK)
                     .execute(&mut conn)
                     .await
                     .unwrap();
@@ -269,7 +269,7 @@ impl TestApp {
     /// What PostgreSQL's sessions are doing and waiting for (empty on
     /// SQLite), for a test that timed out to report.
     pub async fn database_activity(&self) -> String {
-        let repo::Db::Postgres(pool) = &self.state.pool else { return String::new() };
+        let store::Db::Postgres(pool) = &self.state.pool else { return String::new() };
         let sessions: Vec<String> = sqlx::query_scalar(
             "SELECT concat_ws(' | ', state, wait_event_type, wait_event, left(query, 150)) FROM pg_stat_activity
              WHERE datname = current_database()",
@@ -286,7 +286,7 @@ impl TestApp {
     }
 
     pub async fn workstation_count(&self) -> i64 {
-        repo::count_workstations(&self.state.pool).await.unwrap()
+        store::count_workstations(&self.state.pool).await.unwrap()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on POST.
 
-use app::backend::repo;
+use app::backend::store;
 use serde_json::Value;
 
 use crate::helpers::{problem, valid_body, TestApp};
@@ -71,8 +71,8 @@ async fn a_retry_while_the_first_runs_is_409() {
     let token = app.token_for("alice").await;
     // The first request has claimed the key and not finished.
     let scope = server::rest::auth::Credential::Token(token.clone()).key();
-    let claimed = repo::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap();
-    assert!(matches!(claimed, repo::Claimed::New(_)));
+    let claimed = store::idempotency_claim(&app.state.pool, &scope, "busy", "h").await.unwrap();
+    assert!(matches!(claimed, store::Claimed::New(_)));
     let res = app
         .post_json("/v1/workstations", &token, &valid_body("c"))
         .header("idempotency-key", "busy")
@@ -171,9 +171,9 @@ async fn a_key_claimed_again_is_answered_only_by_its_new_claim() {
     let app = TestApp::spawn().await;
     let db = &app.state.pool;
     let claim = |hash: &'static str| async move {
-        match repo::idempotency_claim(db, "scope", "slow", hash).await.unwrap() {
-            repo::Claimed::New(claim) => claim,
-            repo::Claimed::Existing(record) => panic!("not claimed: {record:?}"),
+        match store::idempotency_claim(db, "scope", "slow", hash).await.unwrap() {
+            store::Claimed::New(claim) => claim,
+            store::Claimed::Existing(record) => panic!("not claimed: {record:?}"),
         }
     };
     let first = claim("first").await;
@@ -187,17 +187,17 @@ async fn a_key_claimed_again_is_answered_only_by_its_new_claim() {
     let second = claim("second").await;
     assert_ne!(first, second);
     // The first request ends late: it neither answers nor releases the second's claim.
-    repo::idempotency_store(db, &first, 201, None, None, None, b"first").await.unwrap();
-    repo::idempotency_forget(db, &first).await.unwrap();
-    match repo::idempotency_claim(db, "scope", "slow", "third").await.unwrap() {
-        repo::Claimed::Existing(record) => {
+    store::idempotency_store(db, &first, 201, None, None, None, b"first").await.unwrap();
+    store::idempotency_forget(db, &first).await.unwrap();
+    match store::idempotency_claim(db, "scope", "slow", "third").await.unwrap() {
+        store::Claimed::Existing(record) => {
             assert_eq!((record.request_hash.as_str(), record.status), ("second", None));
         }
-        repo::Claimed::New(_) => panic!("the second claim was released by the first request"),
+        store::Claimed::New(_) => panic!("the second claim was released by the first request"),
     }
-    repo::idempotency_store(db, &second, 201, None, None, None, b"second").await.unwrap();
-    match repo::idempotency_claim(db, "scope", "slow", "second").await.unwrap() {
-        repo::Claimed::Existing(record) => assert_eq!(record.body.as_deref(), Some(&b"second"[..])),
-        repo::Claimed::New(_) => panic!("the answer was not stored"),
+    store::idempotency_store(db, &second, 201, None, None, None, b"second").await.unwrap();
+    match store::idempotency_claim(db, "scope", "slow", "second").await.unwrap() {
+        store::Claimed::Existing(record) => assert_eq!(record.body.as_deref(), Some(&b"second"[..])),
+        store::Claimed::New(_) => panic!("the answer was not stored"),
     }
 }

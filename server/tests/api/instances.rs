@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app::backend::db::Backend;
+use app::backend::store::Backend;
 use serde_json::Value;
 use server::ServeOptions;
 
@@ -59,7 +59,7 @@ async fn events_written_through_one_instance_reach_streams_on_another_in_order()
 #[tokio::test]
 async fn a_browser_session_started_on_one_instance_works_on_another() {
     let Some((a, b)) = pair(|_| {}).await else { return };
-    let alice = app::backend::repo::create_user(&a.state.pool, "alice").await.unwrap();
+    let alice = app::backend::store::create_user(&a.state.pool, "alice").await.unwrap();
     let session =
         app::backend::auth::start_session(&a.state.pool, &alice, Duration::from_secs(3600)).await.unwrap();
     let cookie = format!("{}={session}", app::backend::auth::SESSION_COOKIE);

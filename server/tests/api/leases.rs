@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use app::backend::repo::{self, Cancelling, Renewed};
+use app::backend::store::{self, Cancelling, Renewed};
+use app::domain::JobState;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -33,40 +34,40 @@ async fn a_job_taken_over_is_renewed_cancelled_and_finished_only_by_its_current_
     let db = &app.state.pool;
     let (_, id, _) = started(&app, "leased").await;
     // Held by the engine, with a live lease: nobody else can claim it.
-    assert!(repo::claim_job(db, "thief", 60).await.unwrap().is_none());
+    assert!(store::claim_job(db, "thief", 60).await.unwrap().is_none());
     // Its lease runs out (its holder died): the next claim takes it over.
-    repo::expire_leases(db).await.unwrap();
-    let job = repo::claim_job(db, "thief", 60).await.unwrap().expect("taken over");
+    store::expire_leases(db).await.unwrap();
+    let job = store::claim_job(db, "thief", 60).await.unwrap().expect("taken over");
     assert_eq!((job.workstation_id.as_str(), job.attempts), (id.as_str(), 2));
     assert!(job.taken_over());
-    assert!(repo::claim_job(db, "third", 60).await.unwrap().is_none(), "leased again");
+    assert!(store::claim_job(db, "third", 60).await.unwrap().is_none(), "leased again");
 
     // Only the new holder renews it, and learns of a cancel through the database.
     let renewed = |attempts, cancel_requested| vec![Renewed { id: job.id, attempts, cancel_requested }];
-    assert_eq!(repo::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, false));
-    let mut tx = repo::begin_write(db).await.unwrap();
-    assert_eq!(repo::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
+    assert_eq!(store::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, false));
+    let mut tx = store::begin_write(db).await.unwrap();
+    assert_eq!(store::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
     tx.commit().await.unwrap();
-    assert_eq!(repo::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, true));
-    assert_eq!(repo::renew_leases(db, "someone-else", &[job.id], 60).await.unwrap(), vec![]);
+    assert_eq!(store::renew_leases(db, "thief", &[job.id], 60).await.unwrap(), renewed(2, true));
+    assert_eq!(store::renew_leases(db, "someone-else", &[job.id], 60).await.unwrap(), vec![]);
     // Only the jobs named: one its holder gave up on is left to run out.
-    assert_eq!(repo::renew_leases(db, "thief", &[job.id + 1], 60).await.unwrap(), vec![]);
+    assert_eq!(store::renew_leases(db, "thief", &[job.id + 1], 60).await.unwrap(), vec![]);
     // Its holder dies before acting on it: the cancel stays asked for after the next takeover.
-    repo::expire_leases(db).await.unwrap();
-    let again = repo::claim_job(db, "heir", 60).await.unwrap().expect("taken over again");
+    store::expire_leases(db).await.unwrap();
+    let again = store::claim_job(db, "heir", 60).await.unwrap().expect("taken over again");
     assert_eq!((again.id, again.attempts), (job.id, 3));
-    assert_eq!(repo::renew_leases(db, "heir", &[job.id], 60).await.unwrap(), renewed(3, true));
+    assert_eq!(store::renew_leases(db, "heir", &[job.id], 60).await.unwrap(), renewed(3, true));
 
     // Earlier holders and starts cannot end it; the current one can, once.
-    let mut tx = repo::begin_write(db).await.unwrap();
-    assert!(!repo::finish_job(&mut tx, &again, "someone-else", true, None).await.unwrap());
-    assert!(!repo::finish_job(&mut tx, &again, "thief", false, Some("Cancelled")).await.unwrap());
-    assert!(!repo::finish_job(&mut tx, &job, "heir", false, Some("Cancelled")).await.unwrap());
-    assert!(repo::finish_job(&mut tx, &again, "heir", false, Some("Cancelled")).await.unwrap());
-    assert!(!repo::finish_job(&mut tx, &again, "heir", false, Some("Cancelled")).await.unwrap());
+    let mut tx = store::begin_write(db).await.unwrap();
+    assert!(!store::finish_job(&mut tx, &again, "someone-else", None).await.unwrap());
+    assert!(!store::finish_job(&mut tx, &again, "thief", Some("Cancelled")).await.unwrap());
+    assert!(!store::finish_job(&mut tx, &job, "heir", Some("Cancelled")).await.unwrap());
+    assert!(store::finish_job(&mut tx, &again, "heir", Some("Cancelled")).await.unwrap());
+    assert!(!store::finish_job(&mut tx, &again, "heir", Some("Cancelled")).await.unwrap());
     tx.commit().await.unwrap();
-    let counts = repo::job_counts(db).await.unwrap();
-    assert_eq!(counts, [("failed".to_owned(), 1)]);
+    let counts = store::job_counts(db).await.unwrap();
+    assert_eq!(counts, [(JobState::Failed, 1)]);
 }
 
 #[tokio::test]
@@ -80,12 +81,12 @@ async fn a_job_cancelled_before_its_worker_starts_it_ends_at_once() {
     let db = &app.state.pool;
     let (token, id, _) = started(&app, "doomed").await;
     // Its holder dies, another claims it and dies too, after someone asked to cancel it.
-    repo::expire_leases(db).await.unwrap();
-    let job = repo::claim_job(db, "gone", 60).await.unwrap().expect("taken over");
-    let mut tx = repo::begin_write(db).await.unwrap();
-    assert_eq!(repo::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
+    store::expire_leases(db).await.unwrap();
+    let job = store::claim_job(db, "gone", 60).await.unwrap().expect("taken over");
+    let mut tx = store::begin_write(db).await.unwrap();
+    assert_eq!(store::cancel_job(&mut tx, &id).await.unwrap(), Cancelling::Running(job.id));
     tx.commit().await.unwrap();
-    repo::expire_leases(db).await.unwrap();
+    store::expire_leases(db).await.unwrap();
     app.state.engine.wake();
 
     // The worker that takes it over reads the mark before starting it.
@@ -109,8 +110,8 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     let db = &app.state.pool;
     let (token, id, mut events) = started(&app, "stolen").await;
     // Its lease runs out (the database could not be reached, say) and another instance takes it over.
-    repo::expire_leases(db).await.unwrap();
-    let job = repo::claim_job(db, "elsewhere", 600).await.unwrap().expect("taken over");
+    store::expire_leases(db).await.unwrap();
+    let job = store::claim_job(db, "elsewhere", 600).await.unwrap().expect("taken over");
     assert_eq!(job.attempts, 2);
 
     // The first start learns it at its next renewal and stops: its next phase (5 s on) never comes.
@@ -122,7 +123,7 @@ async fn a_job_whose_lease_was_taken_over_stops_where_it_ran_before() {
     let ws = app.get_json(&format!("/v1/workstations/{id}"), &token).await;
     assert_eq!((ws["status"].as_str(), ws["phase"].as_str()), (Some("provisioning"), Some("allocating")));
     // Its end is the new holder's to record.
-    assert_eq!(repo::job_counts(db).await.unwrap(), [("running".to_owned(), 1)]);
+    assert_eq!(store::job_counts(db).await.unwrap(), [(JobState::Running, 1)]);
 }
 
 #[tokio::test]
@@ -134,7 +135,7 @@ async fn a_job_whose_lease_cannot_be_renewed_stops_before_another_instance_takes
         o.engine.workers = 1;
     })
     .await;
-    let repo::Db::Postgres(pool) = &app.state.pool else {
+    let store::Db::Postgres(pool) = &app.state.pool else {
         eprintln!("SQLite has one instance, which keeps its jobs (set ATELIER_TEST_POSTGRES)");
         return;
     };

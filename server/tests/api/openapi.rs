@@ -84,7 +84,7 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         name: "x".into(),
         status: WorkstationStatus::Running,
         configuration: config.clone(),
-        phase: Some("stopping".into()),
+        phase: Some(app::domain::Phase::Stopping),
         pending_configuration: Some(config.clone()),
     };
     assert_eq!(keys(&schemas["Workstation"]["properties"]), keys(&serde_json::to_value(&ws).unwrap()));
@@ -102,7 +102,7 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         seq: 1,
         kind: EventKind::Log,
         status: WorkstationStatus::Running,
-        phase: Some("p".into()),
+        phase: Some(app::domain::Phase::Reported("p".into())),
         progress: Some(1),
         message: Some("m".into()),
         at: "t".into(),

@@ -128,7 +128,7 @@ async fn a_revoked_token_closes_its_open_stream() {
 async fn an_ended_session_closes_its_open_stream() {
     let app = TestApp::spawn().await;
     app.token_for("alice").await;
-    let alice = app::backend::repo::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let alice = app::backend::store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     let cookie = auth::start_session(&app.state.pool, &alice, Duration::from_secs(3600)).await.unwrap();
     let res = app
         .client

@@ -6,7 +6,7 @@ use crate::helpers::TestApp;
 
 /// A session cookie's value for a new user `name`.
 async fn session_for(app: &TestApp, name: &str) -> String {
-    let user = app::backend::repo::create_user(&app.state.pool, name).await.unwrap();
+    let user = app::backend::store::create_user(&app.state.pool, name).await.unwrap();
     app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
         .await
         .unwrap()
@@ -174,7 +174,7 @@ async fn a_server_failure_is_a_500_page_in_the_app_style() {
 #[tokio::test]
 async fn a_read_only_token_cannot_open_a_session() {
     let app = TestApp::spawn().await;
-    let user = app::backend::repo::create_user(&app.state.pool, "alice").await.unwrap();
+    let user = app::backend::store::create_user(&app.state.pool, "alice").await.unwrap();
     let read = app::backend::auth::issue_token_with(
         &app.state.pool,
         &user,

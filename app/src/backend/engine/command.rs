@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use super::{BoxFuture, Failure, Progress, Provisioner};
-use crate::domain::Workstation;
+use crate::domain::{JobKind, Workstation};
 
 /// How many trailing output lines a failure quotes.
 const TAIL_LINES: usize = 5;
@@ -53,15 +53,16 @@ pub fn parse_progress(line: &str) -> Option<(u8, String)> {
 }
 
 impl CommandProvisioner {
-    /// Runs the program for `action` (`provision`, `launch`, `stop` or
-    /// `delete`: its first argument and `ATELIER_ACTION`).
-    fn run<'a>(
+    /// Runs the program for a job of `kind` (`provision`, `launch`, `stop`
+    /// or `delete`: its first argument and `ATELIER_ACTION`).
+    fn run_program<'a>(
         &'a self,
-        action: &'static str,
+        kind: JobKind,
         ws: &'a Workstation,
         progress: &'a Progress,
     ) -> BoxFuture<'a, Result<(), Failure>> {
         Box::pin(async move {
+            let action = kind.as_str();
             let c = &ws.configuration;
             let spec =
                 serde_json::to_vec(ws).map_err(|e| Failure(format!("cannot encode the workstation: {e}")))?;
@@ -147,7 +148,7 @@ const LAST_LINES_WAIT: std::time::Duration = std::time::Duration::from_millis(20
 /// `tail` for a failure to quote).
 async fn take_line(line: String, tail: &mut VecDeque<String>, progress: &Progress) -> Result<(), Failure> {
     if let Some((percent, phase)) = parse_progress(&line) {
-        progress.phase(&phase, percent, None).await?;
+        progress.phase(phase.parse().map_err(Failure)?, percent, None).await?;
         return Ok(());
     }
     progress.log(&line).await?;
@@ -181,32 +182,13 @@ impl Drop for KillGroup {
 }
 
 impl Provisioner for CommandProvisioner {
-    fn provision<'a>(
+    fn run<'a>(
         &'a self,
+        kind: JobKind,
         ws: &'a Workstation,
         progress: &'a Progress,
     ) -> BoxFuture<'a, Result<(), Failure>> {
-        self.run("provision", ws, progress)
-    }
-
-    fn launch<'a>(
-        &'a self,
-        ws: &'a Workstation,
-        progress: &'a Progress,
-    ) -> BoxFuture<'a, Result<(), Failure>> {
-        self.run("launch", ws, progress)
-    }
-
-    fn stop<'a>(&'a self, ws: &'a Workstation, progress: &'a Progress) -> BoxFuture<'a, Result<(), Failure>> {
-        self.run("stop", ws, progress)
-    }
-
-    fn destroy<'a>(
-        &'a self,
-        ws: &'a Workstation,
-        progress: &'a Progress,
-    ) -> BoxFuture<'a, Result<(), Failure>> {
-        self.run("delete", ws, progress)
+        self.run_program(kind, ws, progress)
     }
 }
 

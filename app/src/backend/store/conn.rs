@@ -1,6 +1,8 @@
-//! The database: SQLite (embedded, one instance) or PostgreSQL (several
-//! instances sharing it). [`Db`] and [`Tx`] are the one interface the
-//! repository reads and writes through; each backend has its own migrations.
+//! The connection: SQLite (embedded, one instance) or PostgreSQL (several
+//! instances sharing it). [`Db`] and [`Tx`] are the one interface the store
+//! reads and writes through; each backend has its own migrations. What
+//! differs between the backends in how they connect, lock and fail is here;
+//! what differs in their SQL is in [`super::dialect`].
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,6 +11,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+
+use super::dialect::Dialect;
 
 /// SQLite's embedded, numbered migrations.
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -109,6 +113,14 @@ impl Db {
         }
     }
 
+    /// The SQL of this database's backend.
+    pub fn dialect(&self) -> &'static Dialect {
+        match self {
+            Self::Sqlite(_) => &super::dialect::SQLITE,
+            Self::Postgres(_) => &super::dialect::POSTGRES,
+        }
+    }
+
     /// The migrations of this database's backend.
     pub fn migrator(&self) -> &'static Migrator {
         match self {
@@ -178,65 +190,53 @@ impl Tx {
     }
 }
 
-/// The SQL that differs between the backends.
-#[derive(Debug)]
-pub struct Dialect {
-    /// The current time as stored (UTC RFC 3339 text with milliseconds).
-    pub now: &'static str,
-    /// The same, `secs` (an SQL expression) seconds from now.
-    now_plus: fn(&str) -> String,
-    /// The text values of a JSON array parameter, as a subquery of one column, `value`.
-    json_texts: fn(&str) -> String,
-    /// The elements of a JSON array parameter as rows `(value, key)`, for a FROM clause.
-    json_rows: fn(&str) -> String,
-    /// Whether a column's value is one of a JSON array parameter's texts.
-    in_json_texts: fn(&str, &str) -> String,
+/// The lock every write transaction on PostgreSQL takes first (an advisory
+/// lock, released at commit or rollback).
+pub const WRITE_LOCK: i64 = 0x0061_7465_6c69_6572; // "atelier"
+
+/// Starts a transaction that will write. Write transactions run one at a
+/// time, on every instance, as on SQLite: a check and the write after it see
+/// the same data, and events commit in the order of their ids (so a reader
+/// catching up by id never skips one committed later with a smaller id).
+/// SQLite's `BEGIN IMMEDIATE` takes its write lock up front (waiting out the
+/// busy timeout), so a transaction that reads before it writes is never
+/// refused at its first write; PostgreSQL takes [`WRITE_LOCK`].
+///
+/// `BEGIN` runs in a task of its own: sqlx 0.8 can hand a connection back to
+/// the pool still inside a transaction (holding the write lock) when `begin`
+/// is dropped half-way, as happens when a client hangs up mid-request. Run to
+/// its end, the transaction is either returned or rolled back when dropped.
+pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
+    begin_to_the_end(db, true).await
 }
 
-impl Dialect {
-    /// The current time `secs` (an SQL expression, may be negative) seconds from now.
-    pub fn now_plus(&self, secs: &str) -> String {
-        (self.now_plus)(secs)
-    }
-
-    /// `SELECT` of the text elements of the JSON array in `param`.
-    pub fn json_texts(&self, param: &str) -> String {
-        (self.json_texts)(param)
-    }
-
-    /// FROM-clause rows `(value, key)` of the JSON array in `param`, `key` its position.
-    pub fn json_rows(&self, param: &str) -> String {
-        (self.json_rows)(param)
-    }
-
-    /// A condition: `column` is one of the texts of the JSON array in
-    /// `param`, looked up in an index on `column` however large the table.
-    pub fn in_json_texts(&self, column: &str, param: &str) -> String {
-        (self.in_json_texts)(column, param)
-    }
+/// Starts a transaction that only reads (several reads that see one state).
+pub async fn begin_read(db: &Db) -> Result<Tx, sqlx::Error> {
+    begin_to_the_end(db, false).await
 }
 
-/// SQLite's SQL.
-pub static SQLITE: Dialect = Dialect {
-    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-    now_plus: |secs| format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({secs}) || ' seconds')"),
-    json_texts: |param| format!("SELECT value FROM json_each({param})"),
-    json_rows: |param| format!("json_each({param})"),
-    in_json_texts: |column, param| format!("{column} IN (SELECT value FROM json_each({param}))"),
-};
-
-/// PostgreSQL's SQL.
-pub static POSTGRES: Dialect = Dialect {
-    now: "atelier_ts(now())",
-    now_plus: |secs| format!("atelier_ts(now() + make_interval(secs => ({secs})))"),
-    json_texts: |param| format!("SELECT jsonb_array_elements_text(({param})::jsonb) AS value"),
-    json_rows: |param| format!("jsonb_array_elements(({param})::jsonb) WITH ORDINALITY AS rows (value, key)"),
-    // As an array, so the planner looks each value up in the index instead
-    // of joining against every row of the table.
-    in_json_texts: |column, param| {
-        format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(({param})::jsonb)))")
-    },
-};
+/// Begins a transaction in a task of its own (see [`begin_write`]).
+async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
+    let db = db.clone();
+    tokio::spawn(async move {
+        match db {
+            Db::Sqlite(pool) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                if write {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITE_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(Tx::Postgres(tx))
+            }
+        }
+    })
+    .await
+    .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
 
 /// Runs `$body` with `$pool` bound to the backend's pool and `$d` to its
 /// [`Dialect`]: the body compiles once per backend.
@@ -244,14 +244,14 @@ pub static POSTGRES: Dialect = Dialect {
 macro_rules! on_pool {
     ($db:expr, |$pool:ident, $d:ident| $body:expr) => {
         match $db {
-            $crate::backend::db::Db::Sqlite($pool) => {
+            $crate::backend::store::Db::Sqlite($pool) => {
                 #[allow(unused_variables)]
-                let $d = &$crate::backend::db::SQLITE;
+                let $d = &$crate::backend::store::dialect::SQLITE;
                 $body
             }
-            $crate::backend::db::Db::Postgres($pool) => {
+            $crate::backend::store::Db::Postgres($pool) => {
                 #[allow(unused_variables)]
-                let $d = &$crate::backend::db::POSTGRES;
+                let $d = &$crate::backend::store::dialect::POSTGRES;
                 $body
             }
         }
@@ -264,16 +264,16 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident, $d:ident| $body:expr) => {
         match $tx {
-            $crate::backend::db::Tx::Sqlite(tx) => {
+            $crate::backend::store::Tx::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 #[allow(unused_variables)]
-                let $d = &$crate::backend::db::SQLITE;
+                let $d = &$crate::backend::store::dialect::SQLITE;
                 $body
             }
-            $crate::backend::db::Tx::Postgres(tx) => {
+            $crate::backend::store::Tx::Postgres(tx) => {
                 let $conn = &mut **tx;
                 #[allow(unused_variables)]
-                let $d = &$crate::backend::db::POSTGRES;
+                let $d = &$crate::backend::store::dialect::POSTGRES;
                 $body
             }
         }

@@ -1,0 +1,57 @@
+//! The `users` table: accounts.
+
+use sqlx::FromRow;
+
+use super::{is_unique_violation, Db};
+use crate::backend::Error;
+use crate::domain::FieldError;
+use crate::on_pool;
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Creates a user; a taken name is a conflict.
+pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
+    on_pool!(db, |pool, d| sqlx::query_as::<_, User>(
+        "INSERT INTO users (name) VALUES ($1) RETURNING id, name"
+    )
+    .bind(name)
+    .fetch_one(pool)
+    .await)
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::Conflict(FieldError::new("#/name", format!("a user named {name:?} already exists")))
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// The user with this name.
+pub async fn find_user(db: &Db, name: &str) -> Result<Option<User>, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Removes a user with everything they own (but their workstations' history).
+pub async fn delete_user(db: &Db, user_id: i64) -> Result<(), Error> {
+    on_pool!(db, |pool, d| sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// How many users exist.
+pub async fn count_users(db: &Db) -> Result<i64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await)?)
+}

@@ -1,0 +1,425 @@
+//! The `workstations` table, and the running totals of what they hold
+//! (`owner_usage`, `placement_usage`, kept by triggers).
+
+use sqlx::FromRow;
+
+use super::events::insert_first_events;
+use super::jobs::insert_provision_jobs;
+use super::{decode_error, json_param, Db, Tx};
+use crate::backend::events::Published;
+use crate::backend::Error;
+use crate::domain::{
+    holds_resources, pointer, Configuration, FieldError, Phase, Workstation, WorkstationSpec,
+    WorkstationState, WorkstationStatus,
+};
+use crate::on_pool;
+use crate::on_tx;
+
+/// The statuses in which a workstation holds its place and quota, as an SQL list.
+fn holding_statuses() -> String {
+    super::dialect::text_list(
+        WorkstationStatus::ALL.into_iter().filter(|s| holds_resources(*s)).map(WorkstationStatus::as_str),
+    )
+}
+
+#[derive(FromRow, serde::Deserialize)]
+struct WorkstationRow {
+    /// The position in the owner's list; read by the page query only.
+    #[sqlx(default)]
+    #[serde(default)]
+    seq: i64,
+    id: String,
+    name: String,
+    status: String,
+    cpu_cores: i64,
+    memory_gb: i64,
+    gpu: String,
+    storage_gb: i64,
+    region: String,
+    phase: Option<String>,
+    progress: Option<i64>,
+    status_reason: Option<String>,
+    created_at: String,
+    version: i64,
+    pending_configuration: Option<String>,
+}
+
+impl TryFrom<WorkstationRow> for WorkstationState {
+    type Error = Error;
+
+    fn try_from(row: WorkstationRow) -> Result<Self, Error> {
+        let decode = |field: &str, e: String| decode_error(&format!("workstations.{field}"), e);
+        let phase =
+            row.phase.as_deref().map(str::parse::<Phase>).transpose().map_err(|e| decode("phase", e))?;
+        let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
+        let workstation = Workstation {
+            status: row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?,
+            configuration: Configuration {
+                cpu_cores: count("cpu_cores", row.cpu_cores)?,
+                memory_gb: count("memory_gb", row.memory_gb)?,
+                gpu: row.gpu,
+                storage_gb: count("storage_gb", row.storage_gb)?,
+                region: row.region,
+            },
+            id: row.id,
+            name: row.name,
+            phase: phase.clone(),
+            pending_configuration: row
+                .pending_configuration
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
+        };
+        Ok(WorkstationState {
+            workstation,
+            phase,
+            progress: row.progress.and_then(|p| u8::try_from(p).ok()),
+            reason: row.status_reason,
+            created_at: row.created_at,
+            version: row.version,
+        })
+    }
+}
+
+const WORKSTATION_COLUMNS: &str =
+    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
+
+/// Stores new workstations `(id, owner, spec)` unchecked, each with its
+/// provisioning job and first event, in three statements whatever their
+/// number; the workstations in the order given, the events in id order.
+pub async fn insert_new_workstations(
+    tx: &mut Tx,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<(Vec<Workstation>, Vec<Published>), Error> {
+    let stored = insert_workstation_rows(tx, rows).await?;
+    let ids: Vec<&str> = rows.iter().map(|(id, _, _)| *id).collect();
+    insert_provision_jobs(tx, &ids).await?;
+    let firsts: Vec<(&str, i64)> = rows.iter().map(|(id, owner, _)| (*id, *owner)).collect();
+    let events = insert_first_events(tx, &firsts).await?;
+    Ok((stored, events))
+}
+
+/// The conflict of a name the owner already uses.
+pub fn name_taken_error(spec: &WorkstationSpec) -> Error {
+    Error::Conflict(FieldError::new(
+        pointer::NAME,
+        format!("you already have a workstation named {:?}", spec.name.as_str()),
+    ))
+}
+
+/// Which of `names` the owner already uses.
+pub async fn taken_names(
+    tx: &mut Tx,
+    owner_id: i64,
+    names: &[&str],
+) -> Result<std::collections::HashSet<String>, Error> {
+    let names = json_param(names)?;
+    let taken: Vec<String> = on_tx!(tx, |conn, d| sqlx::query_scalar(&format!(
+        "SELECT name FROM workstations WHERE owner_id = $1 AND {names}",
+        names = d.in_json_texts("name", "$2")
+    ))
+    .bind(owner_id)
+    .bind(&names)
+    .fetch_all(&mut *conn)
+    .await)?;
+    Ok(taken.into_iter().collect())
+}
+
+/// The phase and message a new workstation starts with.
+pub(super) const FIRST_PHASE: Phase = Phase::Queued;
+
+pub(super) const FIRST_MESSAGE: &str = "Queued for provisioning";
+
+/// Inserts new workstations `(id, owner, spec)` as `provisioning`, queued,
+/// in one statement and in the order given (their list positions follow it).
+/// Returns them in that order.
+async fn insert_workstation_rows(
+    tx: &mut Tx,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<Vec<Workstation>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input = serde_json::Value::Array(
+        rows.iter()
+            .map(|(id, owner_id, spec)| {
+                let c = &spec.configuration;
+                serde_json::json!([
+                    id,
+                    owner_id,
+                    spec.name.as_str(),
+                    c.cpu_cores.get(),
+                    c.memory_gb.get(),
+                    c.gpu.as_str(),
+                    c.storage_gb.get(),
+                    c.region.as_str()
+                ])
+            })
+            .collect(),
+    )
+    .to_string();
+    let stored = on_tx!(tx, |conn, d| sqlx::query_as::<_, WorkstationRow>(&format!(
+        "INSERT INTO workstations
+            (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status, phase, progress)
+         SELECT value->>0, CAST(value->>1 AS BIGINT), value->>2, CAST(value->>3 AS BIGINT),
+                CAST(value->>4 AS BIGINT), value->>5, CAST(value->>6 AS BIGINT), value->>7,
+                '{provisioning}', '{first_phase}', 0
+         FROM {rows} ORDER BY key
+         RETURNING {WORKSTATION_COLUMNS}",
+        provisioning = WorkstationStatus::Provisioning.as_str(),
+        first_phase = FIRST_PHASE.as_str(),
+        rows = d.json_rows("$1")
+    ))
+    .bind(&input)
+    .fetch_all(&mut *conn)
+    .await)?;
+    // RETURNING gives rows in no promised order.
+    let mut by_id: std::collections::HashMap<String, Workstation> = stored
+        .into_iter()
+        .map(|row| {
+            let mut ws = WorkstationState::try_from(row)?.workstation;
+            // The create response keeps exactly the contract's shape.
+            ws.phase = None;
+            Ok((ws.id.clone(), ws))
+        })
+        .collect::<Result<_, Error>>()?;
+    rows.iter()
+        .map(|(id, _, _)| by_id.remove(*id).ok_or_else(|| Error::Database(sqlx::Error::RowNotFound)))
+        .collect()
+}
+
+/// The owner's workstation, read inside a transaction that will change it.
+pub async fn workstation_in_tx(
+    tx: &mut Tx,
+    owner_id: i64,
+    id: &str,
+) -> Result<Option<WorkstationState>, Error> {
+    on_tx!(tx, |conn, d| sqlx::query_as::<_, WorkstationRow>(&format!(
+        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = $1 AND id = $2"
+    ))
+    .bind(owner_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await)?
+    .map(WorkstationState::try_from)
+    .transpose()
+}
+
+/// Sets the configuration columns, and clears any pending configuration.
+pub async fn update_configuration(tx: &mut Tx, id: &str, c: &Configuration) -> Result<(), Error> {
+    on_tx!(tx, |conn, d| sqlx::query(&format!(
+        "UPDATE workstations SET cpu_cores = $1, memory_gb = $2, gpu = $3, storage_gb = $4, region = $5,
+                pending_configuration = NULL, version = version + 1, updated_at = {now}
+         WHERE id = $6",
+        now = d.now
+    ))
+    .bind(i64::from(c.cpu_cores))
+    .bind(i64::from(c.memory_gb))
+    .bind(&c.gpu)
+    .bind(i64::from(c.storage_gb))
+    .bind(&c.region)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records a configuration to apply at the next launch.
+pub async fn set_pending_configuration(tx: &mut Tx, id: &str, c: &Configuration) -> Result<(), Error> {
+    let json = json_param(c)?;
+    on_tx!(tx, |conn, d| sqlx::query(&format!(
+        "UPDATE workstations SET pending_configuration = $1, version = version + 1, updated_at = {now}
+         WHERE id = $2",
+        now = d.now
+    ))
+    .bind(&json)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Removes a workstation (its events stay).
+pub async fn delete_workstation(tx: &mut Tx, id: &str) -> Result<(), Error> {
+    on_tx!(tx, |conn, d| sqlx::query("DELETE FROM workstations WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// How many workstations with this GPU in this region hold capacity, not
+/// counting `except` and anything created after it.
+pub async fn capacity_in_use(db: &Db, region: &str, gpu: &str, except: &str) -> Result<i64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT COUNT(*) FROM workstations
+         WHERE region = $1 AND gpu = $2 AND status IN ({holding}) AND id != $3
+           AND seq < (SELECT seq FROM workstations WHERE id = $3)",
+        holding = holding_statuses()
+    ))
+    .bind(region)
+    .bind(gpu)
+    .bind(except)
+    .fetch_one(pool)
+    .await)?)
+}
+
+/// How many workstations hold capacity in one region for one GPU type
+/// (a running total, migration 0007).
+pub async fn placement_in_use(tx: &mut Tx, region: &str, gpu: &str) -> Result<i64, Error> {
+    Ok(on_tx!(tx, |conn, d| sqlx::query_scalar::<_, i64>(
+        "SELECT count FROM placement_usage WHERE region = $1 AND gpu = $2"
+    )
+    .bind(region)
+    .bind(gpu)
+    .fetch_optional(&mut *conn)
+    .await)?
+    .unwrap_or(0))
+}
+
+/// How many workstations hold capacity, per region and GPU type (all users;
+/// a workstation in `error` holds none).
+pub async fn capacity_usage(tx: &mut Tx) -> Result<Vec<(String, String, i64)>, Error> {
+    // Running totals kept by triggers (migration 0007).
+    Ok(on_tx!(tx, |conn, d| sqlx::query_as::<_, (String, String, i64)>(
+        "SELECT region, gpu, count FROM placement_usage WHERE count > 0",
+    )
+    .fetch_all(&mut *conn)
+    .await)?)
+}
+
+/// One of the owner's workstations.
+pub async fn get_workstation(db: &Db, owner_id: i64, id: &str) -> Result<Option<Workstation>, Error> {
+    Ok(get_workstation_state(db, owner_id, id).await?.map(|s| s.workstation))
+}
+
+/// One of the owner's workstations, with phase, progress and reason.
+pub async fn get_workstation_state(
+    db: &Db,
+    owner_id: i64,
+    id: &str,
+) -> Result<Option<WorkstationState>, Error> {
+    on_pool!(db, |pool, d| sqlx::query_as::<_, WorkstationRow>(&format!(
+        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = $1 AND id = $2"
+    ))
+    .bind(owner_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?
+    .map(WorkstationState::try_from)
+    .transpose()
+}
+
+/// Which of an owner's workstations a page lists.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<WorkstationStatus>,
+    pub region: Option<String>,
+    pub gpu: Option<String>,
+    pub name_prefix: Option<String>,
+    /// Only workstations older than this position (keyset pagination).
+    pub before_seq: Option<i64>,
+}
+
+/// The keys and columns of a workstation row with its position, keyed like [`WorkstationRow`].
+const PAGE_ROW_FIELDS: &str = "'seq', seq, 'id', id, 'name', name, 'status', status,
+    'cpu_cores', cpu_cores, 'memory_gb', memory_gb, 'gpu', gpu, 'storage_gb', storage_gb,
+    'region', region, 'phase', phase, 'progress', progress, 'status_reason', status_reason,
+    'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration";
+
+/// One page of the owner's workstations, newest first, with each one's
+/// position; `limit + 1` rows are read so the caller knows if more follow.
+pub async fn list_workstation_page(
+    db: &Db,
+    owner_id: i64,
+    filter: &ListFilter,
+    limit: i64,
+) -> Result<Vec<(i64, WorkstationState)>, Error> {
+    let prefix = filter.name_prefix.as_ref().map(|p| {
+        let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+        format!("{escaped}%")
+    });
+    // On SQLite the page comes back as one JSON array in one row: its driver
+    // hands rows over between threads one at a time, and a page is many
+    // rows. PostgreSQL's rows come over one connection as they are.
+    // The name prefix matches in any case, as SQLite's LIKE does.
+    // Only the filters given are in the statement: a condition such as
+    // `$2 IS NULL OR status = $2` would have PostgreSQL plan for any value
+    // (a scan of all the owner's rows and a sort) instead of reading the
+    // (owner, position) index newest first.
+    enum Param<'a> {
+        Text(&'a str),
+        Int(i64),
+    }
+    let dialect = db.dialect();
+    let like_prefix = format!("name {}", dialect.like_any_case);
+    // (condition, its parameter, what follows the parameter)
+    let filters: Vec<(&str, Param, &str)> = [
+        filter.status.map(|s| ("status =", Param::Text(s.as_str()), "")),
+        filter.region.as_deref().map(|r| ("region =", Param::Text(r), "")),
+        filter.gpu.as_deref().map(|g| ("gpu =", Param::Text(g), "")),
+        prefix.as_deref().map(|p| (like_prefix.as_str(), Param::Text(p), " ESCAPE '!'")),
+        filter.before_seq.map(|before| ("seq <", Param::Int(before), "")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let conditions: String = filters
+        .iter()
+        .enumerate()
+        .map(|(i, (condition, _, after))| format!(" AND {condition} ${}{after}", i + 2))
+        .collect();
+    let limit_param = filters.len() + 2;
+    let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
+    let columns =
+        if dialect.page_as_json { dialect.json_array_of_objects(PAGE_ROW_FIELDS) } else { "*".to_owned() };
+    let sql = format!(
+        "SELECT {columns} FROM (
+         SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
+         WHERE owner_id = $1{conditions}
+         ORDER BY seq DESC
+         LIMIT ${limit_param}) AS page"
+    );
+    // The statement's parameters, in order, on either backend's query.
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut query = $query.bind(owner_id);
+            for param in &params {
+                query = match param {
+                    Param::Text(text) => query.bind(*text),
+                    Param::Int(n) => query.bind(*n),
+                };
+            }
+            query.bind(limit + 1)
+        }};
+    }
+    let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.page_as_json {
+        let page: String = bound!(sqlx::query_scalar(&sql)).fetch_one(pool).await?;
+        serde_json::from_str(&page).map_err(|e| decode_error("workstation page", e))?
+    } else {
+        bound!(sqlx::query_as::<_, WorkstationRow>(&sql)).fetch_all(pool).await?
+    });
+    // Newest first, whatever order the aggregate kept.
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
+    rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect()
+}
+
+/// Whether the owner has a workstation named `name`.
+pub async fn name_taken(db: &Db, owner_id: i64, name: &str) -> Result<bool, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM workstations WHERE owner_id = $1 AND name = $2)",
+    )
+    .bind(owner_id)
+    .bind(name)
+    .fetch_one(pool)
+    .await)?)
+}
+
+/// How many workstations exist in all (used by tests to prove nothing was stored).
+pub async fn count_workstations(db: &Db) -> Result<i64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations")
+        .fetch_one(pool)
+        .await)?)
+}
