@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::Problem;
+use super::openapi::{ServerError, Unauthorized};
 
 use super::auth::AuthUser;
 use super::ApiError;
@@ -52,8 +52,8 @@ struct CatalogResponse {
     get, path = "/catalog", tag = "account",
     responses(
         (status = 200, description = "The catalog", body = CatalogResponse),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        ServerError
     )
 )]
 async fn catalog(
@@ -78,8 +78,8 @@ async fn catalog(
     get, path = "/quota", tag = "account",
     responses(
         (status = 200, description = "Limits and usage", body = QuotaStatus),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        ServerError
     )
 )]
 async fn quota(

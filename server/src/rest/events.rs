@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::Problem;
+use super::openapi::{Invalid, NotFound, ServerError, Unauthorized};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -112,9 +112,9 @@ impl Scope {
     responses(
         (status = 200, description = "Server-Sent Events: stored events, then live ones; `id:` is the sequence number, `data:` one event",
             body = WorkstationEvent, content_type = "text/event-stream"),
-        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json")
+        Invalid,
+        Unauthorized,
+        NotFound
     )
 )]
 async fn workstation_stream(
@@ -143,8 +143,8 @@ async fn workstation_stream(
     responses(
         (status = 200, description = "Server-Sent Events for all your workstations; `id:` is the event id",
             body = WorkstationEvent, content_type = "text/event-stream"),
-        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json")
+        Invalid,
+        Unauthorized
     )
 )]
 async fn user_stream(
@@ -294,9 +294,9 @@ struct History {
     params(("id" = String, Path, description = "Workstation id (also of a deleted one)")),
     responses(
         (status = 200, description = "Every event, oldest first", body = History),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        NotFound,
+        ServerError
     )
 )]
 async fn history(

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
                        `Authorization: Bearer <token>`; errors are RFC 9457 problem documents."
     ),
     servers((url = "/v1")),
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
@@ -56,6 +57,32 @@ pub struct Problem {
     pub request_id: Option<String>,
     /// One entry per invalid field, with a JSON pointer into the request.
     pub errors: Option<Vec<FieldError>>,
+}
+
+/// Declares the problem responses that operations share: each becomes a type
+/// an operation lists by name in its `responses(...)`, with its status and
+/// description written here once and a [`Problem`] as its body.
+macro_rules! problem_responses {
+    ($($name:ident = $status:tt, $description:tt;)*) => {$(
+        #[doc = $description]
+        #[derive(utoipa::IntoResponses)]
+        #[response(status = $status, description = $description, content_type = "application/problem+json")]
+        pub struct $name(pub Problem);
+    )*};
+}
+
+problem_responses! {
+    Invalid = 400, "Invalid input: every problem with a JSON pointer";
+    Unauthorized = 401, "No valid bearer token";
+    Forbidden = 403, "Over your quota, or a read-only token";
+    NotFound = 404, "No such workstation (or not yours)";
+    Conflict = 409, "Conflict: a taken name, no capacity, an action the status does not allow, \
+                     or an idempotent request still running";
+    PreconditionFailed = 412, "If-Match does not match the current ETag";
+    TooLarge = 413, "Body over 64 KiB";
+    UnsupportedMediaType = 415, "Body not declared as JSON";
+    IdempotencyMismatch = 422, "Idempotency-Key reused with a different request";
+    ServerError = 500, "Server failure; the body names the request id";
 }
 
 /// The generated document. Every operation can also answer `429` (over the

@@ -17,7 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::Problem;
+use super::openapi::{
+    Conflict, Forbidden, IdempotencyMismatch, Invalid, NotFound, PreconditionFailed, Problem, ServerError,
+    TooLarge, Unauthorized, UnsupportedMediaType,
+};
 
 use super::auth::AuthUser;
 use super::extract::JsonBody;
@@ -41,14 +44,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "Created; provisioning has started", body = Workstation,
             headers(("Location" = String, description = "The new workstation's URL"))),
         (status = 200, description = "validateOnly: what would be created", body = ValidatedCreate),
-        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Over your quota, or a read-only token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not declared as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Invalid,
+        Unauthorized,
+        Forbidden,
+        Conflict,
+        TooLarge,
+        UnsupportedMediaType,
+        IdempotencyMismatch,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
@@ -127,9 +130,9 @@ struct ValidatedCreate {
     responses(
         (status = 200, description = "The workstation", body = Workstation,
             headers(("ETag" = String, description = "Its version, for If-Match"))),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        NotFound,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
@@ -170,13 +173,13 @@ enum PathAction {
         (status = 202, description = "Started; see phase, or follow the events", body = Workstation,
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, description = "Invalid input (e.g. the Idempotency-Key): every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Over your quota, or a read-only token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with a different request", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        IdempotencyMismatch,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
@@ -212,15 +215,15 @@ async fn act(
     responses(
         (status = 200, description = "Changed, or recorded for the next launch (pendingConfiguration)", body = Workstation,
             headers(("ETag" = String, description = "The new version"))),
-        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Over your quota, or a read-only token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body not declared as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Invalid,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        TooLarge,
+        UnsupportedMediaType,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
@@ -247,12 +250,12 @@ async fn reconfigure(
     ),
     responses(
         (status = 202, description = "Deleting (stops it first if running); the history stays", body = Workstation),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        Unauthorized,
         (status = 403, description = "A read-only token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such workstation (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict: a taken name, no capacity, an action the status does not allow, or an idempotent request still running", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match does not match the current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
@@ -376,9 +379,9 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
     params(ListParams),
     responses(
         (status = 200, description = "A page of your workstations, newest first", body = WorkstationPage),
-        (status = 400, description = "Invalid input: every problem with a JSON pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "Server failure; the body names the request id", body = Problem, content_type = "application/problem+json")
+        Invalid,
+        Unauthorized,
+        ServerError
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.name))]
