@@ -13,7 +13,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
         title = "Atelier API",
         version = "1",
         description = "Provision cloud workstations and follow them live. Every request needs \
-                       `Authorization: Bearer <token>`; errors are RFC 9457 problem documents."
+                       `Authorization: Bearer <token>`; errors are RFC 9457 problem documents. \
+                       A request that would hold resources is admitted by three checks, in this \
+                       order: the name (409), the quota (403), the region's capacity (409)."
     ),
     servers((url = "/v1")),
     components(schemas(Problem)),

@@ -36,6 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// `POST /v1/workstations`: validate, store, answer 201 with the record.
+///
+/// After the body is valid (400 lists every invalid field), a request is
+/// admitted by three checks in this order, the first failure answering:
+/// the name is not one of yours already (409 on `#/name`), your quota has
+/// room (403), and the region has a free place for the GPU type (409, naming
+/// where there is room). `validateOnly`, a launch applying a recorded
+/// configuration, a retry and a reconfiguration check in the same order.
 #[utoipa::path(
     post, path = "/workstations", tag = "workstations",
     params(CreateParams, ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),

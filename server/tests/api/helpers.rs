@@ -13,19 +13,21 @@ use tokio::net::TcpListener;
 /// user may create databases), a new database there.
 pub async fn fresh_database(dir: &TempDir) -> String {
     match std::env::var("ATELIER_TEST_POSTGRES") {
-        Ok(admin) if !admin.is_empty() => {
-            use sqlx::Connection;
-            let name = format!("atelier_test_{:016x}", rand::random::<u64>());
-            let mut conn =
-                sqlx::PgConnection::connect(&admin).await.expect("connect to ATELIER_TEST_POSTGRES");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create a test database");
-            let (server, _) = admin.rsplit_once('/').expect("ATELIER_TEST_POSTGRES is a postgres:// URL");
-            format!("{server}/{name}")
-        }
+        Ok(admin) if !admin.is_empty() => fresh_postgres_database(&admin).await,
         _ => format!("sqlite://{}", dir.path().join("atelier.db").display()),
     }
+}
+
+/// The URL of a new, empty database on the PostgreSQL server `admin` names.
+pub async fn fresh_postgres_database(admin: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("atelier_test_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to ATELIER_TEST_POSTGRES");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    let (server, _) = admin.rsplit_once('/').expect("ATELIER_TEST_POSTGRES is a postgres:// URL");
+    format!("{server}/{name}")
 }
 
 /// The database's write lock, held from another connection (as another

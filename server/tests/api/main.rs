@@ -2,6 +2,7 @@
 //! database per test (a SQLite file; a PostgreSQL database when
 //! `ATELIER_TEST_POSTGRES` names a server), driven over HTTP.
 
+mod admission;
 mod auth;
 mod authz;
 mod cancellation;
@@ -18,4 +19,5 @@ mod ops;
 mod pages;
 mod provisioners;
 mod quota;
+mod schema;
 mod workstations;

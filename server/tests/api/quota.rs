@@ -77,15 +77,42 @@ async fn usage_totals_always_equal_a_recount() {
     })
     .await;
     let pool = &app.state.pool;
+    // What the domain says each workstation holds, summed: the triggers
+    // must keep the same totals.
     let recount = || async {
-        let owners: Vec<(i64, i64, i64, i64, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
-            "SELECT owner_id, CAST(SUM(cpu_cores) AS BIGINT), CAST(SUM(memory_gb) AS BIGINT), COUNT(*),
-                    CAST(SUM(storage_gb) AS BIGINT)
-             FROM workstations WHERE status != 'error' GROUP BY owner_id ORDER BY owner_id",
-        )
-        .fetch_all(pool)
-        .await)
-        .unwrap();
+        use app::domain::{held, holds_resources, Configuration, Quota, WorkstationStatus};
+        use std::collections::BTreeMap;
+        let rows: Vec<(i64, String, i64, i64, String, i64, String)> =
+            app::on_pool!(pool, |pool, d| sqlx::query_as(
+                "SELECT owner_id, status, cpu_cores, memory_gb, gpu, storage_gb, region FROM workstations",
+            )
+            .fetch_all(pool)
+            .await)
+            .unwrap();
+        let mut by_owner: BTreeMap<i64, Quota> = BTreeMap::new();
+        let mut by_place: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for (owner, status, cpu, memory, gpu, storage, region) in rows {
+            let status: WorkstationStatus = status.parse().unwrap();
+            let n = |v: i64| u32::try_from(v).unwrap();
+            let c = Configuration {
+                cpu_cores: n(cpu),
+                memory_gb: n(memory),
+                gpu,
+                storage_gb: n(storage),
+                region,
+            };
+            let total = by_owner.entry(owner).or_default();
+            *total = total.plus(held(status, &c));
+            if holds_resources(status) {
+                *by_place.entry((c.region, c.gpu)).or_default() += 1;
+            }
+        }
+        let n = |v: u64| i64::try_from(v).unwrap();
+        let owners: Vec<(i64, i64, i64, i64, i64)> = by_owner
+            .into_iter()
+            .filter(|(_, q)| q.gpus > 0)
+            .map(|(owner, q)| (owner, n(q.cpu_cores), n(q.memory_gb), n(q.gpus), n(q.storage_gb)))
+            .collect();
         let kept: Vec<(i64, i64, i64, i64, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
             "SELECT owner_id, cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE gpus > 0 ORDER BY owner_id",
         )
@@ -93,12 +120,8 @@ async fn usage_totals_always_equal_a_recount() {
         .await)
         .unwrap();
         assert_eq!(kept, owners, "owner totals");
-        let places: Vec<(String, String, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
-            "SELECT region, gpu, COUNT(*) FROM workstations WHERE status != 'error' GROUP BY region, gpu ORDER BY 1, 2",
-        )
-        .fetch_all(pool)
-        .await)
-        .unwrap();
+        let places: Vec<(String, String, i64)> =
+            by_place.into_iter().map(|((region, gpu), count)| (region, gpu, count)).collect();
         let kept: Vec<(String, String, i64)> = app::on_pool!(pool, |pool, d| sqlx::query_as(
             "SELECT region, gpu, count FROM placement_usage WHERE count > 0 ORDER BY 1, 2"
         )
