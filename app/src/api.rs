@@ -160,9 +160,11 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
         region: some(&query.region),
         gpu: some(&query.gpu),
         name_prefix: some(&query.q),
-        before_seq: some(&query.page).and_then(|t| workstations::page_token::decode(&t)),
+        before_seq: some(&query.page).and_then(|t| crate::page_token::decode(&t)),
     };
-    let mut dashboard = workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)?;
+    let (mut dashboard, next) =
+        workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)?;
+    dashboard.next_page_token = next.map(crate::page_token::encode);
     if status.is_some() && filter.status.is_none() {
         dashboard.workstations.clear();
         dashboard.next_page_token = None;

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use app::backend::store::Db;
-use app::backend::{auth, state::Settings, store};
+use app::backend::{accounts, auth, state::Settings, store};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{build_state, ProvisionerChoice, ServeOptions};
 use app::backend::engine::EngineConfig;
-use app::domain::Quota;
+use app::domain::{Quota, QuotaOverrides};
 
 /// Self-hosted service for provisioning cloud workstations.
 #[derive(Debug, Parser)]
@@ -257,21 +257,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(UserCommand::Create { name }) => {
             let pool = open(&cli.database_url).await?;
             auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;
-            let user = store::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
+            let user = accounts::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
             eprintln!("created user {}", user.name);
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days }) => {
             let pool = open(&cli.database_url).await?;
-            let user = match store::find_user(&pool, &user).await.map_err(|e| e.to_string())? {
-                Some(u) => u,
-                None => {
-                    auth::check_user_name(&user).map_err(|e| format!("user name {e}"))?;
-                    let u = store::create_user(&pool, &user).await.map_err(|e| e.to_string())?;
-                    eprintln!("created user {}", u.name);
-                    u
-                }
-            };
+            if accounts::find_user(&pool, &user).await.map_err(|e| e.to_string())?.is_none() {
+                auth::check_user_name(&user).map_err(|e| format!("user name {e}"))?;
+            }
+            let (user, created) =
+                accounts::find_or_create_user(&pool, &user).await.map_err(|e| e.to_string())?;
+            if created {
+                eprintln!("created user {}", user.name);
+            }
             let scope = if read_only { auth::Scope::Read } else { auth::Scope::Full };
             let expires_in = expires_in_days.map(|d| Duration::from_secs(u64::from(d) * 86_400));
             let issued = auth::issue_token_with(&pool, &user, label.as_deref(), scope, expires_in)
@@ -282,7 +281,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::List { user }) => {
             let pool = open(&cli.database_url).await?;
-            let tokens = store::list_tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
+            let tokens = accounts::tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
             println!(
                 "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} LABEL",
                 "PREFIX", "USER", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "STATE"
@@ -309,37 +308,29 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Quota(QuotaCommand::Set { user, cpu_cores, memory_gb, gpus, storage_gb }) => {
             let pool = open(&cli.database_url).await?;
-            let user = store::find_user(&pool, &user)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user named {user:?}"))?;
-            let values = [cpu_cores, memory_gb, gpus, storage_gb].map(|v| v.map(i64::from));
-            if values.iter().all(Option::is_none) {
+            let user = existing_user(&pool, &user).await?;
+            let overrides = QuotaOverrides {
+                cpu_cores: cpu_cores.map(u64::from),
+                memory_gb: memory_gb.map(u64::from),
+                gpus: gpus.map(u64::from),
+                storage_gb: storage_gb.map(u64::from),
+            };
+            if overrides.is_empty() {
                 return Err("give at least one of --cpu-cores, --memory-gb, --gpus, --storage-gb".into());
             }
-            store::set_user_quota(&pool, user.id, values).await.map_err(|e| e.to_string())?;
+            accounts::set_quota(&pool, &user, overrides).await.map_err(|e| e.to_string())?;
             eprintln!("quota of {} updated", user.name);
             Ok(())
         }
         Command::Quota(QuotaCommand::Show { user }) => {
             let pool = open(&cli.database_url).await?;
-            let user = store::find_user(&pool, &user)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user named {user:?}"))?;
-            let values = async {
-                let mut tx = store::begin_read(&pool).await?;
-                let values = store::user_quota(&mut tx, user.id).await?;
-                tx.commit().await?;
-                Ok::<_, app::backend::Error>(values)
-            }
-            .await
-            .map_err(|e| e.to_string())?;
-            let show = |v: Option<i64>| v.map_or_else(|| "default".to_owned(), |n| n.to_string());
-            println!("cpuCores  {}", show(values[0]));
-            println!("memoryGB  {}", show(values[1]));
-            println!("gpus      {}", show(values[2]));
-            println!("storageGB {}", show(values[3]));
+            let user = existing_user(&pool, &user).await?;
+            let own = accounts::quota_overrides(&pool, &user).await.map_err(|e| e.to_string())?;
+            let show = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |n| n.to_string());
+            println!("cpuCores  {}", show(own.cpu_cores));
+            println!("memoryGB  {}", show(own.memory_gb));
+            println!("gpus      {}", show(own.gpus));
+            println!("storageGB {}", show(own.storage_gb));
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { token }) => {
@@ -357,6 +348,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
     }
+}
+
+/// The user named `name`, or an error saying there is none.
+async fn existing_user(pool: &Db, name: &str) -> Result<app::backend::store::User, String> {
+    accounts::find_user(pool, name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user named {name:?}"))
 }
 
 async fn open(url: &str) -> Result<Db, String> {
@@ -401,8 +400,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}/");
 
-    if !args.no_demo_user && store::count_users(&state.pool).await.map_err(|e| e.to_string())? == 0 {
-        let user = store::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
+    if !args.no_demo_user && !accounts::has_users(&state.pool).await.map_err(|e| e.to_string())? {
+        let user = accounts::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
         let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
         println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
         println!("Sign in at {url} with it, or call the API:\n");
@@ -419,10 +418,8 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     }
     // Requests are done and streams closed: fold SQLite's write-ahead log
     // into the database file, so a stopped server leaves one complete file.
-    if let Some(sqlite) = pool.as_sqlite() {
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(sqlite).await {
-            tracing::warn!(error = %e, "cannot checkpoint the database at shutdown");
-        }
+    if let Err(e) = pool.checkpoint().await {
+        tracing::warn!(error = %e, "cannot checkpoint the database at shutdown");
     }
     pool.close().await;
     tracing::info!("stopped");

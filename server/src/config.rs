@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::backend::creates::{Creates, Writer};
 use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
 use app::backend::events::EventBus;
-use app::backend::store::{self, Db};
+use app::backend::store;
 use app::backend::{state::Settings, AppState};
 use app::domain::Catalog;
 use leptos::config::{Env, LeptosOptions};
@@ -103,15 +103,14 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
             Arc::new(CommandProvisioner::new(program.clone()))
         }
     };
-    let bus = match &pool {
-        Db::Sqlite(_) => EventBus::default(),
-        Db::Postgres(pg) => {
-            // Several instances may share it: every event comes from the table.
-            let bus = EventBus::followed(1024);
-            let after = store::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
-            tokio::spawn(bus.clone().follow(pg.clone(), after));
-            bus
-        }
+    let bus = if pool.shared() {
+        // Several instances may share it: every event comes from the table.
+        let bus = EventBus::followed(1024);
+        let after = store::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
+        tokio::spawn(bus.clone().follow(pool.clone(), after));
+        bus
+    } else {
+        EventBus::default()
     };
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use app::backend::metrics::{label, Histogram, REQUEST_BUCKETS};
-use app::backend::{store, AppState};
+use app::backend::{health, AppState};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -55,12 +55,12 @@ async fn healthz() -> impl IntoResponse {
 
 /// Whether this instance can serve: 200 when every check passes, else 503.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match store::ping(&state.pool).await {
+    let database = match health::ping(&state.pool).await {
         Ok(_) => Ok("reachable".to_owned()),
         Err(e) => Err(format!("unreachable: {e}")),
     };
     let expected: Vec<i64> = state.pool.migrator().iter().map(|m| m.version).collect();
-    let migrations = match store::applied_migrations(&state.pool).await {
+    let migrations = match health::applied_migrations(&state.pool).await {
         Ok(applied) if expected.iter().all(|v| applied.contains(v)) => {
             Ok(format!("{} of {} applied", applied.len(), expected.len()))
         }
@@ -117,7 +117,7 @@ async fn metrics(
 
     out.push_str("# HELP atelier_jobs Jobs by state (of workstations not deleted).\n");
     out.push_str("# TYPE atelier_jobs gauge\n");
-    match store::job_counts(&state.pool).await {
+    match health::job_counts(&state.pool).await {
         Ok(counts) => {
             for (job_state, n) in counts {
                 let _ = writeln!(out, "atelier_jobs{{state=\"{}\"}} {n}", job_state.as_str());

@@ -55,13 +55,8 @@ struct Inner {
 const CHANNEL: &str = "atelier_events";
 
 /// A connection listening on [`CHANNEL`], or `None` (logged) when there is none now.
-async fn listen(db: &sqlx::PgPool) -> Option<PgListener> {
-    let listening = async {
-        let mut listener = PgListener::connect_with(db).await?;
-        listener.listen(CHANNEL).await?;
-        Ok::<_, sqlx::Error>(listener)
-    };
-    match listening.await {
+async fn listen(db: &Db) -> Option<PgListener> {
+    match db.listen(CHANNEL).await {
         Ok(listener) => Some(listener),
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for events; reading every second");
@@ -124,15 +119,14 @@ impl EventBus {
     /// notification on commit (`atelier_events`); reads the table every
     /// second besides, so a notification lost with a dropped connection
     /// delays events by a second at most.
-    pub async fn follow(self, db: sqlx::PgPool, mut after: i64) {
+    pub async fn follow(self, db: Db, mut after: i64) {
         let closing = self.closing();
         tokio::pin!(closing);
-        let db_any = Db::Postgres(db.clone());
         loop {
             let mut listener = listen(&db).await;
             loop {
                 // Whatever woke us, read everything new: the table is the truth.
-                if let Err(e) = self.publish_after(&db_any, &mut after).await {
+                if let Err(e) = self.publish_after(&db, &mut after).await {
                     tracing::error!(error = %e, "cannot read new events");
                 }
                 let woken = async {
@@ -188,4 +182,25 @@ impl Default for EventBus {
     fn default() -> Self {
         Self::new(1024)
     }
+}
+
+/// The most events one read returns; readers loop for more.
+pub use super::store::EVENT_BATCH;
+
+/// The next batch of one workstation's events after sequence number `after_seq`, in order.
+pub async fn workstation_events_after(
+    db: &Db,
+    workstation_id: &str,
+    after_seq: i64,
+) -> Result<Vec<WorkstationEvent>, Error> {
+    store::events_after_seq(db, workstation_id, after_seq).await
+}
+
+/// The next batch (at most [`EVENT_BATCH`]) of an owner's events after event id `after_id`, in order.
+pub async fn owner_events_after(
+    db: &Db,
+    owner_id: i64,
+    after_id: i64,
+) -> Result<Vec<WorkstationEvent>, Error> {
+    store::owner_events_after(db, owner_id, after_id).await
 }

@@ -1,14 +1,18 @@
 //! Server-side parts shared by the REST API and the pages' server functions:
 //! state, storage and credentials. Compiled only with the `ssr` feature.
 
+pub mod accounts;
 pub mod admission;
 pub mod auth;
 pub mod creates;
 pub mod engine;
 pub mod events;
+pub mod health;
+pub mod idempotency;
 pub mod lifecycle;
 pub mod metrics;
 pub mod quota;
+pub mod rate_limits;
 pub mod state;
 pub mod store;
 pub mod streams;

@@ -10,18 +10,7 @@ use crate::domain::{Quota, QuotaStatus};
 pub async fn read(tx: &mut Tx, defaults: Quota, user_id: i64) -> Result<QuotaStatus, Error> {
     let overrides = store::user_quota(tx, user_id).await?;
     let used = store::quota_usage(tx, user_id).await?;
-    Ok(QuotaStatus { limits: with_defaults(overrides, defaults), used })
-}
-
-/// Limits from a user's overrides (`None` = the default) and the defaults.
-fn with_defaults([cpu, mem, gpus, disk]: [Option<i64>; 4], d: Quota) -> Quota {
-    let pick = |v: Option<i64>, default: u64| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
-    Quota {
-        cpu_cores: pick(cpu, d.cpu_cores),
-        memory_gb: pick(mem, d.memory_gb),
-        gpus: pick(gpus, d.gpus),
-        storage_gb: pick(disk, d.storage_gb),
-    }
+    Ok(QuotaStatus { limits: overrides.over(defaults), used })
 }
 
 /// The user's limits and usage.

@@ -33,6 +33,11 @@ pub async fn get_state(state: &AppState, owner: &User, id: &str) -> Result<Optio
     store::get_workstation_state(&state.pool, owner.id, id).await
 }
 
+/// Whether the owner has (or had) the workstation: its history stays readable.
+pub async fn has_history(state: &AppState, owner: &User, id: &str) -> Result<bool, Error> {
+    store::owner_has_history(&state.pool, owner.id, id).await
+}
+
 /// A workstation's history, if the owner has (or had) it.
 pub async fn history(
     state: &AppState,
@@ -45,18 +50,20 @@ pub async fn history(
     store::events_after_seq(&state.pool, id, 0).await.map(Some)
 }
 
-/// The home page's data, read in one consistent snapshot with its event id.
+/// The home page's data, read in one consistent snapshot with its event
+/// id, and the position the next page starts before, if there is one (the
+/// page's URL names it with a page token).
 pub async fn dashboard(
     state: &AppState,
     owner: &User,
     filter: &store::ListFilter,
     limit: u32,
-) -> Result<Dashboard, Error> {
+) -> Result<(Dashboard, Option<i64>), Error> {
     // Read the event id first: anything newer is replayed by the stream, so
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
     let last_event_id = store::last_owner_event_id(&state.pool, owner.id).await?;
-    let (workstations, next_page_token) = page_states(state, owner, filter, limit).await?;
-    Ok(Dashboard { workstations, last_event_id, next_page_token })
+    let (workstations, next) = page_states(state, owner, filter, limit).await?;
+    Ok((Dashboard { workstations, last_event_id, next_page_token: None }, next))
 }
 
 /// A workstation's page data, if it is the owner's.
@@ -72,28 +79,14 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
     Ok(Some(WorkstationDetail { state: ws, events, last_event_id, typical_job_seconds, job_started_at }))
 }
 
-/// Page tokens: opaque to clients, a position in the owner's list to us.
-pub mod page_token {
-    /// The token for "after position `seq`".
-    pub fn encode(seq: i64) -> String {
-        hex::encode(format!("ws-page:{seq}"))
-    }
-
-    /// The position a token names, if it is one we gave out.
-    pub fn decode(token: &str) -> Option<i64> {
-        let bytes = hex::decode(token).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        text.strip_prefix("ws-page:")?.parse().ok().filter(|n: &i64| *n > 0)
-    }
-}
-
-/// One page of the owner's workstations and the token of the next, if any.
+/// One page of the owner's workstations, and the position the next page
+/// starts before, if there is one.
 pub async fn page(
     state: &AppState,
     owner: &User,
     filter: &store::ListFilter,
     limit: u32,
-) -> Result<(Vec<Workstation>, Option<String>), Error> {
+) -> Result<(Vec<Workstation>, Option<i64>), Error> {
     let (states, next) = page_states(state, owner, filter, limit).await?;
     Ok((states.into_iter().map(|s| s.workstation).collect(), next))
 }
@@ -103,12 +96,12 @@ async fn page_states(
     owner: &User,
     filter: &store::ListFilter,
     limit: u32,
-) -> Result<(Vec<WorkstationState>, Option<String>), Error> {
+) -> Result<(Vec<WorkstationState>, Option<i64>), Error> {
     // One row more than asked for tells whether another page follows.
     let mut rows = store::list_workstation_page(&state.pool, owner.id, filter, i64::from(limit)).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|(seq, _)| page_token::encode(*seq)) } else { None };
+    let next = if more { rows.last().map(|(seq, _)| *seq) } else { None };
     Ok((rows.into_iter().map(|(_, s)| s).collect(), next))
 }
 

@@ -18,7 +18,7 @@ pub use event::{Dashboard, EventKind, ListQuery, WorkstationDetail, WorkstationE
 pub use job::{Ending, JobKind, JobState};
 pub use lifecycle::{allowed_actions, held, holds_resources, Action};
 pub use phase::Phase;
-pub use quota::{Quota, QuotaStatus};
+pub use quota::{Quota, QuotaOverrides, QuotaStatus};
 pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,

@@ -61,6 +61,32 @@ impl Quota {
     }
 }
 
+/// Some of a user's own limits; `None` keeps the server's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaOverrides {
+    pub cpu_cores: Option<u64>,
+    pub memory_gb: Option<u64>,
+    pub gpus: Option<u64>,
+    pub storage_gb: Option<u64>,
+}
+
+impl QuotaOverrides {
+    /// The limits: these where set, else `defaults`.
+    pub fn over(self, defaults: Quota) -> Quota {
+        Quota {
+            cpu_cores: self.cpu_cores.unwrap_or(defaults.cpu_cores),
+            memory_gb: self.memory_gb.unwrap_or(defaults.memory_gb),
+            gpus: self.gpus.unwrap_or(defaults.gpus),
+            storage_gb: self.storage_gb.unwrap_or(defaults.storage_gb),
+        }
+    }
+
+    /// Whether none is set.
+    pub fn is_empty(self) -> bool {
+        self == Self::default()
+    }
+}
+
 /// A user's limits and what their workstations hold now.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

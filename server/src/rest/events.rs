@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use app::backend::events::Broadcast;
-use app::backend::{store, workstations, AppState};
+use app::backend::{events, workstations, AppState};
 use app::domain::WorkstationEvent;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -95,8 +95,8 @@ impl Scope {
         after: i64,
     ) -> Result<Vec<WorkstationEvent>, app::backend::Error> {
         match self {
-            Self::Workstation { id, .. } => store::events_after_seq(&state.pool, id, after).await,
-            Self::Owner(owner) => store::owner_events_after(&state.pool, *owner, after).await,
+            Self::Workstation { id, .. } => events::workstation_events_after(&state.pool, id, after).await,
+            Self::Owner(owner) => events::owner_events_after(&state.pool, *owner, after).await,
         }
     }
 }
@@ -125,7 +125,7 @@ async fn workstation_stream(
     query: Result<Query<Resume>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
-    if !store::owner_has_history(&state.pool, user.id, &id).await? {
+    if !workstations::has_history(&state, &user, &id).await? {
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let after = resume_point(&headers, query)?;
@@ -243,7 +243,7 @@ async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>
                     return;
                 }
             };
-            catch_up = stored.len() >= store::EVENT_BATCH;
+            catch_up = stored.len() >= events::EVENT_BATCH;
             for event in stored {
                 cursor = scope.position(&event);
                 let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());

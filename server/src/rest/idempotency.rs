@@ -3,7 +3,7 @@
 //! another body is a 422; a retry while the first still runs is a 409. Keys
 //! are scoped to the credential that sent them and kept for 24 hours.
 
-use app::backend::store::{self, Claimed};
+use app::backend::idempotency::{self, Answer, Claimed, IdempotentRecord};
 use app::backend::{auth, AppState};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
@@ -61,7 +61,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     hashed.extend_from_slice(&bytes);
     let request_hash = auth::hash_bytes(&hashed);
 
-    let claim = match store::idempotency_claim(&state.pool, &scope, &key, &request_hash).await {
+    let claim = match idempotency::claim(&state.pool, &scope, &key, &request_hash).await {
         Err(e) => return ApiError::internal(e).into_response(),
         Ok(Claimed::Existing(record)) if record.status.is_none() => {
             return ApiError::IdempotencyInFlight.into_response()
@@ -77,7 +77,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let status = response.status();
     if status.is_server_error() || status == StatusCode::UNAUTHORIZED {
         // Nothing happened that a retry could repeat: let it run again.
-        if let Err(e) = store::idempotency_forget(&state.pool, &claim).await {
+        if let Err(e) = idempotency::release(&state.pool, &claim).await {
             tracing::error!(error = %e, "cannot release an idempotency key");
         }
         return response;
@@ -86,29 +86,28 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let bytes: Bytes = match to_bytes(body, MAX_STORED_BODY).await {
         Ok(bytes) => bytes,
         Err(e) => {
-            let _ = store::idempotency_forget(&state.pool, &claim).await;
+            let _ = idempotency::release(&state.pool, &claim).await;
             return ApiError::internal(format!("response body unreadable: {e}")).into_response();
         }
     };
     let text =
         |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Err(e) = store::idempotency_store(
-        &state.pool,
-        &claim,
-        parts.status.as_u16(),
-        text(header::CONTENT_TYPE).as_deref(),
-        text(header::LOCATION).as_deref(),
-        text(header::ETAG).as_deref(),
-        &bytes,
-    )
-    .await
-    {
+    let (content_type, location, etag) =
+        (text(header::CONTENT_TYPE), text(header::LOCATION), text(header::ETAG));
+    let answer = Answer {
+        status: parts.status.as_u16(),
+        content_type: content_type.as_deref(),
+        location: location.as_deref(),
+        etag: etag.as_deref(),
+        body: &bytes,
+    };
+    if let Err(e) = idempotency::answer(&state.pool, &claim, answer).await {
         tracing::error!(error = %e, "cannot store an idempotent response");
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn replay(record: store::IdempotentRecord) -> Response {
+fn replay(record: IdempotentRecord) -> Response {
     let Some(status) =
         record.status.and_then(|s| u16::try_from(s).ok()).and_then(|s| StatusCode::from_u16(s).ok())
     else {

@@ -79,7 +79,8 @@ impl ApiError {
 
 impl From<app::backend::lifecycle::ActionError> for ApiError {
     fn from(e: app::backend::lifecycle::ActionError) -> Self {
-        use app::backend::lifecycle::{etag, ActionError};
+        use super::workstations::etag;
+        use app::backend::lifecycle::ActionError;
         match e {
             ActionError::NotFound => Self::NotFound("you have no workstation with that id".into()),
             ActionError::PreconditionFailed { current } => {

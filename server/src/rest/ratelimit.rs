@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use app::backend::store;
+use app::backend::rate_limits;
 use app::backend::store::Db;
 
 use axum::extract::{Request, State};
@@ -72,11 +72,10 @@ impl RateLimiter {
 
     /// Counts shared through the database when `db` is PostgreSQL, else in memory.
     pub fn for_database(limit: u32, db: &Db) -> Self {
-        match db {
-            Db::Sqlite(_) => Self::new(limit),
-            Db::Postgres(_) => {
-                Self::with(limit, Counts::Database { db: db.clone(), swept_ms: Default::default() })
-            }
+        if db.shared() {
+            Self::with(limit, Counts::Database { db: db.clone(), swept_ms: Default::default() })
+        } else {
+            Self::new(limit)
         }
     }
 
@@ -98,12 +97,12 @@ impl RateLimiter {
             swept_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
             let db = db.clone();
             tokio::spawn(async move {
-                if let Err(e) = store::forget_request_counts(&db, now_ms, window_ms).await {
+                if let Err(e) = rate_limits::forget_request_counts(&db, now_ms, window_ms).await {
                     tracing::warn!(error = %e, "cannot forget finished rate-limit windows");
                 }
             });
         }
-        match store::count_request(db, key, now_ms, window_ms).await {
+        match rate_limits::count_request(db, key, now_ms, window_ms).await {
             Ok((started, used)) => {
                 let used = u32::try_from(used).unwrap_or(u32::MAX);
                 let left_ms = u64::try_from(started + window_ms - now_ms).unwrap_or(0);

@@ -1,7 +1,8 @@
 //! `/v1/workstations`.
 
+use app::backend::lifecycle::{self, Expected};
 use app::backend::store::ListFilter;
-use app::backend::{lifecycle, workstations};
+use app::backend::workstations;
 use app::domain::request::{GpuType, Region};
 use app::domain::{Action, ReconfigureRequest, WorkstationState};
 use app::domain::{Catalog, FieldError, WorkstationName, WorkstationStatus};
@@ -101,12 +102,28 @@ async fn create(
 
 /// A workstation with its `ETag`.
 fn with_etag(status: StatusCode, state: WorkstationState) -> Result<Response, ApiError> {
-    let etag = HeaderValue::from_str(&lifecycle::etag(state.version)).map_err(ApiError::internal)?;
+    let etag = HeaderValue::from_str(&etag(state.version)).map_err(ApiError::internal)?;
     Ok((status, [(header::ETAG, etag)], Json(state.workstation)).into_response())
 }
 
-fn if_match(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+/// The strong ETag of a workstation version.
+pub fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The versions an `If-Match` header admits (`*`, strong or weak tags of
+/// ours; a tag we never gave out admits nothing), if the header is there.
+fn if_match(headers: &HeaderMap) -> Option<Expected> {
+    let header = headers.get(header::IF_MATCH)?.to_str().ok()?;
+    let tags: Vec<&str> = header.split(',').map(str::trim).collect();
+    if tags.contains(&"*") {
+        return Some(Expected::Any);
+    }
+    let version = |tag: &str| {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag.strip_prefix("\"v")?.strip_suffix('"')?.parse::<i64>().ok().filter(|v| etag(*v) == tag)
+    };
+    Some(Expected::OneOf(tags.into_iter().filter_map(version).collect()))
 }
 
 fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -207,7 +224,7 @@ async fn act(
         }
         Ok(action) => action,
     };
-    let after = lifecycle::perform(&state, &user, &id, action, if_match(&headers)).await?;
+    let after = lifecycle::perform(&state, &user, &id, action, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::ACCEPTED, after)
 }
 
@@ -243,7 +260,7 @@ async fn reconfigure(
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
     let request = ReconfigureRequest::from_json(body).map_err(ApiError::Validation)?;
-    let after = lifecycle::reconfigure(&state, &user, &id, &request, if_match(&headers)).await?;
+    let after = lifecycle::reconfigure(&state, &user, &id, &request, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::OK, after)
 }
 
@@ -273,7 +290,7 @@ async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
-    let after = lifecycle::perform(&state, &user, &id, Action::Delete, if_match(&headers)).await?;
+    let after = lifecycle::perform(&state, &user, &id, Action::Delete, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::ACCEPTED, after)
 }
 
@@ -342,7 +359,7 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
         },
     };
     let before_seq = given(params.page_token).and_then(|token| {
-        let seq = workstations::page_token::decode(&token);
+        let seq = app::page_token::decode(&token);
         if seq.is_none() {
             errors.push(FieldError::new("#/pageToken", "is not a page token this API gave out"));
         }
@@ -400,6 +417,30 @@ async fn list(
     let Query(params) =
         query.map_err(|e| ApiError::MalformedBody(format!("the query string is malformed: {e}")))?;
     let (filter, limit) = parse_list_params(params, &state.catalog)?;
-    let (workstations, next_page_token) = workstations::page(&state, &user, &filter, limit).await?;
+    let (workstations, next) = workstations::page(&state, &user, &filter, limit).await?;
+    let next_page_token = next.map(app::page_token::encode);
     Ok(Json(WorkstationPage { workstations, next_page_token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admits(header: &str, version: i64) -> bool {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_MATCH, HeaderValue::from_str(header).unwrap());
+        if_match(&headers).is_some_and(|expected| expected.admits(version))
+    }
+
+    #[test]
+    fn if_match_forms() {
+        assert!(admits("\"v3\"", 3));
+        assert!(admits("W/\"v3\"", 3));
+        assert!(admits("\"v1\", \"v3\"", 3));
+        assert!(admits("*", 9));
+        assert!(!admits("\"v2\"", 3));
+        assert!(!admits("v3", 3));
+        assert!(!admits("\"v03\"", 3));
+        assert!(if_match(&HeaderMap::new()).is_none());
+    }
 }

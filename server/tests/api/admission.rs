@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use app::backend::store;
+use app::domain::QuotaOverrides;
 use serde_json::Value;
 use server::ProvisionerChoice;
 
@@ -37,7 +38,13 @@ async fn request_failing(app: &TestApp, user: &str, failing: &[Failing]) -> (Str
     if failing.contains(&Failing::Quota) {
         // No room for one more GPU.
         let owner = store::find_user(&app.state.pool, user).await.unwrap().unwrap();
-        store::set_user_quota(&app.state.pool, owner.id, [None, None, Some(held_gpus), None]).await.unwrap();
+        store::set_user_quota(
+            &app.state.pool,
+            owner.id,
+            QuotaOverrides { gpus: Some(held_gpus), ..Default::default() },
+        )
+        .await
+        .unwrap();
     }
     let name = if failing.contains(&Failing::Name) { "taken" } else { "fresh" };
     let body = if failing.contains(&Failing::Capacity) {
@@ -102,11 +109,15 @@ async fn a_retry_checks_quota_before_capacity_as_a_create_does() {
     app.wait_for_status(&token, &id, "error", Duration::from_secs(10)).await;
     fill_the_a100s(&app).await;
     let owner = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
-    store::set_user_quota(&app.state.pool, owner.id, [None, None, Some(0), None]).await.unwrap();
+    store::set_user_quota(&app.state.pool, owner.id, QuotaOverrides { gpus: Some(0), ..Default::default() })
+        .await
+        .unwrap();
     let body = problem(act("retry").send().await.unwrap(), 403).await;
     assert_eq!(body["type"], "/problems/quota-exceeded");
     // With the quota back, the place is what is missing.
-    store::set_user_quota(&app.state.pool, owner.id, [None, None, Some(32), None]).await.unwrap();
+    store::set_user_quota(&app.state.pool, owner.id, QuotaOverrides { gpus: Some(32), ..Default::default() })
+        .await
+        .unwrap();
     let body = problem(act("retry").send().await.unwrap(), 409).await;
     assert_eq!(body["type"], "/problems/insufficient-capacity");
 }

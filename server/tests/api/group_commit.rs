@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use app::backend::store;
 use app::backend::Error;
+use app::domain::QuotaOverrides;
 use app::domain::Workstation;
 use futures_util::future::join_all;
 use serde_json::Value;
@@ -88,7 +89,13 @@ async fn creates_never_pass_a_quota() {
     let token = app.token_for("alice").await;
     let alice = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
     // Room for three of the eight-core workstations.
-    store::set_user_quota(&app.state.pool, alice.id, [Some(24), None, None, None]).await.unwrap();
+    store::set_user_quota(
+        &app.state.pool,
+        alice.id,
+        QuotaOverrides { cpu_cores: Some(24), ..Default::default() },
+    )
+    .await
+    .unwrap();
     let results = one_batch(&app, "alice", (0..5).map(|n| valid_body(&format!("q-{n}"))).collect()).await;
     let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
     assert_eq!(outcome, [true, true, true, false, false], "{results:?}");

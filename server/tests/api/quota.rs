@@ -1,6 +1,7 @@
 //! Per-user quotas.
 
 use app::backend::store;
+use app::domain::QuotaOverrides;
 use serde_json::{json, Value};
 
 use crate::helpers::{problem, valid_body, TestApp};
@@ -19,7 +20,13 @@ async fn quotas_limit_creates_and_growth_and_are_reported() {
     );
 
     let alice = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
-    store::set_user_quota(&app.state.pool, alice.id, [Some(16), None, None, None]).await.unwrap();
+    store::set_user_quota(
+        &app.state.pool,
+        alice.id,
+        QuotaOverrides { cpu_cores: Some(16), ..Default::default() },
+    )
+    .await
+    .unwrap();
     let first = app.create(&token, &valid_body("one")).await;
     app.create(&token, &valid_body("two")).await;
     let res = app.post_json("/v1/workstations", &token, &valid_body("three")).send().await.unwrap();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::Engine;
-use crate::backend::store::{self, Backend, ClaimedJob};
+use crate::backend::store::{self, ClaimedJob};
 use crate::backend::Error;
 use crate::domain::lifecycle::Action;
 use crate::domain::EventKind;
@@ -111,7 +111,7 @@ impl Engine {
     /// instance may be running them: they are taken over when their leases
     /// run out. Returns how many leases were ended.
     pub async fn recover(&self) -> Result<u64, Error> {
-        if self.inner.pool.backend() != Backend::Sqlite {
+        if self.inner.pool.shared() {
             return Ok(0);
         }
         let ended = store::expire_leases(&self.inner.pool).await?;
@@ -137,7 +137,7 @@ impl Engine {
         let period = (inner.config.lease / 3).max(Duration::from_millis(100));
         let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let shared = inner.pool.backend() == Backend::Postgres;
+        let shared = inner.pool.shared();
         // How long after its lease was last extended a job is stopped when
         // no renewal succeeds (PostgreSQL): before the lease runs out.
         let unsure = inner.config.lease * 2 / 3;

@@ -154,6 +154,37 @@ impl Db {
         }
     }
 
+    /// Whether several instances may share the database (PostgreSQL): then
+    /// events, rate limits and job leases are shared through it. SQLite has
+    /// one instance, which keeps them to itself.
+    pub fn shared(&self) -> bool {
+        self.backend() == Backend::Postgres
+    }
+
+    /// A connection that receives the notifications sent on `channel`
+    /// (PostgreSQL's `LISTEN`); SQLite has none.
+    pub async fn listen(&self, channel: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+        match self {
+            Self::Sqlite(_) => Err(sqlx::Error::Configuration("SQLite sends no notifications".into())),
+            Self::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(channel).await?;
+                Ok(listener)
+            }
+        }
+    }
+
+    /// Folds SQLite's write-ahead log into the database file, so a stopped
+    /// server leaves one complete file (PostgreSQL needs nothing).
+    pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.map(drop)
+            }
+            Self::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         match self {

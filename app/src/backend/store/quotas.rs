@@ -3,10 +3,11 @@
 
 use super::{Db, Tx};
 use crate::backend::Error;
+use crate::domain::QuotaOverrides;
 use crate::{on_pool, on_tx};
 
-/// A user's quota overrides (`None` = the default).
-pub async fn user_quota(tx: &mut Tx, user_id: i64) -> Result<[Option<i64>; 4], Error> {
+/// A user's own limits (`None`: the default; a stored value below zero too).
+pub async fn user_quota(tx: &mut Tx, user_id: i64) -> Result<QuotaOverrides, Error> {
     let row =
         on_tx!(tx, |conn, d| sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(
             "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM user_quotas WHERE user_id = $1",
@@ -14,11 +15,19 @@ pub async fn user_quota(tx: &mut Tx, user_id: i64) -> Result<[Option<i64>; 4], E
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await)?;
-    Ok(row.map_or([None; 4], |(a, b, c, d)| [a, b, c, d]))
+    let Some((cpu_cores, memory_gb, gpus, storage_gb)) = row else { return Ok(QuotaOverrides::default()) };
+    let limit = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
+    Ok(QuotaOverrides {
+        cpu_cores: limit(cpu_cores),
+        memory_gb: limit(memory_gb),
+        gpus: limit(gpus),
+        storage_gb: limit(storage_gb),
+    })
 }
 
-/// Sets some of a user's quota overrides, keeping the others.
-pub async fn set_user_quota(db: &Db, user_id: i64, values: [Option<i64>; 4]) -> Result<(), Error> {
+/// Sets some of a user's own limits, keeping the others.
+pub async fn set_user_quota(db: &Db, user_id: i64, overrides: QuotaOverrides) -> Result<(), Error> {
+    let value = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
     on_pool!(db, |pool, d| sqlx::query(
         "INSERT INTO user_quotas AS q (user_id, cpu_cores, memory_gb, gpus, storage_gb)
          VALUES ($1, $2, $3, $4, $5)
@@ -27,10 +36,10 @@ pub async fn set_user_quota(db: &Db, user_id: i64, values: [Option<i64>; 4]) -> 
             gpus = COALESCE($4, q.gpus), storage_gb = COALESCE($5, q.storage_gb)",
     )
     .bind(user_id)
-    .bind(values[0])
-    .bind(values[1])
-    .bind(values[2])
-    .bind(values[3])
+    .bind(value(overrides.cpu_cores))
+    .bind(value(overrides.memory_gb))
+    .bind(value(overrides.gpus))
+    .bind(value(overrides.storage_gb))
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
