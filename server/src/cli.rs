@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use app::backend::state::{defaults, Settings};
 use app::backend::store::Db;
-use app::backend::{accounts, auth, state::Settings, store};
+use app::backend::{accounts, auth, store};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
@@ -24,7 +25,7 @@ pub struct Cli {
     #[arg(
         long = "database",
         env = "DATABASE_URL",
-        default_value = "sqlite://data/atelier.db",
+        default_value = defaults::DATABASE_URL,
         // The URL may hold a password: `--help` does not print it.
         hide_env_values = true,
         global = true
@@ -80,13 +81,13 @@ pub enum QuotaCommand {
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "ATELIER_ADDR", default_value = "127.0.0.1:3000")]
+    #[arg(long, env = "ATELIER_ADDR", default_value = defaults::ADDR)]
     pub addr: SocketAddr,
     /// A TOML catalog of GPU types, regions and ranges (default: built in).
     #[arg(long, env = "ATELIER_CATALOG")]
     pub catalog: Option<PathBuf>,
     /// The compiled site (wasm, JS, CSS, assets) built by cargo-leptos.
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = defaults::SITE_ROOT)]
     pub site_root: String,
     /// Do not create the `demo` user and token when the database has no users.
     #[arg(long, env = "ATELIER_NO_DEMO_USER")]
@@ -95,7 +96,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ATELIER_SECURE_COOKIES")]
     pub secure_cookies: bool,
     /// How long a browser session lasts, in hours.
-    #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = 168)]
+    #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = defaults::SESSION_HOURS)]
     pub session_hours: u64,
     /// Which provisioner runs jobs: `simulated` or `command`.
     #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command"])]
@@ -106,41 +107,41 @@ pub struct ServeArgs {
     /// Milliseconds the simulated provisioner spends in its phases: one
     /// number for all four, or four comma-separated (allocating,
     /// attaching-storage, booting, configuring).
-    #[arg(long, env = "ATELIER_SIMULATED_PHASE_MS", default_value = "1500", value_parser = parse_phase_ms)]
+    #[arg(long, env = "ATELIER_SIMULATED_PHASE_MS", default_value = defaults::SIMULATED_PHASE_MS, value_parser = parse_phase_ms)]
     pub simulated_phase_ms: PhaseDurations,
     /// How many provisioning jobs run at once.
-    #[arg(long, env = "ATELIER_WORKERS", default_value_t = 4)]
+    #[arg(long, env = "ATELIER_WORKERS", default_value_t = defaults::WORKERS)]
     pub workers: usize,
     /// Each user's total CPU cores unless set for them (`atelier quota set`).
-    #[arg(long, env = "ATELIER_QUOTA_CPU_CORES", default_value_t = 512)]
+    #[arg(long, env = "ATELIER_QUOTA_CPU_CORES", default_value_t = defaults::QUOTA_CPU_CORES)]
     pub quota_cpu_cores: u64,
     /// Each user's total memory in GB unless set for them.
-    #[arg(long, env = "ATELIER_QUOTA_MEMORY_GB", default_value_t = 4096)]
+    #[arg(long, env = "ATELIER_QUOTA_MEMORY_GB", default_value_t = defaults::QUOTA_MEMORY_GB)]
     pub quota_memory_gb: u64,
     /// Each user's number of GPUs (one per workstation) unless set for them.
-    #[arg(long, env = "ATELIER_QUOTA_GPUS", default_value_t = 32)]
+    #[arg(long, env = "ATELIER_QUOTA_GPUS", default_value_t = defaults::QUOTA_GPUS)]
     pub quota_gpus: u64,
     /// Each user's total storage in GB unless set for them.
-    #[arg(long, env = "ATELIER_QUOTA_STORAGE_GB", default_value_t = 65536)]
+    #[arg(long, env = "ATELIER_QUOTA_STORAGE_GB", default_value_t = defaults::QUOTA_STORAGE_GB)]
     pub quota_storage_gb: u64,
     /// Event streams (`/v1/events`, a workstation's events) one user may hold
     /// open at once; one more is refused with 429.
-    #[arg(long, env = "ATELIER_MAX_STREAMS_PER_USER", default_value_t = 32)]
+    #[arg(long, env = "ATELIER_MAX_STREAMS_PER_USER", default_value_t = defaults::MAX_STREAMS_PER_USER)]
     pub max_streams_per_user: usize,
     /// API requests one token (or browser session) may make per minute; one
     /// more is refused with 429 until the minute is over. 0 turns it off.
-    #[arg(long, env = "ATELIER_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    #[arg(long, env = "ATELIER_RATE_LIMIT_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_PER_MINUTE)]
     pub rate_limit_per_minute: u32,
     /// A request that has not got its response within this many seconds is
     /// answered 503 (event streams answer at once, then stream).
-    #[arg(long, env = "ATELIER_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ATELIER_REQUEST_TIMEOUT_SECS", default_value_t = defaults::REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
     /// A job running longer than this many seconds is stopped and fails.
-    #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = 600)]
+    #[arg(long, env = "ATELIER_JOB_TIMEOUT_SECS", default_value_t = defaults::JOB_TIMEOUT_SECS)]
     pub job_timeout_secs: u64,
     /// A running job's lease: renewed while the job runs, and taken over by
     /// another instance this many seconds after its instance stopped.
-    #[arg(long, env = "ATELIER_JOB_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ATELIER_JOB_LEASE_SECS", default_value_t = defaults::JOB_LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_lease_secs: u64,
 }
 
@@ -364,37 +365,44 @@ async fn open(url: &str) -> Result<Db, String> {
         .map_err(|e| format!("cannot open the database {}: {e}", store::without_password(url)))
 }
 
-async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
-    let options = ServeOptions {
-        addr: args.addr,
-        database_url: database_url.to_owned(),
-        catalog: args.catalog.clone(),
-        site_root: args.site_root.clone(),
-        settings: Settings {
-            secure_cookies: args.secure_cookies,
-            session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
-            default_quota: Quota {
-                cpu_cores: args.quota_cpu_cores,
-                memory_gb: args.quota_memory_gb,
-                gpus: args.quota_gpus,
-                storage_gb: args.quota_storage_gb,
+impl ServeArgs {
+    /// The server's settings, from these flags (and their environment variables).
+    pub fn options(&self, database_url: &str) -> ServeOptions {
+        let args = self;
+        ServeOptions {
+            addr: args.addr,
+            database_url: database_url.to_owned(),
+            catalog: args.catalog.clone(),
+            site_root: args.site_root.clone(),
+            settings: Settings {
+                secure_cookies: args.secure_cookies,
+                session_ttl: Duration::from_secs(args.session_hours.saturating_mul(3600)),
+                default_quota: Quota {
+                    cpu_cores: args.quota_cpu_cores,
+                    memory_gb: args.quota_memory_gb,
+                    gpus: args.quota_gpus,
+                    storage_gb: args.quota_storage_gb,
+                },
+                max_streams_per_user: args.max_streams_per_user,
+                rate_limit_per_minute: args.rate_limit_per_minute,
+                request_timeout: Duration::from_secs(args.request_timeout_secs),
             },
-            max_streams_per_user: args.max_streams_per_user,
-            rate_limit_per_minute: args.rate_limit_per_minute,
-            request_timeout: Duration::from_secs(args.request_timeout_secs),
-        },
-        engine: EngineConfig {
-            workers: args.workers.max(1),
-            job_timeout: Duration::from_secs(args.job_timeout_secs.max(1)),
-            lease: Duration::from_secs(args.job_lease_secs),
-            ..EngineConfig::default()
-        },
-        provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
-            ("command", Some(program)) => ProvisionerChoice::Command { program: program.clone() },
-            _ => ProvisionerChoice::Simulated { phases: args.simulated_phase_ms.0 },
-        },
-    };
-    let state = build_state(&options).await.map_err(|e| e.to_string())?;
+            engine: EngineConfig {
+                workers: args.workers.max(1),
+                job_timeout: Duration::from_secs(args.job_timeout_secs.max(1)),
+                lease: Duration::from_secs(args.job_lease_secs),
+                ..EngineConfig::default()
+            },
+            provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
+                ("command", Some(program)) => ProvisionerChoice::Command { program: program.clone() },
+                _ => ProvisionerChoice::Simulated { phases: args.simulated_phase_ms.0 },
+            },
+        }
+    }
+}
+
+async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
+    let state = build_state(&args.options(database_url)).await.map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(args.addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

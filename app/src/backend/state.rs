@@ -42,20 +42,48 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
 }
 
+/// Every serve setting's default, written once: the command line's flags
+/// read these, and so do [`Settings::default`] and the engine's
+/// [`EngineConfig::default`](super::engine::EngineConfig).
+pub mod defaults {
+    use crate::domain::Quota;
+
+    /// `sqlite://data/atelier.db`: the database `make run` uses.
+    pub const DATABASE_URL: &str = "sqlite://data/atelier.db";
+    pub const ADDR: &str = "127.0.0.1:3000";
+    pub const SITE_ROOT: &str = "target/site";
+    pub const SESSION_HOURS: u64 = 7 * 24;
+    pub const QUOTA_CPU_CORES: u64 = 512;
+    pub const QUOTA_MEMORY_GB: u64 = 4096;
+    pub const QUOTA_GPUS: u64 = 32;
+    pub const QUOTA_STORAGE_GB: u64 = 65536;
+    /// Each user's limits unless set for them.
+    pub const QUOTA: Quota = Quota {
+        cpu_cores: QUOTA_CPU_CORES,
+        memory_gb: QUOTA_MEMORY_GB,
+        gpus: QUOTA_GPUS,
+        storage_gb: QUOTA_STORAGE_GB,
+    };
+    pub const MAX_STREAMS_PER_USER: usize = 32;
+    pub const RATE_LIMIT_PER_MINUTE: u32 = 1200;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    /// The simulated provisioner's milliseconds in each phase.
+    pub const SIMULATED_PHASE_MS: &str = "1500";
+    pub const WORKERS: usize = 4;
+    pub const JOB_TIMEOUT_SECS: u64 = 600;
+    pub const MAX_ATTEMPTS: i64 = 3;
+    pub const JOB_LEASE_SECS: u64 = 15;
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             secure_cookies: false,
-            session_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
-            default_quota: crate::domain::Quota {
-                cpu_cores: 512,
-                memory_gb: 4096,
-                gpus: 32,
-                storage_gb: 65536,
-            },
-            max_streams_per_user: 32,
-            rate_limit_per_minute: 1200,
-            request_timeout: std::time::Duration::from_secs(30),
+            session_ttl: std::time::Duration::from_secs(defaults::SESSION_HOURS * 3600),
+            default_quota: defaults::QUOTA,
+            max_streams_per_user: defaults::MAX_STREAMS_PER_USER,
+            rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
+            request_timeout: std::time::Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
         }
     }
 }

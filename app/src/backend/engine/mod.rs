@@ -50,11 +50,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
+        use crate::backend::state::defaults;
         Self {
-            workers: 4,
-            job_timeout: Duration::from_secs(600),
-            max_attempts: 3,
-            lease: Duration::from_secs(15),
+            workers: defaults::WORKERS,
+            job_timeout: Duration::from_secs(defaults::JOB_TIMEOUT_SECS),
+            max_attempts: defaults::MAX_ATTEMPTS,
+            lease: Duration::from_secs(defaults::JOB_LEASE_SECS),
         }
     }
 }
