@@ -1,0 +1,123 @@
+//! A workstation's page: status, live progress, configuration and history.
+
+use leptos::prelude::*;
+
+use super::configuration_rows::ConfigurationRows;
+use super::reconfigure_panel::ReconfigurePanel;
+use super::status::{ProgressBar, ReconnectingBanner, StatusBadge};
+use super::timeline::Timeline;
+use super::workstation_actions::WorkstationActions;
+use crate::domain::{time, Catalog, EventKind, Phase, WorkstationDetail, WorkstationStatus};
+use crate::feedback::{announce_job_end, now_millis, NotifyButton};
+use crate::live::follow_events;
+
+/// A workstation's page: status, live progress with an estimate, the reason
+/// of a failure, and the timeline of its events.
+#[component]
+pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl IntoView {
+    let id = detail.state.workstation.id.clone();
+    let state = RwSignal::new(detail.state);
+    let events = RwSignal::new(detail.events);
+    let started = RwSignal::new(detail.job_started_at);
+    let typical = detail.typical_job_seconds;
+    let now = RwSignal::new(now_millis());
+
+    let live = follow_events(detail.last_event_id, move |event| {
+        if event.workstation_id != id {
+            return;
+        }
+        if event.kind == EventKind::Phase && started.with_untracked(Option::is_none) {
+            started.set(Some(event.at.clone()));
+        }
+        if event.kind == EventKind::Status && event.status != WorkstationStatus::Provisioning {
+            started.set(None);
+        }
+        state.update(|s| s.apply(&event));
+        state.with_untracked(|s| announce_job_end(&s.workstation.name, &event));
+        events.update(|list| list.push(event));
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(now_millis()), std::time::Duration::from_secs(1))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
+    let eta = move || {
+        let typical = typical?;
+        let started = started.get()?;
+        let elapsed = (now.get() - time::parse_utc_millis(&started)? as f64) / 1000.0;
+        Some(if elapsed < typical {
+            format!("about {} left", time::short_duration(typical - elapsed))
+        } else {
+            "taking longer than usual".to_owned()
+        })
+    };
+    let last_lines = move || {
+        events.with(|list| {
+            let logs: Vec<String> =
+                list.iter().filter(|e| e.kind == EventKind::Log).filter_map(|e| e.message.clone()).collect();
+            logs[logs.len().saturating_sub(5)..].to_vec()
+        })
+    };
+    let name = move || state.with(|s| s.workstation.name.clone());
+
+    view! {
+        <ReconnectingBanner live/>
+        <section class="panel" aria-labelledby="ws-title">
+            <div class="ws-head">
+                <h1 id="ws-title">{name}</h1>
+                {move || view! { <StatusBadge status=state.with(|s| s.workstation.status)/> }}
+            </div>
+            <WorkstationActions state/>
+            <div aria-live="polite" data-testid="activity">
+                {move || {
+                    let s = state.get();
+                    if s.phase == Some(Phase::Deleted) {
+                        return view! {
+                            <p class="notice">"This workstation has been deleted. Its history stays below."</p>
+                        }
+                        .into_any();
+                    }
+                    match s.workstation.status {
+                        WorkstationStatus::Provisioning => view! {
+                            <ProgressBar phase=s.phase progress=s.progress/>
+                            <p class="eta" data-testid="eta">{eta}</p>
+                            <NotifyButton/>
+                        }
+                        .into_any(),
+                        WorkstationStatus::Error => view! {
+                            <div class="alert" role="alert">
+                                <p><strong>"Provisioning failed. "</strong>{s.reason.clone()}</p>
+                                <ul class="log-tail">
+                                    {last_lines().into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
+                                </ul>
+                            </div>
+                        }
+                        .into_any(),
+                        _ if s.phase.is_some() => view! { <ProgressBar phase=s.phase progress=s.progress/> }.into_any(),
+                        WorkstationStatus::Stopped => view! {
+                            <p class="notice">"Provisioned and stopped: ready to launch."</p>
+                        }
+                        .into_any(),
+                        WorkstationStatus::Running => view! { <p class="notice">"Running."</p> }.into_any(),
+                    }
+                }}
+            </div>
+            {move || {
+                let c = state.with(|s| s.workstation.configuration.clone());
+                let id = state.with(|s| s.workstation.id.clone());
+                view! {
+                    <dl class="ws-spec wide">
+                        <ConfigurationRows configuration=c/>
+                        <div><dt>"ID"</dt><dd><code>{id}</code></dd></div>
+                    </dl>
+                }
+            }}
+        </section>
+        <ReconfigurePanel state catalog/>
+        <Timeline events/>
+    }
+}

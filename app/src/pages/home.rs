@@ -1,0 +1,110 @@
+//! The home page: the user's workstations and the form for a new one.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::authenticated::Authenticated;
+use super::list_filters::ListFilters;
+use super::pager::Pager;
+use crate::api::{get_capacity, get_catalog, get_dashboard, get_quota, CreateWorkstation};
+use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel};
+use crate::domain::ListQuery;
+
+/// The home page: the user's workstations and the form for a new one.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="Workstations · Atelier"/>
+        <Authenticated>
+            <Dashboard/>
+        </Authenticated>
+    }
+}
+
+/// The create form with the quota beside it, and the list with its filters
+/// and pages.
+#[component]
+fn Dashboard() -> impl IntoView {
+    let create = ServerAction::<CreateWorkstation>::new();
+    let catalog = Resource::new(|| (), |_| get_catalog());
+    let query_map = use_query_map();
+    let query = move || {
+        query_map.with(|q| ListQuery {
+            status: q.get("status").unwrap_or_default(),
+            region: q.get("region").unwrap_or_default(),
+            gpu: q.get("gpu").unwrap_or_default(),
+            q: q.get("q").unwrap_or_default(),
+            page: q.get("page").unwrap_or_default(),
+        })
+    };
+    let dashboard = Resource::new(move || (create.version().get(), query()), |(_, q)| get_dashboard(q));
+    // Workstations the list does not show yet (made elsewhere, or matching
+    // the filters now): read the list again, at most twice a second however
+    // many of their events arrive.
+    let refetch_due = StoredValue::new(false);
+    let refetch_soon = move || {
+        if !refetch_due.get_value() {
+            refetch_due.set_value(true);
+            set_timeout(
+                move || {
+                    refetch_due.set_value(false);
+                    dashboard.refetch();
+                },
+                std::time::Duration::from_millis(500),
+            );
+        }
+    };
+    let quota = Resource::new(move || create.version().get(), |_| get_quota());
+    let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
+    view! {
+        <main class="page dashboard">
+            <section class="panel create" aria-labelledby="create-heading">
+                <h2 id="create-heading">"New workstation"</h2>
+                <Suspense fallback=|| view! { <div class="skeleton form-skeleton"></div> }>
+                    {move || Suspend::new(async move {
+                        match catalog.await {
+                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create capacity/> }.into_any(),
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        quota.await.ok().map(|status| view! { <QuotaPanel status/> })
+                    })}
+                </Transition>
+            </section>
+            <section class="panel list" aria-labelledby="list-heading">
+                <h2 id="list-heading">"Your workstations"</h2>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        catalog.await.ok().map(|catalog| view! { <ListFilters catalog query=query()/> })
+                    })}
+                </Suspense>
+                <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                    {move || Suspend::new(async move {
+                        match dashboard.await {
+                            Ok(data) => {
+                                let next = data.next_page_token.clone();
+                                let q = query();
+                                let first_page = q.page.is_empty();
+                                let filtered = !(first_page
+                                    && q.status.is_empty()
+                                    && q.region.is_empty()
+                                    && q.gpu.is_empty()
+                                    && q.q.is_empty());
+                                view! {
+                                    <LiveWorkstationList data on_unknown=refetch_soon filtered/>
+                                    <Pager query=query() next first_page/>
+                                }
+                                .into_any()
+                            }
+                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </main>
+    }
+}

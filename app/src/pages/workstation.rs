@@ -1,0 +1,60 @@
+//! The page of one workstation.
+
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::authenticated::Authenticated;
+use crate::api::{get_catalog, get_workstation};
+use crate::components::{ErrorNotice, WorkstationView};
+
+/// One workstation: live status, progress, and its history.
+#[component]
+pub fn WorkstationPage() -> impl IntoView {
+    view! {
+        <Title text="Workstation · Atelier"/>
+        <Authenticated>
+            <WorkstationDetailPanel/>
+        </Authenticated>
+    }
+}
+
+/// Reads the workstation named in the address, and the catalog its
+/// reconfigure form offers.
+#[component]
+fn WorkstationDetailPanel() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let detail = Resource::new(id, get_workstation);
+    let catalog = Resource::new(|| (), |_| get_catalog());
+    view! {
+        <main class="page detail">
+            <p class="back"><a href="/">"← All workstations"</a></p>
+            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                {move || Suspend::new(async move {
+                    match (detail.await, catalog.await) {
+                        (Ok(Some(detail)), Ok(catalog)) => {
+                            EitherOf3::A(view! { <WorkstationView detail catalog/> })
+                        }
+                        (Ok(None), Ok(_)) => EitherOf3::B(view! { <MissingWorkstation/> }),
+                        (Err(error), _) | (_, Err(error)) => EitherOf3::C(view! { <ErrorNotice error/> }),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+/// Said, with a 404, when the user has no workstation with this id.
+#[component]
+fn MissingWorkstation() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    super::errors::set_status(http::StatusCode::NOT_FOUND);
+    view! {
+        <section class="panel">
+            <h1>"No such workstation"</h1>
+            <p>"You have no workstation with this id. It may have been deleted, or belong to someone else."</p>
+        </section>
+    }
+}
