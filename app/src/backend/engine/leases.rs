@@ -104,11 +104,6 @@ impl Engine {
     /// SQLite, this process is the database's only one, so their leases end
     /// now and the workers take them over at once. On PostgreSQL another
     /// instance may be running them: they are taken over when their leases
-
-    /// Deals with jobs that were running when the process stopped. On
-    /// SQLite, this process is the database's only one, so their leases end
-    /// now and the workers take them over at once. On PostgreSQL another
-    /// instance may be running them: they are taken over when their leases
     /// run out. Returns how many leases were ended.
     pub async fn recover(&self) -> Result<u64, Error> {
         if self.inner.pool.shared() {
@@ -120,8 +115,6 @@ impl Engine {
         }
         Ok(ended)
     }
-
-    /// Records that `job` is started again after its holder stopped, or
 
     /// Renews the leases of the jobs running here, every third of a lease.
     /// Stops those someone asked (through any instance) to cancel, and those
@@ -214,10 +207,6 @@ impl Engine {
             }
         }
     }
-
-    /// Reads the cancel marks at once when a cancel is asked for (through any
-    /// instance: on PostgreSQL every instance follows every event) of a
-    /// workstation whose job runs here. The mark itself, not the event, says
 
     /// Reads the cancel marks at once when a cancel is asked for (through any
     /// instance: on PostgreSQL every instance follows every event) of a

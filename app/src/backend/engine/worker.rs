@@ -104,13 +104,6 @@ impl Engine {
         Ok(true)
     }
 
-    /// Renews the leases of the jobs running here, every third of a lease.
-    /// Stops those someone asked (through any instance) to cancel, and those
-    /// whose lease was lost (it ran out, as when the database could not be
-    /// reached, and the job was taken over): only one start of a job runs.
-    /// On PostgreSQL, where another instance takes over a job whose lease
-    /// runs out, a job whose lease could not be renewed for two thirds of a
-
     #[tracing::instrument(skip_all, fields(job = job.id, workstation = %job.workstation_id, attempt = job.attempts))]
     async fn run(
         &self,
