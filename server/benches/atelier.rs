@@ -12,6 +12,10 @@
 //! floor then inserts into PostgreSQL with `synchronous_commit` off (the
 //! NORMAL row) and on (FULL, PostgreSQL's default, what Atelier runs with).
 //!
+//! One file on purpose: a bench target is one binary, and its parts (the
+//! floors, the wrk runs, the stream fan-out, the report) are read top to
+//! bottom as one script; splitting it would scatter that order.
+//!
 //! Environment: `ATELIER_BIN` (default `target/release/atelier`),
 //! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (1000),
 //! `BENCH_DATABASE` (default: SQLite files in a temporary directory).
