@@ -106,7 +106,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let bus = if pool.shared() {
         // Several instances may share it: every event comes from the table.
         let bus = EventBus::followed(1024);
-        let after = store::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
+        let after = app::backend::events::last_event_id(&pool).await.map_err(StartError::EventFeed)?;
         tokio::spawn(bus.clone().follow(pool.clone(), after));
         bus
     } else {

@@ -204,3 +204,9 @@ pub async fn owner_events_after(
 ) -> Result<Vec<WorkstationEvent>, Error> {
     store::owner_events_after(db, owner_id, after_id).await
 }
+
+/// The id of the newest event of anyone (0 when none): where an instance
+/// following the events table starts.
+pub async fn last_event_id(db: &Db) -> Result<i64, Error> {
+    store::last_event_id(db).await
+}

@@ -25,7 +25,6 @@ pub struct TokenInfo {
 }
 
 /// Stores a new token's hash.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_token(
     db: &Db,
     user_id: i64,
