@@ -21,14 +21,6 @@ pub async fn status(state: &AppState, user: &User) -> Result<QuotaStatus, Error>
     Ok(status)
 }
 
-/// Fails when holding `add` instead of `remove` on top of `used` would pass one of `limits`.
-pub fn verdict(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Result<(), Error> {
-    match excess(limits, used, add, remove) {
-        None => Ok(()),
-        Some(excess) => Err(Error::QuotaExceeded(Box::new(excess))),
-    }
-}
-
 /// The limit holding `add` instead of `remove` on top of `used` would pass, if any.
 pub fn excess(limits: &Quota, used: Quota, add: Quota, remove: Quota) -> Option<QuotaExcess> {
     let after = used.minus(remove).plus(add);

@@ -44,7 +44,7 @@ pub async fn history(
     owner: &User,
     id: &str,
 ) -> Result<Option<Vec<WorkstationEvent>>, Error> {
-    if !store::owner_has_history(&state.pool, owner.id, id).await? {
+    if !has_history(state, owner, id).await? {
         return Ok(None);
     }
     store::events_after_seq(&state.pool, id, 0).await.map(Some)

@@ -13,10 +13,11 @@ pub struct Dialect {
     /// What a claim's subquery adds so instances claiming at once skip each
     /// other's rows (SQLite's single `UPDATE` is atomic by itself).
     pub skip_locked: &'static str,
-    /// Whether a page of rows is read as one JSON array in one row: SQLite's
-    /// driver hands rows over between threads one at a time, and a page is
-    /// many rows; PostgreSQL's rows come over one connection as they are.
-    pub page_as_json: bool,
+    /// The aggregate that reads a page of rows as one JSON array of objects
+    /// (from `'key', column` pairs) in one row, where the backend wants it:
+    /// SQLite's driver hands rows over between threads one at a time, and a
+    /// page is many rows; PostgreSQL's rows come over one connection as they are.
+    pub json_page: Option<fn(&str) -> String>,
     /// The same, `secs` (an SQL expression) seconds from now.
     now_plus: fn(&str) -> String,
     /// Seconds from one stored time (an SQL expression) to another.
@@ -27,8 +28,6 @@ pub struct Dialect {
     json_rows: fn(&str) -> String,
     /// Whether a column's value is one of a JSON array parameter's texts.
     in_json_texts: fn(&str, &str) -> String,
-    /// A JSON array of one JSON object per row, from `key, value` pairs.
-    json_array_of_objects: fn(&str) -> String,
 }
 
 impl Dialect {
@@ -57,12 +56,6 @@ impl Dialect {
     pub fn in_json_texts(&self, column: &str, param: &str) -> String {
         (self.in_json_texts)(column, param)
     }
-
-    /// An aggregate: the rows as one JSON array of objects built from the
-    /// `'key', column` pairs in `fields`.
-    pub fn json_array_of_objects(&self, fields: &str) -> String {
-        (self.json_array_of_objects)(fields)
-    }
 }
 
 /// SQLite's SQL.
@@ -70,13 +63,12 @@ pub static SQLITE: Dialect = Dialect {
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     like_any_case: "LIKE",
     skip_locked: "",
-    page_as_json: true,
+    json_page: Some(|fields| format!("json_group_array(json_object({fields}))")),
     now_plus: |secs| format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({secs}) || ' seconds')"),
     seconds_between: |from, to| format!("(julianday({to}) - julianday({from})) * 86400.0"),
     json_texts: |param| format!("SELECT value FROM json_each({param})"),
     json_rows: |param| format!("json_each({param})"),
     in_json_texts: |column, param| format!("{column} IN (SELECT value FROM json_each({param}))"),
-    json_array_of_objects: |fields| format!("json_group_array(json_object({fields}))"),
 };
 
 /// PostgreSQL's SQL.
@@ -84,7 +76,7 @@ pub static POSTGRES: Dialect = Dialect {
     now: "atelier_ts(now())",
     like_any_case: "ILIKE",
     skip_locked: "FOR UPDATE SKIP LOCKED",
-    page_as_json: false,
+    json_page: None,
     now_plus: |secs| format!("atelier_ts(now() + make_interval(secs => ({secs})))"),
     seconds_between: |from, to| format!("EXTRACT(EPOCH FROM ({to}::timestamptz - {from}::timestamptz))"),
     json_texts: |param| format!("SELECT jsonb_array_elements_text(({param})::jsonb) AS value"),
@@ -94,7 +86,6 @@ pub static POSTGRES: Dialect = Dialect {
     in_json_texts: |column, param| {
         format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(({param})::jsonb)))")
     },
-    json_array_of_objects: |fields| format!("json_agg(json_build_object({fields}))"),
 };
 
 /// `'a', 'b'`: texts as an SQL list, for conditions on stored enum values

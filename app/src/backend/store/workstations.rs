@@ -9,8 +9,7 @@ use super::{decode_error, json_param, Db, Tx};
 use crate::backend::events::Published;
 use crate::backend::Error;
 use crate::domain::{
-    holds_resources, pointer, Configuration, FieldError, Phase, Workstation, WorkstationSpec,
-    WorkstationState, WorkstationStatus,
+    holds_resources, Configuration, Phase, Workstation, WorkstationSpec, WorkstationState, WorkstationStatus,
 };
 use crate::on_pool;
 use crate::on_tx;
@@ -96,14 +95,6 @@ pub async fn insert_new_workstations(
     let firsts: Vec<(&str, i64)> = rows.iter().map(|(id, owner, _)| (*id, *owner)).collect();
     let events = insert_first_events(tx, &firsts).await?;
     Ok((stored, events))
-}
-
-/// The conflict of a name the owner already uses.
-pub fn name_taken_error(spec: &WorkstationSpec) -> Error {
-    Error::Conflict(FieldError::new(
-        pointer::NAME,
-        format!("you already have a workstation named {:?}", spec.name.as_str()),
-    ))
 }
 
 /// Which of `names` the owner already uses.
@@ -373,8 +364,7 @@ pub async fn list_workstation_page(
         .collect();
     let limit_param = filters.len() + 2;
     let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
-    let columns =
-        if dialect.page_as_json { dialect.json_array_of_objects(PAGE_ROW_FIELDS) } else { "*".to_owned() };
+    let columns = dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(PAGE_ROW_FIELDS));
     let sql = format!(
         "SELECT {columns} FROM (
          SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
@@ -395,7 +385,7 @@ pub async fn list_workstation_page(
             query.bind(limit + 1)
         }};
     }
-    let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.page_as_json {
+    let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.json_page.is_some() {
         let page: String = bound!(sqlx::query_scalar(&sql)).fetch_one(pool).await?;
         serde_json::from_str(&page).map_err(|e| decode_error("workstation page", e))?
     } else {
@@ -404,17 +394,6 @@ pub async fn list_workstation_page(
     // Newest first, whatever order the aggregate kept.
     rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
     rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect()
-}
-
-/// Whether the owner has a workstation named `name`.
-pub async fn name_taken(db: &Db, owner_id: i64, name: &str) -> Result<bool, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, bool>(
-        "SELECT EXISTS (SELECT 1 FROM workstations WHERE owner_id = $1 AND name = $2)",
-    )
-    .bind(owner_id)
-    .bind(name)
-    .fetch_one(pool)
-    .await)?)
 }
 
 /// How many workstations exist in all (used by tests to prove nothing was stored).
