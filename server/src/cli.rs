@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use app::backend::engine::DockerOptions;
 use app::backend::state::{defaults, Settings};
 use app::backend::store::Db;
 use app::backend::{accounts, auth, store};
@@ -98,8 +99,9 @@ pub struct ServeArgs {
     /// How long a browser session lasts, in hours.
     #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = defaults::SESSION_HOURS)]
     pub session_hours: u64,
-    /// Which provisioner runs jobs: `simulated` or `command`.
-    #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command"])]
+    /// Which provisioner runs jobs: `simulated`, `command`, or `docker`
+    /// (containers on a Docker Engine API: Docker or Podman).
+    #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command", "docker"])]
     pub provisioner: String,
     /// The executable the `command` provisioner runs.
     #[arg(long, env = "ATELIER_PROVISIONER_COMMAND", required_if_eq("provisioner", "command"))]
@@ -143,6 +145,29 @@ pub struct ServeArgs {
     /// another instance this many seconds after its instance stopped.
     #[arg(long, env = "ATELIER_JOB_LEASE_SECS", default_value_t = defaults::JOB_LEASE_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub job_lease_secs: u64,
+    /// `docker`: the engine of regions without a host of their own in the
+    /// catalog (`unix:///…` or `tcp://…`).
+    #[arg(long, env = "DOCKER_HOST", default_value = defaults::DOCKER_HOST)]
+    pub docker_host: String,
+    /// `docker`: the workstation image, unless the catalog names one for its GPU type.
+    #[arg(long, env = "ATELIER_WORKSTATION_IMAGE", default_value = defaults::WORKSTATION_IMAGE)]
+    pub workstation_image: String,
+    /// `docker`: a command (words split at spaces) run inside a started
+    /// workstation until it succeeds: then it is ready.
+    #[arg(long, env = "ATELIER_WORKSTATION_PROBE", default_value = defaults::WORKSTATION_PROBE)]
+    pub workstation_probe: String,
+    /// `docker`: how long the probe may keep failing, in seconds.
+    #[arg(long, env = "ATELIER_PROBE_TIMEOUT_SECS", default_value_t = defaults::PROBE_TIMEOUT_SECS)]
+    pub probe_timeout_secs: u64,
+    /// `docker`: where each workstation's home volume is mounted.
+    #[arg(long, env = "ATELIER_WORKSTATION_HOME", default_value = defaults::WORKSTATION_HOME)]
+    pub workstation_home: String,
+    /// `docker`: how long a stop waits for a workstation's processes before killing them, in seconds.
+    #[arg(long, env = "ATELIER_STOP_TIMEOUT_SECS", default_value_t = defaults::STOP_TIMEOUT_SECS)]
+    pub stop_timeout_secs: u64,
+    /// `docker`: how often the engines are read to keep statuses true, in milliseconds.
+    #[arg(long, env = "ATELIER_RECONCILE_MS", default_value_t = defaults::RECONCILE_MS, value_parser = clap::value_parser!(u64).range(100..))]
+    pub reconcile_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -395,6 +420,15 @@ impl ServeArgs {
             },
             provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
                 ("command", Some(program)) => ProvisionerChoice::Command { program: program.clone() },
+                ("docker", _) => ProvisionerChoice::Docker(DockerOptions {
+                    default_host: args.docker_host.clone(),
+                    image: args.workstation_image.clone(),
+                    probe: args.workstation_probe.split_whitespace().map(str::to_owned).collect(),
+                    probe_timeout: Duration::from_secs(args.probe_timeout_secs),
+                    stop_timeout: Duration::from_secs(args.stop_timeout_secs),
+                    home: args.workstation_home.clone(),
+                    reconcile_every: Duration::from_millis(args.reconcile_ms),
+                }),
                 _ => ProvisionerChoice::Simulated { phases: args.simulated_phase_ms.0 },
             },
         }

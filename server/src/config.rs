@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use app::backend::creates::{Creates, Writer};
-use app::backend::engine::{CommandProvisioner, Engine, EngineConfig, Provisioner, SimulatedProvisioner};
+use app::backend::engine::{
+    CommandProvisioner, DockerOptions, DockerProvisioner, Engine, EngineConfig, Placement, Provisioner,
+    SimulatedProvisioner,
+};
 use app::backend::events::EventBus;
 use app::backend::store;
 use app::backend::{state::Settings, AppState};
@@ -46,6 +49,8 @@ pub enum ProvisionerChoice {
     Simulated { phases: [std::time::Duration; 4] },
     /// An administrator's executable.
     Command { program: PathBuf },
+    /// Containers on Docker Engine API hosts (Docker or Podman).
+    Docker(DockerOptions),
 }
 
 /// Why the server could not start.
@@ -59,6 +64,8 @@ pub enum StartError {
     Database { url: String, source: sqlx::Error },
     #[error("the provisioner command {0} is not an executable file")]
     ProvisionerCommand(PathBuf),
+    #[error("the catalog's [docker] section is invalid: {0}")]
+    DockerSection(String),
     #[error("cannot recover interrupted jobs: {0}")]
     Recovery(app::backend::Error),
     #[error("cannot read the newest event to follow new ones from: {0}")]
@@ -67,19 +74,26 @@ pub enum StartError {
 
 /// Loads the catalog named in the options, or the embedded one.
 pub async fn load_catalog(path: Option<&PathBuf>) -> Result<Catalog, StartError> {
+    Ok(load_catalog_text(path).await?.0)
+}
+
+/// The catalog and the text of its file (empty for the embedded one).
+async fn load_catalog_text(path: Option<&PathBuf>) -> Result<(Catalog, String), StartError> {
     let Some(path) = path else {
-        return Ok(Catalog::embedded());
+        return Ok((Catalog::embedded(), String::new()));
     };
     let text = tokio::fs::read_to_string(path)
         .await
         .map_err(|source| StartError::CatalogRead { path: path.clone(), source })?;
-    Catalog::from_toml(&text).map_err(|reason| StartError::CatalogInvalid { path: path.clone(), reason })
+    let catalog = Catalog::from_toml(&text)
+        .map_err(|reason| StartError::CatalogInvalid { path: path.clone(), reason })?;
+    Ok((catalog, text))
 }
 
 /// Opens the database (applying migrations), assembles the state, recovers
 /// jobs a previous process left running, and starts the workers.
 pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError> {
-    let catalog = load_catalog(options.catalog.as_ref()).await?;
+    let (mut catalog, catalog_text) = load_catalog_text(options.catalog.as_ref()).await?;
     let pool = store::connect(&options.database_url).await.map_err(|source| StartError::Database {
         url: store::without_password(&options.database_url),
         source,
@@ -91,18 +105,6 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         .site_addr(options.addr)
         .env(Env::PROD)
         .build();
-    let catalog = Arc::new(catalog);
-    let provisioner: Arc<dyn Provisioner> = match &options.provisioner {
-        ProvisionerChoice::Simulated { phases } => {
-            Arc::new(SimulatedProvisioner::new(pool.clone(), catalog.clone(), *phases))
-        }
-        ProvisionerChoice::Command { program } => {
-            if !is_executable(program).await {
-                return Err(StartError::ProvisionerCommand(program.clone()));
-            }
-            Arc::new(CommandProvisioner::new(program.clone()))
-        }
-    };
     let bus = if pool.shared() {
         // Several instances may share it: every event comes from the table.
         let bus = EventBus::followed(1024);
@@ -112,9 +114,34 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     } else {
         EventBus::default()
     };
+    let mut reconciler = None;
+    let provisioner: Arc<dyn Provisioner> = match &options.provisioner {
+        ProvisionerChoice::Simulated { phases } => {
+            Arc::new(SimulatedProvisioner::new(pool.clone(), Arc::new(catalog.clone()), *phases))
+        }
+        ProvisionerChoice::Command { program } => {
+            if !is_executable(program).await {
+                return Err(StartError::ProvisionerCommand(program.clone()));
+            }
+            Arc::new(CommandProvisioner::new(program.clone()))
+        }
+        ProvisionerChoice::Docker(docker) => {
+            let placement = Placement::from_catalog_text(&catalog_text, &catalog, docker)
+                .map_err(StartError::DockerSection)?;
+            // Listed GPU devices are the capacity of their type.
+            placement.limit_capacity(&mut catalog);
+            let provisioner = Arc::new(DockerProvisioner::new(pool.clone(), docker.clone(), placement));
+            reconciler = Some(provisioner.clone());
+            provisioner
+        }
+    };
+    let catalog = Arc::new(catalog);
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
     engine.start();
+    if let Some(docker) = reconciler {
+        tokio::spawn(docker.reconcile_forever(bus.clone()));
+    }
     let creates = Creates::start(Writer {
         pool: pool.clone(),
         bus: bus.clone(),

@@ -75,12 +75,30 @@ async fn readyz(State(state): State<AppState>) -> Response {
     };
     let checks = [("database", database), ("migrations", migrations), ("workers", workers)];
     let ready = checks.iter().all(|(_, c)| c.is_ok());
+    // Shown, not counted: every instance drives the same engines, so one
+    // engine down is not a reason to stop sending this instance requests.
+    let engines: Vec<serde_json::Value> = state
+        .engine
+        .provisioner()
+        .engines()
+        .await
+        .into_iter()
+        .map(|e| {
+            json!({
+                "name": e.name,
+                "url": e.url,
+                "ok": e.state.is_ok(),
+                "detail": e.state.unwrap_or_else(|e| e),
+            })
+        })
+        .collect();
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "checks": checks
             .into_iter()
             .map(|(name, c)| (name.to_owned(), json!({ "ok": c.is_ok(), "detail": c.unwrap_or_else(|e| e) })))
             .collect::<serde_json::Map<_, _>>(),
+        "engines": engines,
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
@@ -128,6 +146,7 @@ async fn metrics(
     out.push_str("# HELP atelier_job_duration_seconds How long finished jobs took, by kind and outcome.\n");
     out.push_str("# TYPE atelier_job_duration_seconds histogram\n");
     state.engine.write_job_durations(&mut out);
+    state.engine.provisioner().write_metrics(&mut out);
 
     let (running, started) = state.engine.workers();
     out.push_str(

@@ -73,6 +73,15 @@ pub mod defaults {
     pub const JOB_TIMEOUT_SECS: u64 = 600;
     pub const MAX_ATTEMPTS: i64 = 3;
     pub const JOB_LEASE_SECS: u64 = 15;
+    /// The container provisioner's engine (Docker's usual socket).
+    pub const DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+    /// The image `scripts/engine.sh` makes.
+    pub const WORKSTATION_IMAGE: &str = "localhost/atelier-workstation:latest";
+    pub const WORKSTATION_HOME: &str = "/home/atelier";
+    pub const WORKSTATION_PROBE: &str = "true";
+    pub const PROBE_TIMEOUT_SECS: u64 = 60;
+    pub const STOP_TIMEOUT_SECS: u64 = 10;
+    pub const RECONCILE_MS: u64 = 3000;
 }
 
 impl Default for Settings {

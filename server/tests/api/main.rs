@@ -6,6 +6,7 @@ mod admission;
 mod auth;
 mod authz;
 mod cancellation;
+mod docker;
 mod events;
 mod group_commit;
 mod helpers;

@@ -8,9 +8,11 @@
 //! - [`progress`]: a job's phases and log lines, recorded as events;
 //! - [`worker`]: claim → run → record the end;
 //! - [`leases`]: the jobs running here, lease renewal, cancels, recovery;
-//! - [`metrics`]: job durations.
+//! - [`metrics`]: job durations;
+//! - [`simulated`], [`command`], [`docker`]: the provisioners.
 
 mod command;
+pub mod docker;
 mod leases;
 mod metrics;
 mod progress;
@@ -25,6 +27,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use command::CommandProvisioner;
+pub use docker::{DockerOptions, DockerProvisioner, EngineState, Placement};
 pub(crate) use progress::record_one;
 pub use progress::Progress;
 pub use provisioner::{BoxFuture, Failure, Provisioner};
@@ -167,6 +170,11 @@ impl Engine {
     pub fn workers(&self) -> (usize, usize) {
         use std::sync::atomic::Ordering;
         (self.inner.workers_running.load(Ordering::Relaxed), self.inner.config.workers.max(1))
+    }
+
+    /// The provisioner jobs run through.
+    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+        &self.inner.provisioner
     }
 
     /// Writes the durations of finished jobs as a Prometheus histogram.

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::docker::EngineState;
 use super::Progress;
 use crate::backend::Error;
 use crate::domain::{JobKind, Workstation};
@@ -34,4 +35,13 @@ pub trait Provisioner: Send + Sync + 'static {
         workstation: &'a Workstation,
         progress: &'a Progress,
     ) -> BoxFuture<'a, Result<(), Failure>>;
+
+    /// The container engines it drives and what each answers now (for
+    /// `/readyz`); none for a provisioner without engines.
+    fn engines(&self) -> BoxFuture<'_, Vec<EngineState>> {
+        Box::pin(async { Vec::new() })
+    }
+
+    /// Its own Prometheus lines for `/metrics`.
+    fn write_metrics(&self, _out: &mut String) {}
 }

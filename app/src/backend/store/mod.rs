@@ -14,6 +14,7 @@
 //! (`make test` runs it on SQLite and on PostgreSQL), and the two schemas are
 //! compared by a test (`server/tests/api/schema.rs`).
 
+mod assignments;
 mod conn;
 pub mod dialect;
 mod events;
@@ -26,6 +27,7 @@ mod tokens;
 mod users;
 mod workstations;
 
+pub use assignments::*;
 pub use conn::*;
 pub use dialect::Dialect;
 pub use events::*;

@@ -39,6 +39,14 @@ pub async fn find_user(db: &Db, name: &str) -> Result<Option<User>, Error> {
         .await)?)
 }
 
+/// The name of the user with this id.
+pub async fn user_name(db: &Db, user_id: i64) -> Result<Option<String>, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, String>("SELECT name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
 /// Removes a user with everything they own (but their workstations' history).
 pub async fn delete_user(db: &Db, user_id: i64) -> Result<(), Error> {
     on_pool!(db, |pool, d| sqlx::query("DELETE FROM users WHERE id = $1")

@@ -15,7 +15,7 @@ use crate::on_pool;
 use crate::on_tx;
 
 /// The statuses in which a workstation holds its place and quota, as an SQL list.
-fn holding_statuses() -> String {
+pub(super) fn holding_statuses() -> String {
     super::dialect::text_list(
         WorkstationStatus::ALL.into_iter().filter(|s| holds_resources(*s)).map(WorkstationStatus::as_str),
     )
