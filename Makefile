@@ -5,12 +5,19 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/atelier.db
+# `make run PROVISIONER=docker`: workstations are containers on DOCKER_HOST
+# (Docker, or Podman's service: `scripts/engine.sh start` prints one here).
+PROVISIONER ?= simulated
+ifdef DOCKER_HOST
+export DOCKER_HOST
+endif
 
 .PHONY: run build tools test test-rust test-postgres test-e2e test-fuzz fuzz build-debug screenshots test-crash bench lint fmt clean
 
 ## run: build in release and serve on $(ADDR) with the database under ./data/
 run: build
-	LEPTOS_SITE_ROOT=target/site ./target/release/atelier --database "$(DATABASE_URL)" serve --addr "$(ADDR)"
+	LEPTOS_SITE_ROOT=target/site ./target/release/atelier --database "$(DATABASE_URL)" serve --addr "$(ADDR)" \
+	  --provisioner "$(PROVISIONER)"
 
 build: tools
 	cargo leptos build --release
@@ -26,11 +33,14 @@ test:
 	$(MAKE) test-e2e
 	$(MAKE) test-fuzz
 
+## test-rust: unit and API tests; the container provisioner's run against a real engine (scripts/engine.sh)
 test-rust:
 	cargo test -p app --features ssr
-	env -u ATELIER_TEST_POSTGRES cargo test -p server
-	env -u ATELIER_TEST_POSTGRES cargo test -p atelier
-	$(MAKE) test-postgres
+	scripts/with-engine.sh bash -c '\
+	  env -u ATELIER_TEST_POSTGRES cargo test -p server && \
+	  env -u ATELIER_TEST_POSTGRES cargo test -p atelier && \
+	  $(MAKE) test-postgres'
+
 
 ## test-postgres: the API suite and the two-instance test on PostgreSQL (Debian's, started on 127.0.0.1)
 test-postgres:

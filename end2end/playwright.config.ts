@@ -3,6 +3,8 @@ import { defineConfig } from '@playwright/test';
 // scripts/e2e.sh picks a free port and points at the built binary and site.
 const port = process.env.ATELIER_E2E_PORT ?? '3123';
 const baseURL = `http://127.0.0.1:${port}`;
+// A second server whose workstations are containers on a real engine.
+const dockerPort = process.env.ATELIER_E2E_DOCKER_PORT;
 
 export default defineConfig({
   testDir: './tests',
@@ -32,12 +34,26 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: 'bash ./serve.sh',
-    url: `${baseURL}/sign-in`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: 'bash ./serve.sh',
+      url: `${baseURL}/sign-in`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    ...(dockerPort
+      ? [
+          {
+            command: 'bash ./serve.sh docker',
+            url: `http://127.0.0.1:${dockerPort}/sign-in`,
+            reuseExistingServer: false,
+            timeout: 60_000,
+            stdout: 'pipe' as const,
+            stderr: 'pipe' as const,
+          },
+        ]
+      : []),
+  ],
 });

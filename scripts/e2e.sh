@@ -9,7 +9,20 @@ if [ -z "${CHROMIUM_PATH:-}" ]; then
   CHROMIUM_PATH="$(command -v chromium || true)"
   export CHROMIUM_PATH
 fi
-ATELIER_E2E_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+ATELIER_E2E_PORT="$(free_port)"
 export ATELIER_E2E_PORT
+# A second server runs workstations as containers on a real engine
+# (scripts/engine.sh: Podman's Docker-compatible service).
+if [ -z "${ATELIER_E2E_DOCKER_HOST:-}" ]; then
+  ATELIER_ENGINE_DIR="${ATELIER_ENGINE_DIR:-$(mktemp -d /tmp/atelier-engine-e2e.XXXXXX)}"
+  export ATELIER_ENGINE_DIR
+  ATELIER_E2E_DOCKER_HOST="$("$ROOT/scripts/engine.sh" start)"
+  trap '"$ROOT/scripts/engine.sh" stop' EXIT
+fi
+ATELIER_E2E_DOCKER_PORT="$(free_port)"
+export ATELIER_E2E_DOCKER_HOST ATELIER_E2E_DOCKER_PORT
 cd "$ROOT/end2end"
-exec npx playwright test "$@"
+npx playwright test "$@"

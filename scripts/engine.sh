@@ -62,7 +62,7 @@ build_image() {
     printf 'root:x:0:\natelier:x:1000:\n' >"$root/etc/group"
     chmod 1777 "$root/tmp"
     tar -C "$root" -cf "$dir/rootfs.tar" .
-    engine import --change 'CMD ["/bin/sleep", "infinity"]' --change 'ENV PATH=/bin' \
+    engine import --quiet --change 'CMD ["/bin/sleep", "infinity"]' --change 'ENV PATH=/bin' \
         "$dir/rootfs.tar" "$image" >/dev/null
     rm -rf "$root" "$dir/rootfs.tar"
 }

@@ -196,7 +196,9 @@ impl Placement {
             }
             let url = entry.docker_host.unwrap_or_else(|| options.default_host.clone());
             if !(url.starts_with("unix://") || url.starts_with("tcp://") || url.starts_with("http://")) {
-                problems.push(format!("docker.hosts {name}: docker_host must be unix://, tcp:// or http://"));
+                problems.push(format!(
+                    "docker.hosts {name}: docker_host must be unix://, tcp:// or http:// (got {url:?})"
+                ));
             }
             hosts.push(HostSpec {
                 name,

@@ -1,0 +1,41 @@
+import { test, expect } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hydrated, newForm, signInWith, uniqueName } from './helpers';
+
+// The second server of playwright.config.ts: its workstations are real
+// containers on the engine scripts/engine.sh runs.
+const dockerPort = process.env.ATELIER_E2E_DOCKER_PORT;
+test.use({ baseURL: `http://127.0.0.1:${dockerPort}` });
+
+test('a workstation on the real engine: create, provisioned, launch, running, delete', async ({ page }) => {
+  expect(dockerPort, 'scripts/e2e.sh starts the engine and its server').toBeTruthy();
+  const apiToken = readFileSync(join(__dirname, '..', '.state-docker', 'token'), 'utf8').trim();
+  await signInWith(page, apiToken, 'e2e');
+
+  // Small enough for the test machine's engine.
+  const name = uniqueName('container');
+  await newForm(page).getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('CPU cores').fill('1');
+  await newForm(page).getByLabel('Memory (GB)').fill('1');
+  await newForm(page).getByLabel('Storage (GB)').fill('16');
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 30_000 });
+
+  await card.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await hydrated(page);
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline).toContainText('Creating the container');
+  await expect(timeline).toContainText('Waiting until it is ready');
+
+  const status = page.locator('.panel .ws-head').getByTestId('status');
+  await page.getByRole('button', { name: 'Launch' }).click();
+  await expect(status).toHaveText('running', { timeout: 30_000 });
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('This workstation has been deleted.')).toBeVisible({ timeout: 30_000 });
+  await expect(timeline).toContainText('Removing the home volume');
+});
