@@ -119,6 +119,10 @@ impl Desired {
                 memory: Some(i64::from(c.memory_gb) << 30),
                 binds: Some(vec![format!("{}:{}", volume_name(&ws.id), self.home)]),
                 device_requests,
+                // An init as process 1 (Docker's docker-init, Podman's
+                // catatonit) passes a stop's SIGTERM on, so a workstation
+                // stops at once rather than after the stop timeout.
+                init: Some(true),
                 ..Default::default()
             }),
             ..Default::default()
