@@ -168,6 +168,13 @@ pub struct ServeArgs {
     /// `docker`: how often the engines are read to keep statuses true, in milliseconds.
     #[arg(long, env = "ATELIER_RECONCILE_MS", default_value_t = defaults::RECONCILE_MS, value_parser = clap::value_parser!(u64).range(100..))]
     pub reconcile_ms: u64,
+    /// The shell a terminal (`/v1/workstations/{id}/terminal`, `atelier shell`) starts.
+    #[arg(long, env = "ATELIER_WORKSTATION_SHELL", default_value = defaults::WORKSTATION_SHELL)]
+    pub workstation_shell: String,
+    /// How long a terminal's shell keeps running after its last connection
+    /// dropped, in seconds: a reconnect within it carries on.
+    #[arg(long, env = "ATELIER_TERMINAL_KEEP_SECS", default_value_t = defaults::TERMINAL_KEEP_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub terminal_keep_secs: u64,
 }
 
 impl Default for ServeArgs {
@@ -411,6 +418,7 @@ impl ServeArgs {
                 max_streams_per_user: args.max_streams_per_user,
                 rate_limit_per_minute: args.rate_limit_per_minute,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
+                shell: args.workstation_shell.clone(),
             },
             engine: EngineConfig {
                 workers: args.workers.max(1),
@@ -418,6 +426,7 @@ impl ServeArgs {
                 lease: Duration::from_secs(args.job_lease_secs),
                 ..EngineConfig::default()
             },
+            terminal_keep: Duration::from_secs(args.terminal_keep_secs),
             provisioner: match (args.provisioner.as_str(), &args.provisioner_command) {
                 ("command", Some(program)) => ProvisionerChoice::Command { program: program.clone() },
                 ("docker", _) => ProvisionerChoice::Docker(DockerOptions {

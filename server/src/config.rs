@@ -32,6 +32,8 @@ pub struct ServeOptions {
     pub engine: EngineConfig,
     /// Which provisioner runs them.
     pub provisioner: ProvisionerChoice,
+    /// How long a terminal's shell outlives its last connection.
+    pub terminal_keep: std::time::Duration,
 }
 
 impl ProvisionerChoice {
@@ -151,6 +153,8 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     });
     let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
     streams.watch_credentials(pool.clone());
+    let terminals = app::backend::terminals::Terminals::new(options.terminal_keep);
+    tokio::spawn(terminals.clone().reap_forever());
     Ok(AppState {
         pool,
         catalog,
@@ -160,6 +164,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         engine,
         creates,
         streams,
+        terminals,
     })
 }
 

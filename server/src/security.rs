@@ -67,17 +67,19 @@ fn over_header_limits(headers: &axum::http::HeaderMap) -> bool {
 /// clients, old browsers) are left to their credentials.
 pub async fn same_origin(req: Request, next: Next) -> Response {
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state {
-        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
-        if let Some(origin) = origin {
-            let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
-            if origin == "null" || origin_host != host {
-                return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-            }
-        }
+    if changes_state && same_site(req.headers()) == Some(false) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     next.run(req).await
+}
+
+/// Whether the request's `Origin` is this server (the `Host` it was sent
+/// to); `None` when it carries no `Origin`.
+pub fn same_site(headers: &axum::http::HeaderMap) -> Option<bool> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+    Some(origin.is_some_and(|o| o != "null") && origin_host.is_some() && origin_host == host)
 }
 
 #[cfg(test)]

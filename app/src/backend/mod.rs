@@ -16,6 +16,7 @@ pub mod rate_limits;
 pub mod state;
 pub mod store;
 pub mod streams;
+pub mod terminals;
 pub mod workstations;
 
 pub use state::AppState;

@@ -23,6 +23,8 @@ pub struct AppState {
     pub creates: super::creates::Creates,
     /// Event streams open now, limited per user.
     pub streams: super::streams::Streams,
+    /// Terminal sessions open on this instance.
+    pub terminals: super::terminals::Terminals,
 }
 
 /// Server settings the backend needs at request time.
@@ -40,6 +42,8 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// A request without its response head by then is answered 503.
     pub request_timeout: std::time::Duration,
+    /// The shell terminals start (`--workstation-shell`).
+    pub shell: String,
 }
 
 /// Every serve setting's default, written once: the command line's flags
@@ -82,6 +86,10 @@ pub mod defaults {
     pub const PROBE_TIMEOUT_SECS: u64 = 60;
     pub const STOP_TIMEOUT_SECS: u64 = 10;
     pub const RECONCILE_MS: u64 = 3000;
+    /// The shell a terminal starts.
+    pub const WORKSTATION_SHELL: &str = "/bin/sh";
+    /// How long a terminal's shell outlives its last connection.
+    pub const TERMINAL_KEEP_SECS: u64 = 300;
 }
 
 impl Default for Settings {
@@ -93,6 +101,7 @@ impl Default for Settings {
             max_streams_per_user: defaults::MAX_STREAMS_PER_USER,
             rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
             request_timeout: std::time::Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
+            shell: defaults::WORKSTATION_SHELL.to_owned(),
         }
     }
 }

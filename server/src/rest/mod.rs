@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
+pub mod terminal;
 pub mod workstations;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(workstations::router())
         .merge(events::router())
         .merge(catalog::router())
+        .merge(terminal::router())
         .split_for_parts();
     // Serialized once: the router is cloned for every connection, and with
     // it whatever its handlers hold (a document by value cost ~0.7 MB each).

@@ -84,6 +84,8 @@ problem_responses! {
     TooLarge = 413, "Body over 64 KiB";
     UnsupportedMediaType = 415, "Body not declared as JSON";
     IdempotencyMismatch = 422, "Idempotency-Key reused with a different request";
+    UpgradeRequired = 426, "Not a WebSocket upgrade request";
+    BadGateway = 502, "The workstation's container engine failed or could not be reached";
     ServerError = 500, "Server failure; the body names the request id";
 }
 

@@ -65,6 +65,18 @@ pub enum ApiError {
     /// timeout, or out of space); nothing was written. Retry later.
     #[error("unavailable: {detail}")]
     Unavailable { detail: &'static str, retry_after_secs: u64 },
+    /// The endpoint speaks WebSocket only.
+    #[error("upgrade required")]
+    UpgradeRequired,
+    /// The workstation's provisioner has no such feature.
+    #[error("not available: {0}")]
+    NotAvailable(String),
+    /// A request carrying a session cookie came from another site.
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// The workstation's container engine failed or could not be reached.
+    #[error("engine failed: {0}")]
+    EngineFailed(String),
     /// A server-side failure; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -320,6 +332,34 @@ impl IntoResponse for ApiError {
                 (*detail).to_owned(),
                 None,
             ),
+            Self::UpgradeRequired => (
+                StatusCode::UPGRADE_REQUIRED,
+                "/problems/upgrade-required",
+                "WebSocket required",
+                "open this endpoint as a WebSocket (Connection: Upgrade, Upgrade: websocket)".into(),
+                None,
+            ),
+            Self::NotAvailable(detail) => (
+                StatusCode::CONFLICT,
+                "/problems/not-available",
+                "Not available for this workstation",
+                detail.clone(),
+                None,
+            ),
+            Self::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "/problems/cross-site",
+                "Cross-site request refused",
+                "a browser session may open this only from a page of this server (its Origin)".into(),
+                None,
+            ),
+            Self::EngineFailed(detail) => (
+                StatusCode::BAD_GATEWAY,
+                "/problems/engine-failed",
+                "The workstation's engine failed",
+                detail.clone(),
+                None,
+            ),
             Self::Internal(cause) => {
                 tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %cause, "request failed");
                 (
@@ -347,6 +387,9 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Bearer realm="atelier", error="insufficient_scope""#),
             );
+        }
+        if let Self::UpgradeRequired = self {
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         }
         if let Self::Unauthorized { token_presented, .. } = self {
             headers.insert(

@@ -17,7 +17,7 @@ use server::ProvisionerChoice;
 use crate::helpers::{problem, TestApp};
 
 /// The engine's URL and a client of our own, to look behind Atelier's back.
-fn engine() -> Option<(String, Docker)> {
+pub fn engine() -> Option<(String, Docker)> {
     match std::env::var("ATELIER_TEST_DOCKER_HOST") {
         Ok(url) if !url.is_empty() => {
             let path = url.strip_prefix("unix://").expect("ATELIER_TEST_DOCKER_HOST is unix://…");
@@ -41,7 +41,7 @@ fn image() -> String {
         .unwrap_or_else(|_| app::backend::state::defaults::WORKSTATION_IMAGE.to_owned())
 }
 
-fn options(url: &str) -> DockerOptions {
+pub fn options(url: &str) -> DockerOptions {
     DockerOptions {
         default_host: url.to_owned(),
         image: image(),
@@ -53,20 +53,20 @@ fn options(url: &str) -> DockerOptions {
     }
 }
 
-async fn spawn(url: &str) -> TestApp {
+pub async fn spawn(url: &str) -> TestApp {
     let options = options(url);
     TestApp::spawn_with(move |o| o.provisioner = ProvisionerChoice::Docker(options)).await
 }
 
 /// A small workstation: the engine's host has 2 cores.
-fn small(name: &str, gpu: &str) -> Value {
+pub fn small(name: &str, gpu: &str) -> Value {
     json!({
         "name": name,
         "configuration": {"cpuCores": 1, "memoryGB": 1, "gpu": gpu, "storageGB": 16, "region": "us-west-2"}
     })
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
+pub async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
     let res = app
         .client
         .post(app.url(&format!("/v1/workstations/{id}/{action}")))
@@ -78,7 +78,7 @@ async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
 }
 
 /// Waits until the workstation is `status` with no job on it.
-async fn settled(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+pub async fn settled(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let ws = app.get_json(&format!("/v1/workstations/{id}"), token).await;
@@ -367,5 +367,23 @@ async fn an_unreachable_engine_fails_the_job_by_name_and_is_used_again_when_back
     settled(&app, &token, &id, "stopped").await;
     let ready = app.get_json("/readyz", &token).await;
     assert_eq!(ready["engines"][0]["ok"], true, "{ready}");
+    app.delete_and_wait(&token, &id).await;
+}
+
+#[tokio::test]
+async fn a_missing_image_is_named_in_words() {
+    let Some((url, _docker)) = engine() else { return };
+    let mut options = options(&url);
+    options.image = "localhost/atelier-missing:none".to_owned();
+    let app = TestApp::spawn_with(move |o| o.provisioner = ProvisionerChoice::Docker(options)).await;
+    let token = app.token_for("ada").await;
+    let id = app.create(&token, &small("imageless", "NVIDIA L4")).await;
+    settled(&app, &token, &id, "error").await;
+    let why = reason(&app, &token, &id).await;
+    assert!(
+        why.starts_with("The image localhost/atelier-missing:none is not on the container engine default"),
+        "{why}"
+    );
+    assert!(why.contains("pull or import it there first"), "{why}");
     app.delete_and_wait(&token, &id).await;
 }

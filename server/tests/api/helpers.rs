@@ -105,6 +105,7 @@ impl TestApp {
                 ..EngineConfig::default()
             },
             provisioner: ProvisionerChoice::simulated(Duration::from_millis(10)),
+            terminal_keep: Duration::from_secs(300),
         };
         let mut options = options;
         configure(&mut options);

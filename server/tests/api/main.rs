@@ -21,4 +21,5 @@ mod pages;
 mod provisioners;
 mod quota;
 mod schema;
+mod terminal;
 mod workstations;

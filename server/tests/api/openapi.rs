@@ -39,6 +39,7 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
         "POST /workstations/{id}/{action}",
         "GET /workstations/{id}/events",
         "GET /workstations/{id}/history",
+        "GET /workstations/{id}/terminal",
         "GET /events",
         "GET /catalog",
         "GET /quota",

@@ -179,6 +179,7 @@ async fn a_missing_provisioner_command_stops_the_start() {
         settings: Default::default(),
         engine: Default::default(),
         provisioner: ProvisionerChoice::Command { program: dir.path().join("nope.sh") },
+        terminal_keep: std::time::Duration::from_secs(300),
     };
     let err = server::build_state(&options).await.err().expect("start must fail");
     assert!(err.to_string().contains("is not an executable file"), "{err}");

@@ -182,6 +182,10 @@ impl Drop for KillGroup {
 }
 
 impl Provisioner for CommandProvisioner {
+    fn kind(&self) -> &'static str {
+        "command-provisioned"
+    }
+
     fn run<'a>(
         &'a self,
         kind: JobKind,

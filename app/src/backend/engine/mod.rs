@@ -30,7 +30,7 @@ pub use command::CommandProvisioner;
 pub use docker::{DockerOptions, DockerProvisioner, EngineState, Placement};
 pub(crate) use progress::record_one;
 pub use progress::Progress;
-pub use provisioner::{BoxFuture, Failure, Provisioner};
+pub use provisioner::{BoxFuture, Failure, Provisioner, Shell, ShellControl, ShellRefusal, ShellRequest};
 pub use simulated::SimulatedProvisioner;
 
 use super::events::EventBus;

@@ -22,6 +22,44 @@ impl From<Error> for Failure {
 /// A boxed future, as trait objects need.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A process running in a workstation with its input and output attached
+/// (a terminal's shell, or one command).
+pub struct Shell {
+    /// What it writes (with a TTY, stdout and stderr are one stream).
+    pub output: Pin<Box<dyn futures_util::Stream<Item = Vec<u8>> + Send>>,
+    /// Its standard input; dropping it closes the input (a shell then ends).
+    pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    pub control: Box<dyn ShellControl>,
+}
+
+/// What else can be done with a [`Shell`].
+pub trait ShellControl: Send + Sync {
+    /// Sets its terminal's size.
+    fn resize(&self, cols: u16, rows: u16) -> BoxFuture<'_, Result<(), Failure>>;
+    /// Its exit status, once its output has ended.
+    fn exit_code(&self) -> BoxFuture<'_, Option<i64>>;
+}
+
+/// How to start a [`Shell`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellRequest {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// With a terminal (interactive), or plain pipes (one command's output).
+    pub tty: bool,
+    /// The terminal's first size, columns × rows.
+    pub size: Option<(u16, u16)>,
+}
+
+/// Why a shell cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellRefusal {
+    /// This provisioner's workstations have nothing to run a shell in.
+    NotAvailable(String),
+    /// The engine refused or could not be reached.
+    Failed(Failure),
+}
+
 /// Something that can create, start, stop and release workstations. Each
 /// run reports phases and log lines to `progress`. Dropping the future must
 /// stop the work (the engine does so on timeout and cancel).
@@ -44,4 +82,17 @@ pub trait Provisioner: Send + Sync + 'static {
 
     /// Its own Prometheus lines for `/metrics`.
     fn write_metrics(&self, _out: &mut String) {}
+
+    /// Starts a process in the running `workstation`.
+    fn open_shell<'a>(
+        &'a self,
+        _workstation: &'a Workstation,
+        _request: &'a ShellRequest,
+    ) -> BoxFuture<'a, Result<Shell, ShellRefusal>> {
+        Box::pin(async { Err(ShellRefusal::NotAvailable(self.kind().to_owned())) })
+    }
+
+    /// What kind of workstations it makes, as messages name them
+    /// (`simulated`, `command`, `container`).
+    fn kind(&self) -> &'static str;
 }

@@ -81,6 +81,10 @@ impl SimulatedProvisioner {
 }
 
 impl Provisioner for SimulatedProvisioner {
+    fn kind(&self) -> &'static str {
+        "simulated"
+    }
+
     fn run<'a>(
         &'a self,
         kind: JobKind,

@@ -56,13 +56,16 @@ impl Host {
 
     /// Records how a call went; a failed connection is made anew next time.
     pub async fn saw<T>(&self, result: &Result<T, EngineError>) {
-        match result {
-            Ok(_) => {}
-            Err(e) if is_unreachable(e) => {
-                *self.client.lock().await = None;
-                self.set_seen(Err(unreachable_words(e)));
-            }
-            Err(_) => {}
+        if let Err(e) = result {
+            self.saw_error(e).await;
+        }
+    }
+
+    /// Records a failed call; a failed connection is made anew next time.
+    pub async fn saw_error(&self, e: &EngineError) {
+        if is_unreachable(e) {
+            *self.client.lock().await = None;
+            self.set_seen(Err(unreachable_words(e)));
         }
     }
 

@@ -18,6 +18,7 @@
 mod host;
 mod reconcile;
 pub mod settings;
+mod shell;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use super::{BoxFuture, Failure, Progress, Provisioner};
+use super::{BoxFuture, Failure, Progress, Provisioner, Shell, ShellRefusal, ShellRequest};
 use crate::backend::store::{self, Db};
 use crate::domain::{JobKind, Phase, Workstation};
 use host::{first_line, is_not_found, is_not_modified, Host};
@@ -151,7 +152,7 @@ impl DockerProvisioner {
     }
 
     async fn device_is_ours(&self, host: &Host, gpu: &str, device: &str, id: &str) -> Result<bool, Failure> {
-        let mut tx = store::begin_write(&self.pool).await.map_err(crate::backend::Error::from)?;
+        let mut tx = store::begin_read(&self.pool).await.map_err(crate::backend::Error::from)?;
         let held = store::devices_held(&mut tx, &host.spec.name, gpu, id).await?;
         tx.rollback().await.map_err(crate::backend::Error::from)?;
         Ok(!held.iter().any(|d| d == device))
@@ -531,5 +532,17 @@ impl Provisioner for DockerProvisioner {
 
     fn write_metrics(&self, out: &mut String) {
         DockerProvisioner::write_metrics(self, out);
+    }
+
+    fn open_shell<'a>(
+        &'a self,
+        ws: &'a Workstation,
+        request: &'a ShellRequest,
+    ) -> BoxFuture<'a, Result<Shell, ShellRefusal>> {
+        Box::pin(self.open(ws, request))
+    }
+
+    fn kind(&self) -> &'static str {
+        "container"
     }
 }

@@ -3,7 +3,10 @@
 //! outside Atelier, moves its workstation (an event says why). Containers
 //! labelled as Atelier's with no workstation are reported, never removed.
 //!
-//! Workstations a job is working on are left to the job. Each change is
+//! The engines are read every `reconcile_every`, and at once when an
+//! engine's event stream reports one of Atelier's containers changing
+//! (Docker and Podman both have one). Workstations a job is working on are
+//! left to the job. Each change is
 //! written only if the workstation is still as it was read (its version),
 //! so a job that began meanwhile, or another instance that saw the same,
 //! wins, and nothing is reported twice.
@@ -13,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
+use bollard::query_parameters::{EventsOptions, InspectContainerOptions, ListContainersOptions};
+use futures_util::StreamExt;
+use tokio::sync::Notify;
 
 use super::host::{first_line, Host};
 use super::spec::{last_logs, WORKSTATION_LABEL};
@@ -24,16 +29,47 @@ use crate::backend::Error;
 use crate::domain::{EventKind, WorkstationStatus};
 
 impl DockerProvisioner {
-    /// Reads the engines now and then every `reconcile_every`, until the
+    /// Reads the engines now, then every `reconcile_every` and whenever an
+    /// engine reports a change to one of Atelier's containers, until the
     /// task is dropped.
     pub async fn reconcile_forever(self: Arc<Self>, bus: EventBus) {
+        let wake = Arc::new(Notify::new());
+        let _watchers = AbortOnDrop(
+            (0..self.hosts.len()).map(|n| tokio::spawn(self.clone().watch_events(n, wake.clone()))).collect(),
+        );
         let mut tick = tokio::time::interval(self.options.reconcile_every.max(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = wake.notified() => {}
+            }
             if let Err(e) = self.reconcile(&bus).await {
                 tracing::warn!(error = %e, "cannot compare the workstations with their engines");
             }
+        }
+    }
+
+    /// Follows host `n`'s event stream, waking the reconciler at each event
+    /// of a labelled container; subscribes again when the stream ends.
+    async fn watch_events(self: Arc<Self>, n: usize, wake: Arc<Notify>) {
+        let host = &self.hosts[n];
+        loop {
+            if let Ok(docker) = host.client().await {
+                let filters = HashMap::from([
+                    ("type".to_owned(), vec!["container".to_owned()]),
+                    ("label".to_owned(), vec![WORKSTATION_LABEL.to_owned()]),
+                ]);
+                let options = EventsOptions { filters: Some(filters), ..Default::default() };
+                let mut events = docker.events(Some(options));
+                while let Some(Ok(event)) = events.next().await {
+                    let action = event.action.as_deref().unwrap_or_default();
+                    if ["die", "kill", "oom", "stop", "destroy", "remove", "start"].contains(&action) {
+                        wake.notify_one();
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
 
@@ -110,6 +146,15 @@ impl DockerProvisioner {
             tracing::info!(workstation = %ws.id, status = %status, %reason, "status taken from the engine");
         }
         Ok(())
+    }
+}
+
+/// Aborts the tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
     }
 }
 
