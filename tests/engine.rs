@@ -96,3 +96,78 @@ fn a_provisioning_killed_mid_way_finishes_with_one_container() {
     second.kill().unwrap();
     let _ = second.wait();
 }
+
+/// Waits until the workstation's JSON contains `what`.
+fn wait_until(addr: &str, token: &str, id: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = http(addr, "GET", &format!("/v1/workstations/{id}"), token, None);
+        if body.contains(what) && !body.contains("\"phase\"") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {what}: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn atelier_exec_and_shell_reach_a_running_workstation() {
+    let url = match std::env::var("ATELIER_TEST_DOCKER_HOST") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(std::env::var("CI").is_err(), "CI runs this test with ATELIER_TEST_DOCKER_HOST set");
+            eprintln!("skipped: no ATELIER_TEST_DOCKER_HOST (scripts/engine.sh start prints one)");
+            return;
+        }
+    };
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "lee"]).stdout).trim().to_owned();
+    let (mut server, addr) =
+        start_server(&db, &["--provisioner", "docker", "--docker-host", &url, "--stop-timeout-secs", "1"]);
+    let body = r#"{"name":"cli-box","configuration":{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}"#;
+    let (status, created) = http(&addr, "POST", "/v1/workstations", &token, Some(body));
+    assert_eq!(status, 201, "{created}");
+    let id = created.split("\"id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+    wait_until(&addr, &token, &id, "\"status\":\"stopped\"");
+    assert_eq!(http(&addr, "POST", &format!("/v1/workstations/{id}/launch"), &token, None).0, 202);
+    wait_until(&addr, &token, &id, "\"status\":\"running\"");
+
+    let remote = |args: &[&str], stdin: &str| {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(args)
+            .env("ATELIER_URL", format!("http://{addr}"))
+            .env("ATELIER_TOKEN", &token)
+            .env("ATELIER_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+
+    // By name: its output, and its exit status as the CLI's.
+    let out = remote(&["exec", "cli-box", "--", "sh", "-c", "echo from-$((40+2)); exit 3"], "");
+    assert_eq!(text(&out.stdout).trim(), "from-42", "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3));
+    // Its standard input is the command's.
+    let out = remote(&["exec", &id, "--", "cat"], "piped in\n");
+    assert_eq!(text(&out.stdout), "piped in\n");
+    assert_eq!(out.status.code(), Some(0));
+    // An interactive shell, fed from a pipe here.
+    let out = remote(&["shell", "cli-box"], "echo $((6*7))\nexit 5\n");
+    assert!(text(&out.stdout).contains("42"), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(5));
+    // A name that is not there.
+    let out = remote(&["exec", "no-such-box", "--", "true"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no workstation named"), "{}", text(&out.stderr));
+
+    let (status, _) = http(&addr, "DELETE", &format!("/v1/workstations/{id}"), &token, None);
+    assert_eq!(status, 202);
+    wait_until(&addr, &token, &id, "not-found");
+    server.kill().unwrap();
+    let _ = server.wait();
+}

@@ -51,6 +51,25 @@ pub enum Command {
     /// Set or show a user's quota.
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Open a shell in a running workstation (a server's, by `ATELIER_URL`
+    /// and `ATELIER_TOKEN`); exits with the shell's status.
+    Shell {
+        #[command(flatten)]
+        remote: crate::remote::RemoteArgs,
+        /// The workstation's name or id.
+        workstation: String,
+    },
+    /// Run one command in a running workstation; prints its output and
+    /// exits with its status.
+    Exec {
+        #[command(flatten)]
+        remote: crate::remote::RemoteArgs,
+        /// The workstation's name or id.
+        workstation: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 /// `atelier quota …`
@@ -287,6 +306,14 @@ fn init_tracing() {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve(Box::default())) {
         Command::Serve(args) => serve(&cli.database_url, *args).await,
+        Command::Shell { remote, workstation } => {
+            let code = crate::remote::shell(&remote, &workstation).await?;
+            std::process::exit(code);
+        }
+        Command::Exec { remote, workstation, command } => {
+            let code = crate::remote::exec(&remote, &workstation, &command).await?;
+            std::process::exit(code);
+        }
         Command::User(UserCommand::Create { name }) => {
             let pool = open(&cli.database_url).await?;
             auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;

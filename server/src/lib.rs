@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod ops;
+pub mod remote;
 pub mod request_id;
 pub mod rest;
 pub mod routes;
