@@ -109,18 +109,42 @@ ensure_npm() {
   fi
 }
 
+# xterm.js for the Terminal panel, from npm, copied into public/vendor/ so the
+# site serves it itself (no CDN); again whenever its lockfile changes.
+ensure_xterm() {
+  local dir="$ROOT/frontend/terminal" out="$ROOT/public/vendor/xterm"
+  local want have stamp="$dir/node_modules/.atelier-lock-sha256"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  have="$(cat "$stamp" 2>/dev/null || true)"
+  if [ "$want" != "$have" ] || [ ! -f "$dir/node_modules/@xterm/xterm/lib/xterm.mjs" ]; then
+    log "installing xterm.js (npm)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    echo "$want" > "$stamp"
+  fi
+  if [ ! -f "$out/.copied-$want" ]; then
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp "$dir/node_modules/@xterm/xterm/lib/xterm.mjs" "$dir/node_modules/@xterm/xterm/css/xterm.css" \
+       "$dir/node_modules/@xterm/addon-fit/lib/addon-fit.mjs" "$out/"
+    cp "$dir/node_modules/@xterm/xterm/LICENSE" "$out/LICENSE.xterm"
+    touch "$out/.copied-$want"
+  fi
+}
+
 case "${1:-build}" in
   build)
     ensure_wasm_target
     ensure_wasm_bindgen
     ensure_cargo_leptos
     ensure_wasm_opt
+    ensure_xterm
     ;;
   test)
     ensure_wasm_target
     ensure_wasm_bindgen
     ensure_cargo_leptos
     ensure_wasm_opt
+    ensure_xterm
     ensure_npm
     ensure_browser
     ensure_python

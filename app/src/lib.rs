@@ -21,11 +21,13 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The pages' Content-Security-Policy: scripts only from here, the inline
-/// hydration scripts by this response's nonce, and the wasm.
+/// hydration scripts by this response's nonce, and the wasm; styles from
+/// here and the `<style>` elements the terminal (xterm.js) adds, which
+/// `/terminal.js` gives the same nonce. No inline style attributes.
 pub fn page_csp(nonce: Option<&str>) -> String {
     let inline = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self'{inline} 'wasm-unsafe-eval'; style-src 'self'; \
+        "default-src 'self'; script-src 'self'{inline} 'wasm-unsafe-eval'; style-src 'self'{inline}; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
@@ -48,6 +50,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                // The Terminal panel's behaviour (see components/terminal_panel.rs).
+                <script type="module" src="/terminal.js"></script>
                 <MetaTags/>
             </head>
             <body>

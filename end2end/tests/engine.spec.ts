@@ -34,6 +34,30 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
   await page.getByRole('button', { name: 'Launch' }).click();
   await expect(status).toHaveText('running', { timeout: 30_000 });
 
+  // The Terminal panel: a shell in the container, under the page's CSP.
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/.test(m.text())) violations.push(m.text());
+  });
+  await page.getByRole('button', { name: 'Open terminal' }).click();
+  const screen = page.locator('[data-terminal-screen] .xterm-rows');
+  await expect(screen).toBeVisible();
+  await page.locator('[data-terminal-screen] .xterm').click();
+  await page.keyboard.type('echo "answer: $((6*7))"');
+  await page.keyboard.press('Enter');
+  await expect(screen).toContainText('answer: 42');
+
+  // A reload finds the same shell again, with what it showed.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('[data-terminal-banner]')).toHaveText('Reconnected to your shell.');
+  await expect(screen).toContainText('answer: 42');
+  await page.locator('[data-terminal-screen] .xterm').click();
+  await page.keyboard.type('echo "again: $((6*7))"');
+  await page.keyboard.press('Enter');
+  await expect(screen).toContainText('again: 42');
+  expect(violations).toEqual([]);
+
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByText('This workstation has been deleted.')).toBeVisible({ timeout: 30_000 });

@@ -76,7 +76,15 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
     let c = &ws.workstation.configuration;
     let typical_job_seconds = store::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
     let job_started_at = store::running_job_started_at(&state.pool, id).await?;
-    Ok(Some(WorkstationDetail { state: ws, events, last_event_id, typical_job_seconds, job_started_at }))
+    let terminal = state.engine.provisioner().kind() == "container";
+    Ok(Some(WorkstationDetail {
+        state: ws,
+        events,
+        last_event_id,
+        typical_job_seconds,
+        job_started_at,
+        terminal,
+    }))
 }
 
 /// One page of the owner's workstations, and the position the next page

@@ -9,6 +9,7 @@ mod form_errors;
 mod quota_panel;
 mod reconfigure_panel;
 mod status;
+mod terminal_panel;
 mod timeline;
 mod workstation_actions;
 mod workstation_card;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::configuration_rows::ConfigurationRows;
 use super::reconfigure_panel::ReconfigurePanel;
 use super::status::{ProgressBar, ReconnectingBanner, StatusBadge};
+use super::terminal_panel::TerminalPanel;
 use super::timeline::Timeline;
 use super::workstation_actions::WorkstationActions;
 use crate::domain::{time, Catalog, EventKind, Phase, WorkstationDetail, WorkstationStatus};
@@ -20,6 +21,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
     let events = RwSignal::new(detail.events);
     let started = RwSignal::new(detail.job_started_at);
     let typical = detail.typical_job_seconds;
+    let terminal = detail.terminal;
     let now = RwSignal::new(now_millis());
 
     let live = follow_events(detail.last_event_id, move |event| {
@@ -117,6 +119,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                 }
             }}
         </section>
+        {terminal.then(|| view! { <TerminalPanel state/> })}
         <ReconfigurePanel state catalog/>
         <Timeline events/>
     }

@@ -141,4 +141,7 @@ pub struct WorkstationDetail {
     pub typical_job_seconds: Option<f64>,
     /// When the running job started (RFC 3339), if one is running.
     pub job_started_at: Option<String>,
+    /// Whether its provisioner gives running workstations a terminal.
+    #[serde(default)]
+    pub terminal: bool,
 }
