@@ -222,3 +222,31 @@ fn tokens_can_be_read_only_and_expire() {
     let bad = db.run(&["token", "create", "--user", "gail", "--expires-in-days", "0"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn usage_prints_a_month_per_workstation_and_in_total() {
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "uma"]).stdout).trim().to_owned();
+    let (mut server, addr) = start_server(&db, &["--simulated-phase-ms", "10"]);
+    let body = r#"{"name":"counted","configuration":{"cpuCores":4,"memoryGB":16,"gpu":"NVIDIA L4","storageGB":64,"region":"us-east-1"}}"#;
+    let (status, _) = http(&addr, "POST", "/v1/workstations", &token, Some(body));
+    assert_eq!(status, 201);
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    let out = db.run(&["usage", "--user", "uma"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("Usage of uma from "), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("counted ")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("TOTAL ")), "{table}");
+
+    // A month long ago holds nothing; a bad month is refused.
+    let out = db.run(&["usage", "--user", "uma", "--month", "2001-01"]);
+    let table = text(&out.stdout);
+    assert!(!table.contains("counted"), "{table}");
+    assert!(table.contains("from 2001-01-01T00:00:00.000Z to 2001-02-01T00:00:00.000Z"), "{table}");
+    let out = db.run(&["usage", "--user", "uma", "--month", "January"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--month must be YYYY-MM"), "{}", text(&out.stderr));
+}

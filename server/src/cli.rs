@@ -51,6 +51,16 @@ pub enum Command {
     /// Set or show a user's quota.
     #[command(subcommand)]
     Quota(QuotaCommand),
+    /// Print a user's usage in a month: running hours, CPU core-hours,
+    /// memory GB-hours, GPU-hours and storage GB-days, per workstation and in total.
+    Usage {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// The month, `YYYY-MM` (default: this one).
+        #[arg(long)]
+        month: Option<String>,
+    },
     /// Open a shell in a running workstation (a server's, by `ATELIER_URL`
     /// and `ATELIER_TOKEN`); exits with the shell's status.
     Shell {
@@ -291,6 +301,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A usage report as a table for a terminal.
+fn usage_table(user: &str, report: &app::domain::UsageReport) -> String {
+    use std::fmt::Write;
+    let mut out = format!("Usage of {user} from {} to {}\n\n", report.from, report.to);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>10} {:>12} {:>12} {:>10} {:>16}  GPU",
+        "WORKSTATION", "RUNNING H", "CPU CORE-H", "MEM GB-H", "GPU-H", "STORAGE GB-DAYS"
+    );
+    let mut row = |name: &str, t: &app::domain::UsageTotals| {
+        let gpu_hours: f64 = t.gpu_hours.values().sum();
+        let gpus: Vec<String> = t.gpu_hours.iter().map(|(g, h)| format!("{g} {h:.2} h")).collect();
+        let _ = writeln!(
+            out,
+            "{name:<28} {:>10.2} {:>12.2} {:>12.2} {:>10.2} {:>16.2}  {}",
+            t.running_hours,
+            t.cpu_core_hours,
+            t.memory_gb_hours,
+            gpu_hours,
+            t.storage_gb_days,
+            gpus.join(", ")
+        );
+    };
+    for w in &report.workstations {
+        row(&w.name, &w.totals);
+    }
+    row("TOTAL", &report.total);
+    out
+}
+
 fn init_tracing() {
     use tracing_subscriber::{fmt, EnvFilter};
     let filter = EnvFilter::try_from_env("ATELIER_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
@@ -380,6 +420,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             accounts::set_quota(&pool, &user, overrides).await.map_err(|e| e.to_string())?;
             eprintln!("quota of {} updated", user.name);
+            Ok(())
+        }
+        Command::Usage { user, month } => {
+            let pool = open(&cli.database_url).await?;
+            let user = existing_user(&pool, &user).await?;
+            let (from, to) = match &month {
+                Some(month) => app::domain::usage::month_bounds(month)
+                    .ok_or_else(|| format!("--month must be YYYY-MM, like 2026-11 (got {month:?})"))?,
+                None => app::backend::usage::this_month(),
+            };
+            let report =
+                app::backend::usage::report(&pool, &user, from, to, None).await.map_err(|e| e.to_string())?;
+            print!("{}", usage_table(&user.name, &report));
             Ok(())
         }
         Command::Quota(QuotaCommand::Show { user }) => {

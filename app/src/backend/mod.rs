@@ -17,6 +17,7 @@ pub mod state;
 pub mod store;
 pub mod streams;
 pub mod terminals;
+pub mod usage;
 pub mod workstations;
 
 pub use state::AppState;

@@ -10,6 +10,7 @@ pub mod quota;
 pub mod reconfigure;
 pub mod request;
 pub mod time;
+pub mod usage;
 pub mod workstation;
 
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
@@ -24,4 +25,5 @@ pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,
 };
+pub use usage::{UsageInterval, UsageReport, UsageTotals, WorkstationUsage};
 pub use workstation::{Configuration, Workstation, WorkstationStatus};

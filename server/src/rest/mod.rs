@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod problem;
 pub mod ratelimit;
 pub mod terminal;
+pub mod usage;
 pub mod workstations;
 
 use axum::extract::DefaultBodyLimit;
@@ -29,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(events::router())
         .merge(catalog::router())
         .merge(terminal::router())
+        .merge(usage::router())
         .split_for_parts();
     // Serialized once: the router is cloned for every connection, and with
     // it whatever its handlers hold (a document by value cost ~0.7 MB each).

@@ -22,4 +22,5 @@ mod provisioners;
 mod quota;
 mod schema;
 mod terminal;
+mod usage;
 mod workstations;

@@ -43,6 +43,7 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
         "GET /events",
         "GET /catalog",
         "GET /quota",
+        "GET /usage",
     ]
     .into_iter()
     .map(str::to_owned)

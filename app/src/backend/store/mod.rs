@@ -24,6 +24,7 @@ mod quotas;
 mod rate_limits;
 mod sessions;
 mod tokens;
+mod usage;
 mod users;
 mod workstations;
 
@@ -37,6 +38,7 @@ pub use quotas::*;
 pub use rate_limits::*;
 pub use sessions::*;
 pub use tokens::*;
+pub use usage::*;
 pub use users::*;
 pub use workstations::*;
 
