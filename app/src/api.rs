@@ -265,6 +265,16 @@ pub async fn get_quota() -> Result<crate::domain::QuotaStatus, AppError> {
     crate::backend::quota::status(&state, &user).await.map_err(ssr::internal)
 }
 
+/// What the signed-in user's workstations (or one of them) used this month.
+#[server]
+pub async fn get_usage(workstation: Option<String>) -> Result<crate::domain::UsageReport, AppError> {
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    crate::backend::usage::this_month_report(&state, &user, workstation.as_deref())
+        .await
+        .map_err(ssr::internal)
+}
+
 /// Free capacity per region and GPU type.
 #[server]
 pub async fn get_capacity() -> Result<Vec<crate::domain::CapacityEntry>, AppError> {

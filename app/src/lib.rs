@@ -51,7 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 // The Terminal panel's behaviour (see components/terminal_panel.rs).
-                <script type="module" src="/terminal.js"></script>
+                <script type="module" src="/terminal.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags/>
             </head>
             <body>

@@ -58,6 +58,10 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
   await expect(screen).toContainText('again: 42');
   expect(violations).toEqual([]);
 
+  // This month's usage, on its page.
+  await expect(page.getByTestId('usage')).toContainText('Used this month');
+  await expect(page.getByTestId('usage')).toContainText('core-hours');
+
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByText('This workstation has been deleted.')).toBeVisible({ timeout: 30_000 });

@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 use super::authenticated::Authenticated;
 use super::list_filters::ListFilters;
 use super::pager::Pager;
-use crate::api::{get_capacity, get_catalog, get_dashboard, get_quota, CreateWorkstation};
-use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel};
+use crate::api::{get_capacity, get_catalog, get_dashboard, get_quota, get_usage, CreateWorkstation};
+use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel, UsagePanel};
 use crate::domain::ListQuery;
 
 /// The home page: the user's workstations and the form for a new one.
@@ -57,6 +57,7 @@ fn Dashboard() -> impl IntoView {
     };
     let quota = Resource::new(move || create.version().get(), |_| get_quota());
     let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
+    let usage = Resource::new(move || create.version().get(), |_| get_usage(None));
     view! {
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">
@@ -72,6 +73,11 @@ fn Dashboard() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         quota.await.ok().map(|status| view! { <QuotaPanel status/> })
+                    })}
+                </Transition>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        usage.await.ok().map(|report| view! { <UsagePanel report title="Used this month"/> })
                     })}
                 </Transition>
             </section>

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::authenticated::Authenticated;
-use crate::api::{get_catalog, get_workstation};
-use crate::components::{ErrorNotice, WorkstationView};
+use crate::api::{get_catalog, get_usage, get_workstation};
+use crate::components::{ErrorNotice, UsagePanel, WorkstationView};
 
 /// One workstation: live status, progress, and its history.
 #[component]
@@ -28,6 +28,7 @@ fn WorkstationDetailPanel() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_workstation);
     let catalog = Resource::new(|| (), |_| get_catalog());
+    let usage = Resource::new(id, |id| get_usage(Some(id)));
     view! {
         <main class="page detail">
             <p class="back"><a href="/">"← All workstations"</a></p>
@@ -40,6 +41,13 @@ fn WorkstationDetailPanel() -> impl IntoView {
                         (Ok(None), Ok(_)) => EitherOf3::B(view! { <MissingWorkstation/> }),
                         (Err(error), _) | (_, Err(error)) => EitherOf3::C(view! { <ErrorNotice error/> }),
                     }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    usage.await.ok().map(|report| view! {
+                        <section class="panel" aria-label="Usage"><UsagePanel report title="Used this month"/></section>
+                    })
                 })}
             </Transition>
         </main>

@@ -83,6 +83,10 @@ async fn terminal(
     let user = authenticate(&state, &headers).await?;
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
     let Query(query) = query.map_err(|e| invalid("#", e.body_text()))?;
+    // Someone else's workstation is not there, whatever else the request says.
+    if app::backend::workstations::get_state(&state, &user, &id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
+    }
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
     let (session, from) = match &query.session {
         Some(session_id) => {
