@@ -204,6 +204,16 @@ pub struct ServeArgs {
     /// dropped, in seconds: a reconnect within it carries on.
     #[arg(long, env = "ATELIER_TERMINAL_KEEP_SECS", default_value_t = defaults::TERMINAL_KEEP_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub terminal_keep_secs: u64,
+    /// Stop a running workstation after this many seconds without activity
+    /// (an open terminal, its keystrokes, `POST /v1/workstations/{id}/activity`); 0 is never.
+    #[arg(long, env = "ATELIER_AUTO_STOP_IDLE_SECS", default_value_t = 0)]
+    pub auto_stop_idle_secs: u64,
+    /// Stop a running workstation after running this many seconds, active or not; 0 is never.
+    #[arg(long, env = "ATELIER_AUTO_STOP_RUNNING_SECS", default_value_t = 0)]
+    pub auto_stop_running_secs: u64,
+    /// Warn this many seconds before an auto-stop (a fifth of a shorter timeout).
+    #[arg(long, env = "ATELIER_AUTO_STOP_WARN_SECS", default_value_t = defaults::AUTO_STOP_WARN_SECS)]
+    pub auto_stop_warn_secs: u64,
 }
 
 impl Default for ServeArgs {
@@ -499,6 +509,11 @@ impl ServeArgs {
                 rate_limit_per_minute: args.rate_limit_per_minute,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
                 shell: args.workstation_shell.clone(),
+                auto_stop: app::backend::auto_stop::AutoStopPolicy {
+                    idle_secs: args.auto_stop_idle_secs,
+                    running_secs: args.auto_stop_running_secs,
+                    warn_secs: args.auto_stop_warn_secs,
+                },
             },
             engine: EngineConfig {
                 workers: args.workers.max(1),

@@ -153,7 +153,16 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     });
     let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
     streams.watch_credentials(pool.clone());
-    let terminals = app::backend::terminals::Terminals::new(options.terminal_keep);
+    let policy = options.settings.auto_stop;
+    let mut terminals = app::backend::terminals::Terminals::new(options.terminal_keep);
+    if policy.idle_secs > 0 {
+        terminals = terminals.with_activity(pool.clone(), policy.touch_every());
+    }
+    if policy.enabled() {
+        let enforce =
+            app::backend::auto_stop::enforce_forever(pool.clone(), bus.clone(), engine.clone(), policy);
+        tokio::spawn(enforce);
+    }
     tokio::spawn(terminals.clone().reap_forever());
     Ok(AppState {
         pool,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admission;
 pub mod auth;
+pub mod auto_stop;
 pub mod creates;
 pub mod engine;
 pub mod events;

@@ -44,6 +44,8 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// The shell terminals start (`--workstation-shell`).
     pub shell: String,
+    /// When running workstations stop by themselves.
+    pub auto_stop: super::auto_stop::AutoStopPolicy,
 }
 
 /// Every serve setting's default, written once: the command line's flags
@@ -90,6 +92,8 @@ pub mod defaults {
     pub const WORKSTATION_SHELL: &str = "/bin/sh";
     /// How long a terminal's shell outlives its last connection.
     pub const TERMINAL_KEEP_SECS: u64 = 300;
+    /// How long before an auto-stop its warning comes.
+    pub const AUTO_STOP_WARN_SECS: u64 = 300;
 }
 
 impl Default for Settings {
@@ -102,6 +106,11 @@ impl Default for Settings {
             rate_limit_per_minute: defaults::RATE_LIMIT_PER_MINUTE,
             request_timeout: std::time::Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
             shell: defaults::WORKSTATION_SHELL.to_owned(),
+            auto_stop: super::auto_stop::AutoStopPolicy {
+                idle_secs: 0,
+                running_secs: 0,
+                warn_secs: defaults::AUTO_STOP_WARN_SECS,
+            },
         }
     }
 }

@@ -36,12 +36,22 @@ pub enum Input {
 pub struct Terminals {
     sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
     keep_detached: Duration,
+    /// Where, and how often, a session with a connection records activity
+    /// (auto-stop); `None` when nothing stops for being idle.
+    activity: Option<(super::store::Db, Duration)>,
 }
 
 impl Terminals {
     /// Sessions that stay open `keep_detached` after their last connection dropped.
     pub fn new(keep_detached: Duration) -> Self {
-        Self { sessions: Arc::default(), keep_detached }
+        Self { sessions: Arc::default(), keep_detached, activity: None }
+    }
+
+    /// While a connection is attached, a session records activity on its
+    /// workstation in `db` every `every`.
+    pub fn with_activity(mut self, db: super::store::Db, every: Duration) -> Self {
+        self.activity = Some((db, every));
+        self
     }
 
     /// How long a session without a connection keeps its shell.
@@ -117,8 +127,17 @@ impl Terminals {
 async fn pump(shell: Shell, mut inputs: mpsc::Receiver<Input>, session: Arc<Session>, terminals: Terminals) {
     let Shell { mut output, input, control } = shell;
     let mut input = Some(input);
+    let every = terminals.activity.as_ref().map_or(Duration::from_secs(3600), |(_, every)| *every);
+    let mut activity = tokio::time::interval(every);
     loop {
         tokio::select! {
+            _ = activity.tick(), if terminals.activity.is_some() => {
+                if let Some((db, _)) = &terminals.activity {
+                    if session.attached.load(Ordering::Acquire) > 0 {
+                        super::auto_stop::terminal_activity(db, session.owner_id, &session.workstation_id).await;
+                    }
+                }
+            },
             chunk = output.next() => match chunk {
                 Some(bytes) => session.push(bytes),
                 None => break,

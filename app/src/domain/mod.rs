@@ -1,5 +1,6 @@
 //! Types shared by the browser and the server: no I/O here.
 
+pub mod auto_stop;
 pub mod catalog;
 pub mod error;
 pub mod event;

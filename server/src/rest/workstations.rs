@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(show, reconfigure, delete))
         .routes(routes!(act))
+        .routes(routes!(activity))
 }
 
 /// `POST /v1/workstations`: validate, store, answer 201 with the record.
@@ -442,5 +443,52 @@ mod tests {
         assert!(!admits("v3", 3));
         assert!(!admits("\"v03\"", 3));
         assert!(if_match(&HeaderMap::new()).is_none());
+    }
+}
+
+/// When a workstation stops by itself if nothing else happens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AutoStopAt {
+    /// RFC 3339 UTC; `null` when the server stops nothing by itself.
+    auto_stop_at: Option<String>,
+    /// `idle` or `running`: which timeout that is.
+    auto_stop_reason: Option<String>,
+}
+
+/// `POST /v1/workstations/{id}/activity`: the workstation is in use (for
+/// tools that keep it busy without a terminal): its idle deadline moves
+/// forward, never past its running timeout.
+#[utoipa::path(
+    post, path = "/workstations/{id}/activity", tag = "workstations",
+    params(("id" = String, Path, description = "Workstation id")),
+    responses(
+        (status = 200, description = "Recorded; when it now stops by itself", body = AutoStopAt),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        ServerError
+    )
+)]
+async fn activity(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<AutoStopAt>, ApiError> {
+    use app::backend::auto_stop::{self, Activity};
+    let id = path_id(path)?;
+    match auto_stop::activity(&state.pool, state.settings.auto_stop, &user, &id).await? {
+        Activity::Recorded(next) => Ok(Json(AutoStopAt {
+            auto_stop_reason: next.as_ref().map(|(_, why)| why.as_str().to_owned()),
+            auto_stop_at: next.map(|(at, _)| at),
+        })),
+        Activity::NotFound => Err(ApiError::NotFound(format!("you have no workstation with id {id:?}"))),
+        Activity::NotRunning(status) => Err(ApiError::InvalidTransition {
+            detail: format!("only a running workstation has activity to record; this one is {status}"),
+            status: status.as_str().to_owned(),
+            phase: None,
+            allowed: Vec::new(),
+        }),
     }
 }

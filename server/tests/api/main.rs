@@ -5,6 +5,7 @@
 mod admission;
 mod auth;
 mod authz;
+mod auto_stop;
 mod cancellation;
 mod docker;
 mod events;

@@ -37,6 +37,7 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
         "PATCH /workstations/{id}",
         "DELETE /workstations/{id}",
         "POST /workstations/{id}/{action}",
+        "POST /workstations/{id}/activity",
         "GET /workstations/{id}/events",
         "GET /workstations/{id}/history",
         "GET /workstations/{id}/terminal",

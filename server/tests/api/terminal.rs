@@ -215,3 +215,32 @@ fn urlencode(text: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+#[tokio::test]
+async fn an_open_terminal_keeps_its_workstation_from_stopping_as_idle() {
+    let Some((url, _docker)) = engine() else { return };
+    let options = crate::docker::options(&url);
+    let app = TestApp::spawn_with(move |o| {
+        o.provisioner = server::ProvisionerChoice::Docker(options);
+        o.settings.auto_stop =
+            app::backend::auto_stop::AutoStopPolicy { idle_secs: 3, running_secs: 0, warn_secs: 300 };
+    })
+    .await;
+    let (token, id) = running(&app, "watched").await;
+    let term = Terminal::open(&app, &token, &id, "").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(app.get_json(&format!("/v1/workstations/{id}"), &token).await["status"], "running");
+    drop(term);
+    let closed = Instant::now();
+    settled(&app, &token, &id, "stopped").await;
+    assert!(
+        closed.elapsed() < Duration::from_secs(8),
+        "stopped {:?} after the terminal closed",
+        closed.elapsed()
+    );
+    let history = app.get_json(&format!("/v1/workstations/{id}/history"), &token).await;
+    let last =
+        history["events"].as_array().unwrap().iter().rev().find(|e| e["kind"] == "status").unwrap().clone();
+    assert_eq!(last["message"], "Stopped after 3 seconds idle");
+    app.delete_and_wait(&token, &id).await;
+}

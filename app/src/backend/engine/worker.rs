@@ -204,7 +204,11 @@ impl Engine {
     ) -> Result<(), Error> {
         let (pool, holder) = (&self.inner.pool, self.inner.holder.as_str());
         let error = outcome.as_ref().err().map(|f| f.0.as_str());
-        let ending = job.kind.ending(workstation.status, error.map_or(Ok(()), Err));
+        let mut ending = job.kind.ending(workstation.status, error.map_or(Ok(()), Err));
+        if let (Some(reason), None) = (&job.reason, error) {
+            // Queued by the server itself (auto-stop): its end says why.
+            ending.message.clone_from(reason);
+        }
         let event = NewEvent {
             workstation_id: &job.workstation_id,
             owner_id,

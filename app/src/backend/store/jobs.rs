@@ -39,6 +39,8 @@ pub struct ClaimedJob {
     pub kind: JobKind,
     /// Starts so far, this one included.
     pub attempts: i64,
+    /// Why it was queued, when not at a user's request (its end event says so).
+    pub reason: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -47,6 +49,7 @@ struct ClaimedJobRow {
     workstation_id: String,
     kind: String,
     attempts: i64,
+    reason: Option<String>,
 }
 
 impl TryFrom<ClaimedJobRow> for ClaimedJob {
@@ -58,6 +61,7 @@ impl TryFrom<ClaimedJobRow> for ClaimedJob {
             id: row.id,
             workstation_id: row.workstation_id,
             attempts: row.attempts,
+            reason: row.reason,
         })
     }
 }
@@ -83,7 +87,7 @@ pub async fn claim_job(db: &Db, holder: &str, lease_secs: i64) -> Result<Option<
          WHERE id = (SELECT id FROM jobs
                      WHERE state = '{queued}' OR (state = '{running}' AND lease_expires_at < {now})
                      ORDER BY id LIMIT 1 {skip_locked})
-         RETURNING id, workstation_id, kind, attempts",
+         RETURNING id, workstation_id, kind, attempts, reason",
         running = JobState::Running.as_str(),
         queued = JobState::Queued.as_str(),
         now = d.now,
@@ -165,13 +169,26 @@ pub async fn expire_leases(db: &Db) -> Result<u64, Error> {
 
 /// Queues a job of `kind` for a workstation.
 pub async fn insert_job(tx: &mut Tx, workstation_id: &str, kind: JobKind) -> Result<(), Error> {
-    on_tx!(tx, |conn, d| sqlx::query("INSERT INTO jobs (workstation_id, kind, state) VALUES ($1, $2, $3)")
-        .bind(workstation_id)
-        .bind(kind.as_str())
-        .bind(JobState::Queued.as_str())
-        .execute(&mut *conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    insert_job_for(tx, workstation_id, kind, None).await
+}
+
+/// Queues a job that something other than a user asked for, saying why.
+pub async fn insert_job_for(
+    tx: &mut Tx,
+    workstation_id: &str,
+    kind: JobKind,
+    reason: Option<&str>,
+) -> Result<(), Error> {
+    on_tx!(tx, |conn, d| sqlx::query(
+        "INSERT INTO jobs (workstation_id, kind, state, reason) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(workstation_id)
+    .bind(kind.as_str())
+    .bind(JobState::Queued.as_str())
+    .bind(reason)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! compared by a test (`server/tests/api/schema.rs`).
 
 mod assignments;
+mod auto_stop;
 mod conn;
 pub mod dialect;
 mod events;
@@ -29,6 +30,7 @@ mod users;
 mod workstations;
 
 pub use assignments::*;
+pub use auto_stop::*;
 pub use conn::*;
 pub use dialect::Dialect;
 pub use events::*;

@@ -1,0 +1,184 @@
+//! Auto-stop: a running workstation with no activity for the idle timeout,
+//! or running for the running timeout, is stopped by a normal stop job whose
+//! end says why. Before that, its stream says when ("Stops in 5 minutes if
+//! idle"). Deadlines come from the database (when it started running, when
+//! it was last active), so they hold across restarts; every instance checks,
+//! and the write lock with the workstation's version makes one of them stop
+//! it, once.
+
+use std::time::Duration;
+
+use super::engine::Engine;
+use super::events::EventBus;
+use super::store::{self, Db, NewEvent, RunningWorkstation, User};
+use super::Error;
+use crate::domain::auto_stop::{deadline, warn_before, StopReason};
+use crate::domain::time::{format_utc_millis, parse_utc_millis};
+use crate::domain::{EventKind, JobKind, Phase, WorkstationStatus};
+
+/// The server's auto-stop timeouts (seconds; 0 is never).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AutoStopPolicy {
+    /// Stop after this long without activity.
+    pub idle_secs: u64,
+    /// Stop after running this long, active or not.
+    pub running_secs: u64,
+    /// Warn this long before (a fifth of a shorter timeout).
+    pub warn_secs: u64,
+}
+
+impl AutoStopPolicy {
+    /// Whether anything ever stops by itself.
+    pub fn enabled(&self) -> bool {
+        self.idle_secs > 0 || self.running_secs > 0
+    }
+
+    fn shortest(&self) -> u64 {
+        [self.idle_secs, self.running_secs].into_iter().filter(|s| *s > 0).min().unwrap_or(0)
+    }
+
+    /// How often deadlines are checked: a tenth of the shortest timeout,
+    /// between 200 ms and 5 s.
+    pub fn check_every(&self) -> Duration {
+        Duration::from_millis(self.shortest().saturating_mul(100))
+            .clamp(Duration::from_millis(200), Duration::from_secs(5))
+    }
+
+    /// How often an open terminal counts as activity: a quarter of the idle
+    /// timeout, between 1 s and 30 s.
+    pub fn touch_every(&self) -> Duration {
+        Duration::from_millis(self.idle_secs.saturating_mul(250))
+            .clamp(Duration::from_secs(1), Duration::from_secs(30))
+    }
+
+    /// When `ws` stops if nothing happens, and why.
+    pub fn deadline_of(&self, ws: &RunningWorkstation) -> Option<(i64, StopReason)> {
+        let since = parse_utc_millis(&ws.running_since)?;
+        let last = ws.last_activity_at.as_deref().and_then(parse_utc_millis);
+        deadline(Some(self.idle_secs), Some(self.running_secs), since, last)
+    }
+}
+
+/// Checks deadlines every [`AutoStopPolicy::check_every`] until dropped.
+pub async fn enforce_forever(pool: Db, bus: EventBus, engine: Engine, policy: AutoStopPolicy) {
+    loop {
+        tokio::time::sleep(policy.check_every()).await;
+        if let Err(e) = enforce(&pool, &bus, &engine, policy).await {
+            tracing::warn!(error = %e, "cannot check auto-stop deadlines");
+        }
+    }
+}
+
+/// Stops (or warns) every running workstation whose deadline is here (or near).
+pub async fn enforce(
+    pool: &Db,
+    bus: &EventBus,
+    engine: &Engine,
+    policy: AutoStopPolicy,
+) -> Result<(), Error> {
+    let now = super::usage::now_millis();
+    for ws in store::running_workstations(pool, None).await? {
+        let Some((at, reason)) = policy.deadline_of(&ws) else { continue };
+        if now >= at {
+            if queue_stop(pool, bus, &ws, reason).await? {
+                tracing::info!(workstation = %ws.id, reason = reason.as_str(), "auto-stop");
+                engine.wake();
+            }
+        } else {
+            let before = i64::try_from(warn_before(reason, policy.warn_secs) * 1000).unwrap_or(i64::MAX);
+            let at_text = format_utc_millis(at);
+            if now >= at - before && ws.auto_stop_warned_for.as_deref() != Some(at_text.as_str()) {
+                let left = u64::try_from((at - now + 999) / 1000).unwrap_or(0);
+                warn(pool, bus, &ws, &reason.warning(left), &at_text).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn event<'a>(
+    ws: &'a RunningWorkstation,
+    kind: EventKind,
+    phase: Option<Phase>,
+    message: &'a str,
+) -> NewEvent<'a> {
+    NewEvent {
+        workstation_id: &ws.id,
+        owner_id: ws.owner_id,
+        kind,
+        status: WorkstationStatus::Running,
+        phase,
+        progress: None,
+        message: Some(message),
+    }
+}
+
+/// Queues the stop, if the workstation is still as read; whether it did.
+async fn queue_stop(
+    pool: &Db,
+    bus: &EventBus,
+    ws: &RunningWorkstation,
+    reason: StopReason,
+) -> Result<bool, Error> {
+    let (stopped, stopping) = (reason.stopped(), reason.stopping());
+    bus.record(|| async {
+        let mut tx = store::begin_write(pool).await?;
+        if !store::still_running(&mut tx, &ws.id, ws.version).await? {
+            return Ok((false, Vec::new()));
+        }
+        store::insert_job_for(&mut tx, &ws.id, JobKind::Stop, Some(&stopped)).await?;
+        let published =
+            store::append_event(&mut tx, event(ws, EventKind::Phase, Some(Phase::Stopping), &stopping))
+                .await?;
+        tx.commit().await?;
+        Ok((true, vec![published]))
+    })
+    .await
+}
+
+/// Says when it stops, once per deadline.
+async fn warn(pool: &Db, bus: &EventBus, ws: &RunningWorkstation, line: &str, at: &str) -> Result<(), Error> {
+    bus.record(|| async {
+        let mut tx = store::begin_write(pool).await?;
+        if !store::still_running(&mut tx, &ws.id, ws.version).await? {
+            return Ok(((), Vec::new()));
+        }
+        let published = store::append_event(&mut tx, event(ws, EventKind::Log, None, line)).await?;
+        store::mark_warned(&mut tx, &ws.id, at).await?;
+        tx.commit().await?;
+        Ok(((), vec![published]))
+    })
+    .await
+}
+
+/// What recording activity found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// Recorded; when it now stops if nothing else happens, and why.
+    Recorded(Option<(String, StopReason)>),
+    /// The owner has no such workstation.
+    NotFound,
+    /// It is not running (its status).
+    NotRunning(WorkstationStatus),
+}
+
+/// Records activity on the owner's workstation `id`.
+pub async fn activity(pool: &Db, policy: AutoStopPolicy, owner: &User, id: &str) -> Result<Activity, Error> {
+    if !store::touch_activity(pool, owner.id, id).await? {
+        return Ok(match store::get_workstation(pool, owner.id, id).await? {
+            None => Activity::NotFound,
+            Some(ws) => Activity::NotRunning(ws.status),
+        });
+    }
+    let running = store::running_workstations(pool, Some(id)).await?;
+    let next =
+        running.first().and_then(|ws| policy.deadline_of(ws)).map(|(at, why)| (format_utc_millis(at), why));
+    Ok(Activity::Recorded(next))
+}
+
+/// Records activity of a terminal on workstation `id` of `owner_id`.
+pub async fn terminal_activity(pool: &Db, owner_id: i64, id: &str) {
+    if let Err(e) = store::touch_activity(pool, owner_id, id).await {
+        tracing::debug!(error = %e, "cannot record a terminal's activity");
+    }
+}

@@ -1,0 +1,80 @@
+//! What auto-stop reads and writes: running workstations with when they
+//! started and were last active, and activity.
+
+use sqlx::FromRow;
+
+use super::{Db, Tx};
+use crate::backend::Error;
+use crate::domain::WorkstationStatus;
+use crate::{on_pool, on_tx};
+
+/// A running workstation no job is working on.
+#[derive(Debug, Clone, FromRow)]
+pub struct RunningWorkstation {
+    pub id: String,
+    pub owner_id: i64,
+    pub version: i64,
+    /// When this run started (its open usage interval).
+    pub running_since: String,
+    pub last_activity_at: Option<String>,
+    /// The deadline it was last warned about.
+    pub auto_stop_warned_for: Option<String>,
+}
+
+/// Every running workstation no job is working on (or only `only`).
+pub async fn running_workstations(db: &Db, only: Option<&str>) -> Result<Vec<RunningWorkstation>, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, RunningWorkstation>(&format!(
+        "SELECT w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
+                w.auto_stop_warned_for
+         FROM workstations w
+         JOIN usage_intervals u ON u.workstation_id = w.id AND u.kind = 'running' AND u.ended_at IS NULL
+         WHERE w.status = '{running}' AND w.phase IS NULL AND ($1 IS NULL OR w.id = $1)",
+        running = WorkstationStatus::Running.as_str()
+    ))
+    .bind(only)
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// The same workstation inside a write transaction, if it is still as read.
+pub async fn still_running(tx: &mut Tx, id: &str, version: i64) -> Result<bool, Error> {
+    Ok(on_tx!(tx, |conn, d| {
+        sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT COUNT(*) FROM workstations WHERE id = $1 AND version = $2 AND status = '{running}' AND phase IS NULL",
+        running = WorkstationStatus::Running.as_str()
+    ))
+    .bind(id)
+    .bind(version)
+    .fetch_one(&mut *conn)
+    .await
+    })? == 1)
+}
+
+/// Records activity on the owner's running workstation now; false when it
+/// is not the owner's or not running. (Not a change of the workstation: its
+/// version stays.)
+pub async fn touch_activity(db: &Db, owner_id: i64, id: &str) -> Result<bool, Error> {
+    Ok(on_pool!(db, |pool, d| {
+        sqlx::query(&format!(
+        "UPDATE workstations SET last_activity_at = {now} WHERE id = $1 AND owner_id = $2 AND status = '{running}'",
+        now = d.now,
+        running = WorkstationStatus::Running.as_str()
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })? == 1)
+}
+
+/// Notes that the workstation was warned about `deadline`.
+pub async fn mark_warned(tx: &mut Tx, id: &str, deadline: &str) -> Result<(), Error> {
+    on_tx!(tx, |conn, d| sqlx::query("UPDATE workstations SET auto_stop_warned_for = $1 WHERE id = $2")
+        .bind(deadline)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
