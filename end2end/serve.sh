@@ -14,7 +14,8 @@ if [ "${1:-}" = docker ]; then
   : "${ATELIER_E2E_DOCKER_PORT:?set by scripts/e2e.sh}"
   state=.state-docker
   port=$ATELIER_E2E_DOCKER_PORT
-  provisioner=(--provisioner docker --docker-host "$ATELIER_E2E_DOCKER_HOST" --stop-timeout-secs 2)
+  # Short auto-stop timeouts, so the browser sees the warning and the stop.
+  provisioner=(--provisioner docker --docker-host "$ATELIER_E2E_DOCKER_HOST" --stop-timeout-secs 2 --auto-stop-idle-secs 10)
 else
   : "${ATELIER_E2E_PORT:?set by scripts/e2e.sh}"
   state=.state

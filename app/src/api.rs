@@ -231,6 +231,23 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
     lifecycle::perform(&state, &user, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
 }
 
+/// "Keep running": postpones the auto-stop of one of the signed-in user's
+/// running workstations, as activity does.
+#[server]
+pub async fn keep_running(id: String) -> Result<(), AppError> {
+    use crate::backend::auto_stop::{self, Activity};
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    match auto_stop::keep_running(&state.pool, &state.bus, state.settings.auto_stop, &user, &id).await {
+        Ok(Activity::Recorded(_)) => Ok(()),
+        Ok(Activity::NotFound) => Err(AppError::ActionRefused("you have no workstation with that id".into())),
+        Ok(Activity::NotRunning(status)) => Err(AppError::ActionRefused(format!(
+            "it is {status}: only a running workstation stops by itself"
+        ))),
+        Err(e) => Err(ssr::internal(e)),
+    }
+}
+
 /// Reconfigures one of the signed-in user's workstations from the form.
 #[server]
 pub async fn reconfigure_workstation(

@@ -186,6 +186,20 @@ pub fn announce_job_end(name: &str, event: &WorkstationEvent) {
     notify::show(&text);
 }
 
+/// Says an auto-stop warning ("Stops in 5 minutes if idle") as a toast and,
+/// when allowed and the tab is hidden, a browser notification.
+pub fn announce_auto_stop(name: &str, event: &WorkstationEvent) {
+    let Some(message) = event.message.as_deref().filter(|m| crate::domain::auto_stop::is_warning(m)) else {
+        return;
+    };
+    let text = format!("{name}: {message}");
+    if let Some(toasts) = use_context::<Toasts>() {
+        toasts.push(Tone::Failure, text.clone());
+    }
+    #[cfg(feature = "hydrate")]
+    notify::show(&text);
+}
+
 /// Offers browser notifications for when a job ends with the tab hidden.
 #[component]
 pub fn NotifyButton() -> impl IntoView {

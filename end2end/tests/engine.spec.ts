@@ -67,3 +67,38 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
   await expect(page.getByText('This workstation has been deleted.')).toBeVisible({ timeout: 30_000 });
   await expect(timeline).toContainText('Removing the home volume');
 });
+
+test('auto-stop: the page warns, "Keep running" postpones it, and then it stops with the reason', async ({ page }) => {
+  test.setTimeout(60_000);
+  const apiToken = readFileSync(join(__dirname, '..', '.state-docker', 'token'), 'utf8').trim();
+  await signInWith(page, apiToken, 'e2e');
+  const name = uniqueName('idle');
+  await newForm(page).getByLabel('Name').fill(name);
+  await newForm(page).getByLabel('CPU cores').fill('1');
+  await newForm(page).getByLabel('Memory (GB)').fill('1');
+  await newForm(page).getByLabel('Storage (GB)').fill('16');
+  await page.getByRole('button', { name: 'Create workstation' }).click();
+  const card = page.locator('.ws-card', { hasText: name });
+  await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 30_000 });
+  await card.getByRole('link', { name }).click();
+  await hydrated(page);
+  const status = page.locator('.panel .ws-head').getByTestId('status');
+  await page.getByRole('button', { name: 'Launch' }).click();
+  await expect(status).toHaveText('running', { timeout: 30_000 });
+
+  // Idle for 10 s: warned 2 s before.
+  const notice = page.getByTestId('auto-stop');
+  await expect(notice).toContainText('Stops in 2 seconds if idle', { timeout: 15_000 });
+  await notice.getByRole('button', { name: 'Keep running' }).click();
+  await expect(notice).toHaveCount(0);
+  await expect(page.getByTestId('timeline')).toContainText('Kept running');
+  await expect(status).toHaveText('running');
+
+  // Left alone, it stops, and says why.
+  await expect(status).toHaveText('stopped', { timeout: 20_000 });
+  await expect(page.getByTestId('timeline')).toContainText('Stopped after 10 seconds idle');
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('This workstation has been deleted.')).toBeVisible({ timeout: 30_000 });
+});

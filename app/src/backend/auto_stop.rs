@@ -176,6 +176,44 @@ pub async fn activity(pool: &Db, policy: AutoStopPolicy, owner: &User, id: &str)
     Ok(Activity::Recorded(next))
 }
 
+/// A user's "Keep running": activity, and an event that says until when
+/// (so the page's warning goes away on every page that shows it).
+pub async fn keep_running(
+    pool: &Db,
+    bus: &EventBus,
+    policy: AutoStopPolicy,
+    owner: &User,
+    id: &str,
+) -> Result<Activity, Error> {
+    use crate::domain::auto_stop::KEPT_PREFIX;
+    use crate::domain::time::clock;
+    let found = activity(pool, policy, owner, id).await?;
+    if let Activity::Recorded(next) = &found {
+        let line = match next {
+            Some((at, StopReason::Idle(_))) => {
+                format!("{KEPT_PREFIX}: it stops at {} UTC if idle", clock(at))
+            }
+            Some((at, StopReason::Running(secs))) => format!(
+                "{KEPT_PREFIX}, until {} UTC (it stops after running for {})",
+                clock(at),
+                crate::domain::auto_stop::span(*secs)
+            ),
+            None => KEPT_PREFIX.to_owned(),
+        };
+        let event = NewEvent {
+            workstation_id: id,
+            owner_id: owner.id,
+            kind: EventKind::Log,
+            status: WorkstationStatus::Running,
+            phase: None,
+            progress: None,
+            message: Some(&line),
+        };
+        super::engine::record_one(pool, bus, event).await?;
+    }
+    Ok(found)
+}
+
 /// Records activity of a terminal on workstation `id` of `owner_id`.
 pub async fn terminal_activity(pool: &Db, owner_id: i64, id: &str) {
     if let Err(e) = store::touch_activity(pool, owner_id, id).await {

@@ -1,5 +1,6 @@
 //! Building blocks of the pages, one component (with its helpers) a file.
 
+mod auto_stop_notice;
 mod configuration_fields;
 mod configuration_rows;
 mod create_form;

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::auto_stop_notice::AutoStopNotice;
 use super::configuration_rows::ConfigurationRows;
 use super::reconfigure_panel::ReconfigurePanel;
 use super::status::{ProgressBar, ReconnectingBanner, StatusBadge};
@@ -9,7 +10,7 @@ use super::terminal_panel::TerminalPanel;
 use super::timeline::Timeline;
 use super::workstation_actions::WorkstationActions;
 use crate::domain::{time, Catalog, EventKind, Phase, WorkstationDetail, WorkstationStatus};
-use crate::feedback::{announce_job_end, now_millis, NotifyButton};
+use crate::feedback::{announce_auto_stop, announce_job_end, now_millis, NotifyButton};
 use crate::live::follow_events;
 
 /// A workstation's page: status, live progress with an estimate, the reason
@@ -17,6 +18,7 @@ use crate::live::follow_events;
 #[component]
 pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl IntoView {
     let id = detail.state.workstation.id.clone();
+    let notice_id = id.clone();
     let state = RwSignal::new(detail.state);
     let events = RwSignal::new(detail.events);
     let started = RwSignal::new(detail.job_started_at);
@@ -36,6 +38,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
         }
         state.update(|s| s.apply(&event));
         state.with_untracked(|s| announce_job_end(&s.workstation.name, &event));
+        state.with_untracked(|s| announce_auto_stop(&s.workstation.name, &event));
         events.update(|list| list.push(event));
     });
     #[cfg(feature = "hydrate")]
@@ -74,6 +77,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                 {move || view! { <StatusBadge status=state.with(|s| s.workstation.status)/> }}
             </div>
             <WorkstationActions state/>
+            <AutoStopNotice id=notice_id events/>
             <div aria-live="polite" data-testid="activity">
                 {move || {
                     let s = state.get();

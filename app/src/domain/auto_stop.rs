@@ -1,5 +1,15 @@
 //! When a running workstation stops by itself, and the words that say why.
 
+/// How a warning event's message begins ("Stops in 5 minutes if idle").
+pub const WARNING_PREFIX: &str = "Stops in ";
+/// How the event of a user's "Keep running" begins.
+pub const KEPT_PREFIX: &str = "Kept running";
+
+/// Whether an event's message is an auto-stop warning.
+pub fn is_warning(message: &str) -> bool {
+    message.starts_with(WARNING_PREFIX)
+}
+
 /// Why a workstation would stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -37,8 +47,8 @@ impl StopReason {
     /// The warning `left_secs` before: "Stops in 5 minutes if idle".
     pub fn warning(self, left_secs: u64) -> String {
         match self {
-            Self::Idle(_) => format!("Stops in {} if idle", span(left_secs)),
-            Self::Running(secs) => format!("Stops in {}: running for {}", span(left_secs), span(secs)),
+            Self::Idle(_) => format!("{WARNING_PREFIX}{} if idle", span(left_secs)),
+            Self::Running(secs) => format!("{WARNING_PREFIX}{}: running for {}", span(left_secs), span(secs)),
         }
     }
 }

@@ -55,7 +55,12 @@ pub fn options(url: &str) -> DockerOptions {
 
 pub async fn spawn(url: &str) -> TestApp {
     let options = options(url);
-    TestApp::spawn_with(move |o| o.provisioner = ProvisionerChoice::Docker(options)).await
+    TestApp::spawn_with(move |o| {
+        o.provisioner = ProvisionerChoice::Docker(options);
+        // The engine is slow when the whole suite runs at once on 2 cores.
+        o.engine.job_timeout = Duration::from_secs(90);
+    })
+    .await
 }
 
 /// A small workstation: the engine's host has 2 cores.
@@ -79,13 +84,22 @@ pub async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
 
 /// Waits until the workstation is `status` with no job on it.
 pub async fn settled(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(40);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let ws = app.get_json(&format!("/v1/workstations/{id}"), token).await;
         if ws["status"] == status && ws.get("phase").is_none_or(Value::is_null) {
             return ws;
         }
-        assert!(Instant::now() < deadline, "not {status} in time: {ws}");
+        if Instant::now() >= deadline {
+            let history = app.get_json(&format!("/v1/workstations/{id}/history"), token).await;
+            let said: Vec<String> = history["events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| format!("{} {} {}", e["status"], e["phase"], e["message"]))
+                .collect();
+            panic!("not {status} in time: {ws}\n{}", said.join("\n"));
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -295,14 +295,30 @@ impl DockerProvisioner {
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(host.failure("Looking for the container", &e)),
         }
-        let options =
-            bollard::query_parameters::CreateContainerOptions { name: Some(name), ..Default::default() };
+        let options = bollard::query_parameters::CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        };
         let made = docker.create_container(Some(options), desired.container()).await;
         host.saw(&made).await;
         match made {
             Ok(_) => Ok(true),
-            // Made by another run of this job since the look above.
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
+            // The name is taken: made by another run of this job since the
+            // look above, or the old one is still there. Only one with the
+            // desired limits will do.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, message }) => {
+                let found = docker.inspect_container(&name, None::<InspectContainerOptions>).await;
+                let labels = found.ok().and_then(|c| c.config).and_then(|c| c.labels).unwrap_or_default();
+                if labels.get(spec::SPEC_LABEL) == Some(&desired.fingerprint()) {
+                    Ok(false)
+                } else {
+                    Err(Failure(format!(
+                        "Creating the container failed on {}: the name {name} is taken ({})",
+                        host.describe(),
+                        first_line(&message)
+                    )))
+                }
+            }
             Err(e) => Err(host.failure("Creating the container", &e)),
         }
     }
