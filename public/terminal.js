@@ -173,6 +173,9 @@ function connect(panel, state, id, resuming) {
         state.offset = control.offset;
         save(id, { session: state.session });
         send(state, JSON.stringify({ type: 'resize', cols: state.term.cols, rows: state.term.rows }));
+      } else if (control.type === 'offset') {
+        // Output this screen was too slow for was skipped.
+        state.offset = control.offset;
       } else if (control.type === 'exit') {
         exited = true;
         save(id, null);

@@ -178,6 +178,9 @@ pub async fn shell(remote: &RemoteArgs, workstation: &str) -> Result<i32, String
                         if control["type"] == "exit" {
                             break Some(control["code"].as_i64().unwrap_or(1));
                         }
+                        if let Some(skipped_to) = control["offset"].as_u64().filter(|_| control["type"] == "offset") {
+                            offset = skipped_to;
+                        }
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => break None,

@@ -80,7 +80,7 @@ pub async fn enforce(
     for ws in store::running_workstations(pool, None).await? {
         let Some((at, reason)) = policy.deadline_of(&ws) else { continue };
         if now >= at {
-            if queue_stop(pool, bus, &ws, reason).await? {
+            if queue_stop(pool, bus, &ws, policy).await? {
                 tracing::info!(workstation = %ws.id, reason = reason.as_str(), "auto-stop");
                 engine.wake();
             }
@@ -113,19 +113,24 @@ fn event<'a>(
     }
 }
 
-/// Queues the stop, if the workstation is still as read; whether it did.
+/// Queues the stop if, read again under the write lock, the workstation is
+/// still as read and still due (activity may have come since); whether it did.
 async fn queue_stop(
     pool: &Db,
     bus: &EventBus,
     ws: &RunningWorkstation,
-    reason: StopReason,
+    policy: AutoStopPolicy,
 ) -> Result<bool, Error> {
-    let (stopped, stopping) = (reason.stopped(), reason.stopping());
     bus.record(|| async {
         let mut tx = store::begin_write(pool).await?;
-        if !store::still_running(&mut tx, &ws.id, ws.version).await? {
+        let Some(now_ws) = store::running_workstation_in_tx(&mut tx, &ws.id).await? else {
             return Ok((false, Vec::new()));
-        }
+        };
+        let due = policy.deadline_of(&now_ws).filter(|(at, _)| super::usage::now_millis() >= *at);
+        let Some((_, reason)) = due.filter(|_| now_ws.version == ws.version) else {
+            return Ok((false, Vec::new()));
+        };
+        let (stopped, stopping) = (reason.stopped(), reason.stopping());
         store::insert_job_for(&mut tx, &ws.id, JobKind::Stop, Some(&stopped)).await?;
         let published =
             store::append_event(&mut tx, event(ws, EventKind::Phase, Some(Phase::Stopping), &stopping))

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use super::engine::{Provisioner, Shell, ShellRefusal, ShellRequest};
+use super::engine::{Provisioner, Shell, ShellControl, ShellRefusal, ShellRequest};
 use crate::domain::Workstation;
 
 /// How much output a session keeps for a reconnect to replay.
@@ -101,9 +101,11 @@ impl Terminals {
             exited: watch::channel(None).0,
             attached: AtomicUsize::new(0),
             detached_at: Mutex::new(Some(Instant::now())),
+            pump: Mutex::new(None),
         });
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner).insert(id, session.clone());
-        tokio::spawn(pump(shell, inputs, session.clone(), self.clone()));
+        let task = tokio::spawn(pump(shell, inputs, session.clone(), self.clone()));
+        *session.pump.lock().unwrap_or_else(PoisonError::into_inner) = Some(task.abort_handle());
         Ok(session)
     }
 
@@ -123,10 +125,13 @@ impl Terminals {
     }
 }
 
-/// Moves input to the shell and output to the session until the shell ends.
-async fn pump(shell: Shell, mut inputs: mpsc::Receiver<Input>, session: Arc<Session>, terminals: Terminals) {
+/// Moves output to the session until the shell ends; its input goes through
+/// a task of its own, so a shell slow to read its input never holds up its
+/// output (a command that writes as it reads would otherwise stall both).
+async fn pump(shell: Shell, inputs: mpsc::Receiver<Input>, session: Arc<Session>, terminals: Terminals) {
     let Shell { mut output, input, control } = shell;
-    let mut input = Some(input);
+    let control: Arc<dyn ShellControl> = Arc::from(control);
+    let writer = AbortOnDrop(tokio::spawn(write_input(input, inputs, control.clone())));
     let every = terminals.activity.as_ref().map_or(Duration::from_secs(3600), |(_, every)| *every);
     let mut activity = tokio::time::interval(every);
     loop {
@@ -142,30 +147,51 @@ async fn pump(shell: Shell, mut inputs: mpsc::Receiver<Input>, session: Arc<Sess
                 Some(bytes) => session.push(bytes),
                 None => break,
             },
-            next = inputs.recv(), if input.is_some() => match next {
-                Some(Input::Data(bytes)) => {
-                    if let Some(stdin) = input.as_mut() {
-                        if stdin.write_all(&bytes).await.is_err() || stdin.flush().await.is_err() {
-                            input = None;
-                        }
-                    }
-                }
-                Some(Input::Resize(cols, rows)) => {
-                    if let Err(e) = control.resize(cols, rows).await {
-                        tracing::debug!(reason = %e.0, "terminal resize refused");
-                    }
-                }
-                Some(Input::Eof) | None => {
-                    if let Some(mut stdin) = input.take() {
-                        let _ = stdin.shutdown().await;
-                    }
-                }
-            },
         }
     }
+    drop(writer);
     let code = control.exit_code().await;
     session.exited.send_replace(Some(code));
     terminals.forget(&session.id);
+}
+
+/// Writes what arrives to the shell's input, and resizes its terminal.
+async fn write_input(
+    stdin: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    mut inputs: mpsc::Receiver<Input>,
+    control: Arc<dyn ShellControl>,
+) {
+    let mut stdin = Some(stdin);
+    while let Some(input) = inputs.recv().await {
+        match input {
+            Input::Data(bytes) => {
+                if let Some(writer) = stdin.as_mut() {
+                    if writer.write_all(&bytes).await.is_err() || writer.flush().await.is_err() {
+                        stdin = None;
+                    }
+                }
+            }
+            Input::Resize(cols, rows) => {
+                if let Err(e) = control.resize(cols, rows).await {
+                    tracing::debug!(reason = %e.0, "terminal resize refused");
+                }
+            }
+            Input::Eof => {
+                if let Some(mut writer) = stdin.take() {
+                    let _ = writer.shutdown().await;
+                }
+            }
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A shell and the output it wrote.
@@ -180,6 +206,8 @@ pub struct Session {
     attached: AtomicUsize,
     /// When its last connection dropped; `None` while one is attached.
     detached_at: Mutex<Option<Instant>>,
+    /// The task moving its output, ended when nobody comes back.
+    pump: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 struct Output {
@@ -243,9 +271,13 @@ impl Session {
         self.input.send(input).await.is_ok()
     }
 
-    /// Closes the shell's input: it ends (a shell exits at the end of its input).
+    /// Ends the session: closes the shell's input (a shell exits at the end
+    /// of its input) and drops its connection to the engine.
     pub fn close(&self) {
         let _ = self.input.try_send(Input::Eof);
+        if let Some(pump) = self.pump.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            pump.abort();
+        }
     }
 
     /// How long it has had no connection, if it has none.
@@ -279,6 +311,7 @@ mod tests {
             exited: watch::channel(None).0,
             attached: AtomicUsize::new(0),
             detached_at: Mutex::new(None),
+            pump: Mutex::new(None),
         })
     }
 

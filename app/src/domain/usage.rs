@@ -145,10 +145,30 @@ pub fn month_bounds(month: &str) -> Option<(i64, i64)> {
 /// A period's bound as a client writes it: RFC 3339 UTC (`2026-11-29T10:00:00Z`)
 /// or a date (`2026-11-29`, its midnight UTC).
 pub fn parse_bound(text: &str) -> Option<i64> {
-    if text.len() == 10 {
-        return parse_utc_millis(&format!("{text}T00:00:00.000Z"));
+    let full = if text.len() == 10 { format!("{text}T00:00:00.000Z") } else { text.to_owned() };
+    // Years 1970–9999 with real calendar days: what the stored text compares right with.
+    let (date, _) = full.split_once('T')?;
+    let mut parts = date.split('-');
+    let (y, m, d): (i64, i64, i64) =
+        (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    if date.len() != 10
+        || !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+    {
+        return None;
     }
-    parse_utc_millis(text)
+    parse_utc_millis(&full)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +236,11 @@ mod tests {
         assert_eq!(parse_bound("2026-11-29"), parse_utc_millis("2026-11-29T00:00:00.000Z"));
         assert_eq!(parse_bound("2026-11-29T10:00:00Z"), parse_utc_millis("2026-11-29T10:00:00.000Z"));
         assert_eq!(parse_bound("yesterday"), None);
+        assert_eq!(parse_bound("2026-02-31"), None);
+        assert_eq!(parse_bound("2024-02-29"), parse_utc_millis("2024-02-29T00:00:00.000Z"));
+        assert_eq!(parse_bound("10000-01-01"), None);
+        assert_eq!(parse_bound("99999999999999-01-01"), None);
+        assert_eq!(parse_bound("1969-12-31"), None);
         for text in ["2024-02-29T23:59:59.999Z", "1999-12-31T00:00:00.000Z", "2026-11-29T15:25:03.120Z"] {
             assert_eq!(format_utc_millis(parse_utc_millis(text).unwrap()), text);
         }

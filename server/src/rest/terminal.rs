@@ -4,7 +4,10 @@
 //! Frames: binary both ways is the terminal's bytes (keystrokes in, output
 //! out). Text frames are JSON: the server first sends
 //! `{"type":"session","id","offset"}` (the output that follows starts at that
-//! byte offset) and, when the shell ends, `{"type":"exit","code"}`; the
+//! byte offset), `{"type":"offset","offset"}` if output had to be skipped
+//! (a connection too slow to keep up), and, when the shell ends,
+//! `{"type":"exit","code"}`, or `{"type":"unauthorized"}` when the token is
+//! revoked or the browser session ends (the connection then closes); the
 //! client may send `{"type":"resize","cols","rows"}` and `{"type":"eof"}`
 //! (closes the shell's input). A connection that drops leaves the shell
 //! running for `--terminal-keep-secs`: open `?session=<id>&offset=<bytes
@@ -14,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::store::User;
+use app::backend::streams::StreamSlot;
 use app::backend::terminals::{self, Input, OpenError, Session};
 use app::backend::{auth, AppState};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -88,6 +92,16 @@ async fn terminal(
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
+    // Counted with the user's event streams, and closed like them when the
+    // token is revoked or the session ends.
+    let opener = Credential::of(&headers).map(|c| c.opener());
+    let slot = state.streams.open(user.id, opener).ok_or_else(|| ApiError::TooManyRequests {
+        detail: format!(
+            "you have {} event streams and terminals open, the most one user may; close one",
+            state.streams.limit()
+        ),
+        retry_after_secs: 5,
+    })?;
     let (session, from) = match &query.session {
         Some(session_id) => {
             let session = state.terminals.find(session_id, user.id, &id).ok_or_else(|| {
@@ -100,7 +114,7 @@ async fn terminal(
         }
         None => (open(&state, &user, &id, &query).await?, None),
     };
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, session, from)))
+    Ok(upgrade.on_upgrade(move |socket| serve(socket, session, from, slot)))
 }
 
 fn invalid(pointer: &str, detail: String) -> ApiError {
@@ -190,7 +204,7 @@ enum Control {
 }
 
 /// Shows `session` on `socket` from byte `from` until either ends.
-async fn serve(mut socket: WebSocket, session: Arc<Session>, from: Option<u64>) {
+async fn serve(mut socket: WebSocket, session: Arc<Session>, from: Option<u64>, mut slot: StreamSlot) {
     let mut attached = session.attach(from);
     let hello = serde_json::json!({"type": "session", "id": session.id, "offset": attached.from});
     if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
@@ -203,6 +217,8 @@ async fn serve(mut socket: WebSocket, session: Arc<Session>, from: Option<u64>) 
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    // A command may have ended before this connection attached: look once.
+    attached.exited.mark_changed();
     loop {
         tokio::select! {
             chunk = attached.live.recv() => match chunk {
@@ -215,7 +231,12 @@ async fn serve(mut socket: WebSocket, session: Arc<Session>, from: Option<u64>) 
                     // Fell behind: read again from where this connection is.
                     let again = session.attach(Some(next));
                     if again.from > next {
+                        // Some output is gone: say where what follows starts.
                         next = again.from;
+                        let skip = serde_json::json!({"type": "offset", "offset": next});
+                        if socket.send(Message::Text(skip.to_string().into())).await.is_err() {
+                            return;
+                        }
                     }
                     let replay = again.replay.clone();
                     next += replay.len() as u64;
@@ -264,6 +285,12 @@ async fn serve(mut socket: WebSocket, session: Arc<Session>, from: Option<u64>) 
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return,
             },
+            () = slot.revoked() => {
+                let revoked = serde_json::json!({"type": "unauthorized", "detail": "the token was revoked or the session ended"});
+                let _ = socket.send(Message::Text(revoked.to_string().into())).await;
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     return;

@@ -245,3 +245,32 @@ async fn an_open_terminal_keeps_its_workstation_from_stopping_as_idle() {
     assert_eq!(last["message"], "Stopped after 3 seconds idle");
     app.delete_and_wait(&token, &id).await;
 }
+
+#[tokio::test]
+async fn a_revoked_token_closes_its_terminal() {
+    let Some((url, _docker)) = engine() else { return };
+    let app = spawn(&url).await;
+    let (token, id) = running(&app, "revoked").await;
+    let user = app::backend::store::find_user(&app.state.pool, "ada").await.unwrap().unwrap();
+    let short_lived = app::backend::auth::issue_token(&app.state.pool, &user, None).await.unwrap().token;
+    let mut term = Terminal::open(&app, &short_lived, &id, "").await;
+    app::backend::auth::revoke_token(&app.state.pool, &short_lived).await.unwrap();
+    let said = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match term.socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let control: Value = serde_json::from_str(&text).unwrap();
+                    if control["type"] == "unauthorized" {
+                        return control;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("closed without saying why: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within the second streams promise");
+    assert_eq!(said["type"], "unauthorized");
+    app.delete_and_wait(&token, &id).await;
+}

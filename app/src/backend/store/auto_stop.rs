@@ -36,6 +36,22 @@ pub async fn running_workstations(db: &Db, only: Option<&str>) -> Result<Vec<Run
     .await)?)
 }
 
+/// The running workstation `id` read inside a write transaction (with its
+/// activity as of now), if no job works on it.
+pub async fn running_workstation_in_tx(tx: &mut Tx, id: &str) -> Result<Option<RunningWorkstation>, Error> {
+    Ok(on_tx!(tx, |conn, d| sqlx::query_as::<_, RunningWorkstation>(&format!(
+        "SELECT w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
+                w.auto_stop_warned_for
+         FROM workstations w
+         JOIN usage_intervals u ON u.workstation_id = w.id AND u.kind = 'running' AND u.ended_at IS NULL
+         WHERE w.status = '{running}' AND w.phase IS NULL AND w.id = $1",
+        running = WorkstationStatus::Running.as_str()
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await)?)
+}
+
 /// The same workstation inside a write transaction, if it is still as read.
 pub async fn still_running(tx: &mut Tx, id: &str, version: i64) -> Result<bool, Error> {
     Ok(on_tx!(tx, |conn, d| {

@@ -33,9 +33,10 @@ impl Host {
         }
     }
 
-    /// How messages name this engine.
+    /// How messages to users name this engine: by name only (its address
+    /// is the operator's, and goes to the log).
     pub fn describe(&self) -> String {
-        format!("the container engine {} ({})", self.spec.name, self.spec.url)
+        format!("the container engine {}", self.spec.name)
     }
 
     /// A client that has talked to the engine (its API version agreed).
@@ -97,6 +98,7 @@ impl Host {
 
     fn unreachable(&self, e: &EngineError) -> Failure {
         let words = unreachable_words(e);
+        tracing::warn!(engine = %self.spec.name, url = %self.spec.url, error = %e, "cannot reach the container engine");
         self.set_seen(Err(words.clone()));
         Failure(format!("Cannot reach {}: {words}", self.describe()))
     }
@@ -125,7 +127,7 @@ pub fn is_unreachable(e: &EngineError) -> bool {
 
 fn unreachable_words(e: &EngineError) -> String {
     match e {
-        EngineError::SocketNotFoundError(path) => format!("its socket {path} does not exist"),
+        EngineError::SocketNotFoundError(_) => "its socket does not exist".to_owned(),
         EngineError::RequestTimeoutError => "it did not answer in time".to_owned(),
         other => first_line(&other.to_string()),
     }

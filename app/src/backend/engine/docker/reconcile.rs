@@ -89,6 +89,14 @@ impl DockerProvisioner {
             for ws in assigned.iter().filter(|w| w.host == host.spec.name && !w.busy()) {
                 let Some(status) = ws.status() else { continue };
                 let container = containers.get(&ws.id);
+                let running =
+                    container.is_some_and(|c| matches!(c.state, Some(ContainerSummaryStateEnum::RUNNING)));
+                if status == WorkstationStatus::Error && running {
+                    // Left running by a job that was cancelled or timed out:
+                    // a failed workstation holds nothing, its GPU included.
+                    self.stop_left_running(bus, host, ws).await?;
+                    continue;
+                }
                 if let Some((next, reason)) = compare(host, status, container).await {
                     self.report(bus, ws, next, &reason).await?;
                 }
@@ -108,6 +116,30 @@ impl DockerProvisioner {
             );
         }
         all.insert(host.spec.name.clone(), orphans);
+    }
+
+    /// Stops the container of a failed workstation, and says so in its history.
+    async fn stop_left_running(&self, bus: &EventBus, host: &Host, ws: &Assigned) -> Result<(), Error> {
+        let Ok(docker) = host.client().await else { return Ok(()) };
+        let timeout = i32::try_from(self.options.stop_timeout.as_secs()).unwrap_or(i32::MAX);
+        let options =
+            bollard::query_parameters::StopContainerOptions { t: Some(timeout), ..Default::default() };
+        let stopped = docker.stop_container(&super::spec::container_name(&ws.id), Some(options)).await;
+        host.saw(&stopped).await;
+        if stopped.is_err() {
+            return Ok(());
+        }
+        tracing::info!(workstation = %ws.id, "stopped the container a failed workstation left running");
+        let event = NewEvent {
+            workstation_id: &ws.id,
+            owner_id: ws.owner_id,
+            kind: EventKind::Log,
+            status: WorkstationStatus::Error,
+            phase: None,
+            progress: None,
+            message: Some("Stopped its container, left running by a job that did not finish"),
+        };
+        crate::backend::engine::record_one(&self.pool, bus, event).await
     }
 
     /// Moves `ws` to `status` with `reason`, if it is still as it was read.
