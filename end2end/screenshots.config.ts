@@ -8,6 +8,7 @@ export default defineConfig({
   testDir: './screenshots',
   timeout: 120_000,
   // Slow phases, so a picture of provisioning shows provisioning.
-  // Only the simulated server is needed.
-  webServer: [{ ...[base.webServer].flat()[0]!, env: { ...process.env, ATELIER_E2E_PHASE_MS: '3000' } }],
+  webServer: [base.webServer]
+    .flat()
+    .map((server, n) => (n === 0 ? { ...server!, env: { ...process.env, ATELIER_E2E_PHASE_MS: '3000' } } : server!)),
 });

@@ -12,6 +12,19 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// The engine `ATELIER_TEST_DOCKER_HOST` names; `None` (the test is
+/// skipped, and says so) without one, except under CI.
+fn engine_url() -> Option<String> {
+    match std::env::var("ATELIER_TEST_DOCKER_HOST") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(std::env::var("CI").is_err(), "CI runs this test with ATELIER_TEST_DOCKER_HOST set");
+            eprintln!("skipped: no ATELIER_TEST_DOCKER_HOST (scripts/engine.sh start prints one)");
+            None
+        }
+    }
+}
+
 /// `GET path` on the engine's API; the body.
 fn engine_get(socket: &str, path: &str) -> String {
     let mut stream = UnixStream::connect(socket).expect("the engine's socket");
@@ -32,14 +45,7 @@ fn made_for(socket: &str, id: &str) -> (usize, usize) {
 
 #[test]
 fn a_provisioning_killed_mid_way_finishes_with_one_container() {
-    let url = match std::env::var("ATELIER_TEST_DOCKER_HOST") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(std::env::var("CI").is_err(), "CI runs this test with ATELIER_TEST_DOCKER_HOST set");
-            eprintln!("skipped: no ATELIER_TEST_DOCKER_HOST (scripts/engine.sh start prints one)");
-            return;
-        }
-    };
+    let Some(url) = engine_url() else { return };
     let socket = url.strip_prefix("unix://").expect("a unix:// engine").to_owned();
     let db = Db::new();
     let token = text(&db.run(&["token", "create", "--user", "kim"]).stdout).trim().to_owned();
@@ -112,14 +118,7 @@ fn wait_until(addr: &str, token: &str, id: &str, what: &str) {
 
 #[test]
 fn atelier_exec_and_shell_reach_a_running_workstation() {
-    let url = match std::env::var("ATELIER_TEST_DOCKER_HOST") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(std::env::var("CI").is_err(), "CI runs this test with ATELIER_TEST_DOCKER_HOST set");
-            eprintln!("skipped: no ATELIER_TEST_DOCKER_HOST (scripts/engine.sh start prints one)");
-            return;
-        }
-    };
+    let Some(url) = engine_url() else { return };
     let db = Db::new();
     let token = text(&db.run(&["token", "create", "--user", "lee"]).stdout).trim().to_owned();
     let (mut server, addr) =

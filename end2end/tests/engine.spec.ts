@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hydrated, newForm, signInWith, uniqueName } from './helpers';
@@ -8,13 +8,12 @@ import { hydrated, newForm, signInWith, uniqueName } from './helpers';
 const dockerPort = process.env.ATELIER_E2E_DOCKER_PORT;
 test.use({ baseURL: `http://127.0.0.1:${dockerPort}` });
 
-test('a workstation on the real engine: create, provisioned, launch, running, delete', async ({ page }) => {
+/** Signs in to the engine's server and creates a workstation small enough for the test machine, through the form; waits until it is provisioned. */
+async function createSmall(page: Page, prefix: string): Promise<string> {
   expect(dockerPort, 'scripts/e2e.sh starts the engine and its server').toBeTruthy();
   const apiToken = readFileSync(join(__dirname, '..', '.state-docker', 'token'), 'utf8').trim();
   await signInWith(page, apiToken, 'e2e');
-
-  // Small enough for the test machine's engine.
-  const name = uniqueName('container');
+  const name = uniqueName(prefix);
   await newForm(page).getByLabel('Name').fill(name);
   await newForm(page).getByLabel('CPU cores').fill('1');
   await newForm(page).getByLabel('Memory (GB)').fill('1');
@@ -22,10 +21,14 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
   await page.getByRole('button', { name: 'Create workstation' }).click();
   const card = page.locator('.ws-card', { hasText: name });
   await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 30_000 });
-
   await card.getByRole('link', { name }).click();
   await expect(page.getByRole('heading', { name })).toBeVisible();
   await hydrated(page);
+  return name;
+}
+
+test('a workstation on the real engine: create, provisioned, launch, running, delete', async ({ page }) => {
+  await createSmall(page, 'container');
   const timeline = page.getByTestId('timeline');
   await expect(timeline).toContainText('Creating the container');
   await expect(timeline).toContainText('Waiting until it is ready');
@@ -70,18 +73,7 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
 
 test('auto-stop: the page warns, "Keep running" postpones it, and then it stops with the reason', async ({ page }) => {
   test.setTimeout(60_000);
-  const apiToken = readFileSync(join(__dirname, '..', '.state-docker', 'token'), 'utf8').trim();
-  await signInWith(page, apiToken, 'e2e');
-  const name = uniqueName('idle');
-  await newForm(page).getByLabel('Name').fill(name);
-  await newForm(page).getByLabel('CPU cores').fill('1');
-  await newForm(page).getByLabel('Memory (GB)').fill('1');
-  await newForm(page).getByLabel('Storage (GB)').fill('16');
-  await page.getByRole('button', { name: 'Create workstation' }).click();
-  const card = page.locator('.ws-card', { hasText: name });
-  await expect(card.getByTestId('status')).toHaveText('stopped', { timeout: 30_000 });
-  await card.getByRole('link', { name }).click();
-  await hydrated(page);
+  await createSmall(page, 'idle');
   const status = page.locator('.panel .ws-head').getByTestId('status');
   await page.getByRole('button', { name: 'Launch' }).click();
   await expect(status).toHaveText('running', { timeout: 30_000 });

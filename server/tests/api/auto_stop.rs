@@ -13,23 +13,12 @@ fn policy(idle_secs: u64, running_secs: u64) -> impl FnOnce(&mut server::ServeOp
     move |o| o.settings.auto_stop = AutoStopPolicy { idle_secs, running_secs, warn_secs: 300 }
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
-    let res = app
-        .client
-        .post(app.url(&format!("/v1/workstations/{id}/{action}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202, "{action}");
-}
-
 /// A running workstation of `ada`'s.
 async fn running(app: &TestApp) -> (String, String) {
     let token = app.token_for("ada").await;
     let id = app.create(&token, &valid_body("sleepy")).await;
     app.wait_for_status(&token, &id, "stopped", Duration::from_secs(10)).await;
-    act(app, &token, &id, "launch").await;
+    app.act_ok(&token, &id, "launch").await;
     app.wait_for_status(&token, &id, "running", Duration::from_secs(10)).await;
     (token, id)
 }
@@ -66,15 +55,10 @@ async fn activity_keeps_it_running_but_not_past_the_running_timeout() {
     let app = TestApp::spawn_with(policy(2, 6)).await;
     let (token, id) = running(&app).await;
     let began = Instant::now();
+    let activity = format!("/v1/workstations/{id}/activity");
     let mut reasons = Vec::new();
     loop {
-        let res = app
-            .client
-            .post(app.url(&format!("/v1/workstations/{id}/activity")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post(&activity, &token).send().await.unwrap();
         let status = res.status().as_u16();
         let body: Value = res.json().await.unwrap();
         if status == 409 {
@@ -101,22 +85,10 @@ async fn activity_keeps_it_running_but_not_past_the_running_timeout() {
     assert_eq!(messages(&app, &token, &id).await.last().unwrap(), "Stopped: running for 6 seconds");
 
     // Activity on a stopped workstation, or someone else's.
-    let res = app
-        .client
-        .post(app.url(&format!("/v1/workstations/{id}/activity")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&activity, &token).send().await.unwrap();
     assert_eq!(problem(res, 409).await["currentStatus"], "stopped");
     let other = app.token_for("bo").await;
-    let res = app
-        .client
-        .post(app.url(&format!("/v1/workstations/{id}/activity")))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let res = app.post(&activity, &other).send().await.unwrap();
     problem(res, 404).await;
 }
 

@@ -71,17 +71,6 @@ pub fn small(name: &str, gpu: &str) -> Value {
     })
 }
 
-pub async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
-    let res = app
-        .client
-        .post(app.url(&format!("/v1/workstations/{id}/{action}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202, "{action}: {}", res.text().await.unwrap());
-}
-
 /// Waits until the workstation is `status` with no job on it.
 pub async fn settled(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -176,7 +165,7 @@ async fn a_workstation_is_a_container_with_its_limits_and_a_home_that_lasts() {
     }
 
     // Launched: it runs, and sees its limits from inside.
-    act(&app, &token, &id, "launch").await;
+    app.act_ok(&token, &id, "launch").await;
     settled(&app, &token, &id, "running").await;
     let name = format!("atelier-{id}");
     let memory = run_in(
@@ -196,7 +185,7 @@ async fn a_workstation_is_a_container_with_its_limits_and_a_home_that_lasts() {
     run_in(&docker, &name, "echo kept > $HOME/note").await;
 
     // Stopped: the container exited.
-    act(&app, &token, &id, "stop").await;
+    app.act_ok(&token, &id, "stop").await;
     settled(&app, &token, &id, "stopped").await;
     assert_eq!(inspect(&docker, &id).await.unwrap().state.unwrap().running, Some(false));
 
@@ -211,7 +200,7 @@ async fn a_workstation_is_a_container_with_its_limits_and_a_home_that_lasts() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    act(&app, &token, &id, "launch").await;
+    app.act_ok(&token, &id, "launch").await;
     settled(&app, &token, &id, "running").await;
     let remade = inspect(&docker, &id).await.unwrap();
     assert_ne!(remade.id, made.id, "a new container");
@@ -236,7 +225,7 @@ async fn what_happens_outside_atelier_reaches_the_workstation_live() {
     let removed = app.create(&token, &small("removed", "NVIDIA L4")).await;
     for id in [&killed, &removed] {
         settled(&app, &token, id, "stopped").await;
-        act(&app, &token, id, "launch").await;
+        app.act_ok(&token, id, "launch").await;
         settled(&app, &token, id, "running").await;
     }
 
@@ -262,7 +251,7 @@ async fn what_happens_outside_atelier_reaches_the_workstation_live() {
     assert_eq!(reason(&app, &token, &removed).await, "Its container was removed outside Atelier");
 
     // A retry brings the killed one back (same container, same volume).
-    act(&app, &token, &killed, "retry").await;
+    app.act_ok(&token, &killed, "retry").await;
     settled(&app, &token, &killed, "stopped").await;
 
     // A labelled container with no workstation is counted, and left alone.
@@ -379,7 +368,7 @@ async fn an_unreachable_engine_fails_the_job_by_name_and_is_used_again_when_back
 
     // Back: a retry goes through, and /readyz says so.
     std::os::unix::fs::symlink(&socket, &link).unwrap();
-    act(&app, &token, &id, "retry").await;
+    app.act_ok(&token, &id, "retry").await;
     settled(&app, &token, &id, "stopped").await;
     let ready = app.get_json("/readyz", &token).await;
     assert_eq!(ready["engines"][0]["ok"], true, "{ready}");

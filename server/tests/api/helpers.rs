@@ -176,6 +176,17 @@ impl TestApp {
         res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
     }
 
+    /// Sends `action` (`launch`, `stop`, …) to a workstation; it must be accepted (`202`).
+    pub async fn act_ok(&self, token: &str, id: &str, action: &str) {
+        let res = self.post(&format!("/v1/workstations/{id}/{action}"), token).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 202, "{action}: {}", res.text().await.unwrap());
+    }
+
+    /// `POST path` with no body.
+    pub fn post(&self, path: &str, token: &str) -> RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(token)
+    }
+
     /// Opens an event stream.
     pub async fn stream(&self, path: &str, token: &str, last_event_id: Option<&str>) -> SseClient {
         let mut req = self.client.get(self.url(path)).bearer_auth(token).timeout(Duration::from_secs(60));

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::docker::{act, engine, settled, small, spawn};
+use crate::docker::{engine, settled, small, spawn};
 use crate::helpers::{problem, TestApp};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -82,7 +82,7 @@ async fn running(app: &TestApp, name: &str) -> (String, String) {
     let token = app.token_for("ada").await;
     let id = app.create(&token, &small(name, "NVIDIA L4")).await;
     settled(app, &token, &id, "stopped").await;
-    act(app, &token, &id, "launch").await;
+    app.act_ok(&token, &id, "launch").await;
     settled(app, &token, &id, "running").await;
     (token, id)
 }
@@ -182,7 +182,7 @@ async fn only_its_owner_opens_a_terminal_and_only_when_it_can() {
     problem(app.get(&path, &token).send().await.unwrap(), 426).await;
 
     // Not running: 409 naming the status.
-    act(&app, &token, &id, "stop").await;
+    app.act_ok(&token, &id, "stop").await;
     settled(&app, &token, &id, "stopped").await;
     let body = problem(upgrade(app.get(&path, &token)).send().await.unwrap(), 409).await;
     assert_eq!(body["currentStatus"], "stopped");

@@ -7,24 +7,13 @@ use serde_json::Value;
 
 use crate::helpers::{field_errors, problem, valid_body, TestApp};
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str) {
-    let res = app
-        .client
-        .post(app.url(&format!("/v1/workstations/{id}/{action}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 202, "{action}");
-}
-
 /// Runs the workstation for about `for_how_long`; how long the API showed it running.
 async fn run_for(app: &TestApp, token: &str, id: &str, for_how_long: Duration) -> Duration {
-    act(app, token, id, "launch").await;
+    app.act_ok(token, id, "launch").await;
     app.wait_for_status(token, id, "running", Duration::from_secs(10)).await;
     let began = Instant::now();
     tokio::time::sleep(for_how_long).await;
-    act(app, token, id, "stop").await;
+    app.act_ok(token, id, "stop").await;
     app.wait_for_status(token, id, "stopped", Duration::from_secs(10)).await;
     began.elapsed()
 }
