@@ -96,7 +96,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                         .into_any(),
                         WorkstationStatus::Error => view! {
                             <div class="alert" role="alert">
-                                <p><strong>"Provisioning failed. "</strong>{s.reason.clone()}</p>
+                                <p><strong>{events.with(|list| failure_heading(list))}</strong>{s.reason.clone()}</p>
                                 <ul class="log-tail">
                                     {last_lines().into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
                                 </ul>
@@ -126,5 +126,53 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
         {terminal.then(|| view! { <TerminalPanel state/> })}
         <ReconfigurePanel state catalog/>
         <Timeline events/>
+    }
+}
+
+/// What the failure alert calls the failure: what the workstation was doing
+/// when it failed (the status before its newest `error`).
+fn failure_heading(events: &[crate::domain::WorkstationEvent]) -> &'static str {
+    let mut statuses = events.iter().rev().filter(|e| e.kind == EventKind::Status).map(|e| e.status);
+    let _failed = statuses.next();
+    match statuses.next() {
+        Some(WorkstationStatus::Running) => "It stopped working. ",
+        Some(WorkstationStatus::Stopped) => "Failed. ",
+        _ => "Provisioning failed. ",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_heading;
+    use crate::domain::{EventKind, WorkstationEvent, WorkstationStatus};
+
+    fn status(status: WorkstationStatus) -> WorkstationEvent {
+        WorkstationEvent {
+            id: 0,
+            workstation_id: "ws".into(),
+            seq: 0,
+            kind: EventKind::Status,
+            status,
+            phase: None,
+            progress: None,
+            message: None,
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_heading_says_what_failed() {
+        use WorkstationStatus::*;
+        assert_eq!(failure_heading(&[status(Provisioning), status(Error)]), "Provisioning failed. ");
+        assert_eq!(
+            failure_heading(&[status(Provisioning), status(Stopped), status(Running), status(Error)]),
+            "It stopped working. "
+        );
+        assert_eq!(failure_heading(&[status(Provisioning), status(Stopped), status(Error)]), "Failed. ");
+        // A retry that fails again is provisioning again.
+        assert_eq!(
+            failure_heading(&[status(Running), status(Error), status(Provisioning), status(Error)]),
+            "Provisioning failed. "
+        );
     }
 }
