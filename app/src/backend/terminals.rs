@@ -395,7 +395,7 @@ pub async fn open(
     let status = ws.workstation.status;
     if status != WorkstationStatus::Running || ws.phase.is_some() {
         // Said first when nothing could ever run here.
-        if provisioner.kind() != "container" {
+        if !provisioner.has_terminal() {
             return Err(OpenError::NotAvailable(provisioner.kind()));
         }
         let allowed = allowed_actions(status, ws.phase.as_ref());

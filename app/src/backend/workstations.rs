@@ -76,7 +76,7 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
     let c = &ws.workstation.configuration;
     let typical_job_seconds = store::mean_job_seconds(&state.pool, &c.gpu, &c.region).await?;
     let job_started_at = store::running_job_started_at(&state.pool, id).await?;
-    let terminal = state.engine.provisioner().kind() == "container";
+    let terminal = state.engine.provisioner().has_terminal();
     Ok(Some(WorkstationDetail {
         state: ws,
         events,

@@ -92,6 +92,11 @@ pub trait Provisioner: Send + Sync + 'static {
         Box::pin(async { Err(ShellRefusal::NotAvailable(self.kind().to_owned())) })
     }
 
+    /// Whether its running workstations have a shell for a terminal.
+    fn has_terminal(&self) -> bool {
+        false
+    }
+
     /// What kind of workstations it makes, as messages name them
     /// (`simulated`, `command`, `container`).
     fn kind(&self) -> &'static str;

@@ -42,7 +42,6 @@ use spec::{container_name, volume_name, Desired};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineState {
     pub name: String,
-    pub url: String,
     /// `Ok(version)` or why it cannot be reached.
     pub state: Result<String, String>,
 }
@@ -74,7 +73,7 @@ impl DockerProvisioner {
             let state = tokio::time::timeout(Duration::from_secs(3), host.check())
                 .await
                 .unwrap_or_else(|_| Err("it did not answer within 3 s".to_owned()));
-            states.push(EngineState { name: host.spec.name.clone(), url: host.spec.url.clone(), state });
+            states.push(EngineState { name: host.spec.name.clone(), state });
         }
         states
     }
@@ -205,13 +204,11 @@ impl DockerProvisioner {
     async fn desired(
         &self,
         ws: &Workstation,
+        owner_id: i64,
         host: &Host,
         device: Option<String>,
     ) -> Result<Desired, Failure> {
-        let owner = match store::job_target(&self.pool, &ws.id).await? {
-            Some((owner_id, _)) => store::user_name(&self.pool, owner_id).await?.unwrap_or_default(),
-            None => String::new(),
-        };
+        let owner = store::user_name(&self.pool, owner_id).await?.unwrap_or_default();
         Ok(Desired {
             workstation: ws.clone(),
             owner,
@@ -396,7 +393,7 @@ impl DockerProvisioner {
         let (host, device) = self.place(ws).await?;
         progress.log(&placed_words(host, &c.gpu, device.as_deref())).await?;
         let docker = host.client().await?;
-        let desired = self.desired(ws, host, device).await?;
+        let desired = self.desired(ws, progress.owner_id, host, device).await?;
         progress.phase(reported("checking-image"), 10, Some("Checking the image")).await?;
         self.check_image(host, &docker, &desired.image).await?;
         progress.log(&format!("Image {}", desired.image)).await?;
@@ -429,7 +426,7 @@ impl DockerProvisioner {
         progress.phase(Phase::Starting, 10, Some("Checking the container")).await?;
         let (host, device) = self.place(ws).await?;
         let docker = host.client().await?;
-        let desired = self.desired(ws, host, device).await?;
+        let desired = self.desired(ws, progress.owner_id, host, device).await?;
         self.ensure_volume(host, &docker, &desired, false).await?;
         self.check_image(host, &docker, &desired.image).await?;
         if self.ensure_container(host, &docker, &desired).await? {
@@ -560,5 +557,9 @@ impl Provisioner for DockerProvisioner {
 
     fn kind(&self) -> &'static str {
         "container"
+    }
+
+    fn has_terminal(&self) -> bool {
+        true
     }
 }
