@@ -190,9 +190,20 @@ pub async fn create_workstation(
     gpu: String,
     storage_gb: String,
     region: String,
+    #[server(default)] idle_timeout: String,
+    #[server(default)] running_timeout: String,
 ) -> Result<Workstation, AppError> {
     use crate::backend::{workstations, Error};
-    let form = WorkstationForm { name, cpu_cores, memory_gb, gpu, storage_gb, region };
+    let form = WorkstationForm {
+        name,
+        cpu_cores,
+        memory_gb,
+        gpu,
+        storage_gb,
+        region,
+        idle_timeout,
+        running_timeout,
+    };
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let spec = CreateWorkstationRequest::from_form(&form)
@@ -270,6 +281,27 @@ pub async fn reconfigure_workstation(
         Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(
             "The workstation is running: stop it first, or choose “At the next launch”.".into(),
         )),
+        Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
+    }
+}
+
+/// Changes the auto-stop timeouts of one of the signed-in user's
+/// workstations (at once, in any status).
+#[server]
+pub async fn set_auto_stop(
+    id: String,
+    idle_timeout: String,
+    running_timeout: String,
+) -> Result<Option<crate::domain::WorkstationState>, AppError> {
+    use crate::backend::lifecycle::{self, ReconfigureError};
+    use crate::domain::{AutoStopForm, ReconfigureRequest};
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    let request = ReconfigureRequest::from_auto_stop_form(&AutoStopForm { idle_timeout, running_timeout });
+    match lifecycle::reconfigure(&state, &user, &id, &request, None).await {
+        Ok(updated) => Ok(Some(updated)),
+        Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
+        Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused("stop it first".into())),
         Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
     }
 }

@@ -91,7 +91,7 @@ proptest! {
 
     #[test]
     fn any_form_text_is_accepted_or_explained(
-        fields in prop::collection::vec(".{0,40}", 6),
+        fields in prop::collection::vec(".{0,40}", 8),
     ) {
         let form = WorkstationForm {
             name: fields[0].clone(),
@@ -100,6 +100,8 @@ proptest! {
             gpu: fields[3].clone(),
             storage_gb: fields[4].clone(),
             region: fields[5].clone(),
+            idle_timeout: fields[6].clone(),
+            running_timeout: fields[7].clone(),
         };
         let catalog = Catalog::embedded();
         if let Err(errors) = CreateWorkstationRequest::from_form(&form).parse(&catalog) {

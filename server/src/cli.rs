@@ -204,13 +204,18 @@ pub struct ServeArgs {
     /// dropped, in seconds: a reconnect within it carries on.
     #[arg(long, env = "ATELIER_TERMINAL_KEEP_SECS", default_value_t = defaults::TERMINAL_KEEP_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub terminal_keep_secs: u64,
-    /// Stop a running workstation after this many seconds without activity
-    /// (an open terminal, its keystrokes, `POST /v1/workstations/{id}/activity`); 0 is never.
+    /// The idle timeout a new workstation gets unless its create names one:
+    /// it stops after this many seconds without activity (an open terminal,
+    /// its keystrokes, `POST /v1/workstations/{id}/activity`); 0 is never.
     #[arg(long, env = "ATELIER_AUTO_STOP_IDLE_SECS", default_value_t = 0)]
     pub auto_stop_idle_secs: u64,
-    /// Stop a running workstation after running this many seconds, active or not; 0 is never.
+    /// The running timeout a new workstation gets unless its create names
+    /// one: it stops after running this many seconds, active or not; 0 is never.
     #[arg(long, env = "ATELIER_AUTO_STOP_RUNNING_SECS", default_value_t = 0)]
     pub auto_stop_running_secs: u64,
+    /// The shortest auto-stop timeout a workstation may be given (other than 0, never), in seconds.
+    #[arg(long, env = "ATELIER_AUTO_STOP_MIN_SECS", default_value_t = defaults::AUTO_STOP_MIN_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub auto_stop_min_secs: u64,
     /// Warn this many seconds before an auto-stop (a fifth of a shorter timeout).
     #[arg(long, env = "ATELIER_AUTO_STOP_WARN_SECS", default_value_t = defaults::AUTO_STOP_WARN_SECS)]
     pub auto_stop_warn_secs: u64,
@@ -512,6 +517,7 @@ impl ServeArgs {
                 auto_stop: app::backend::auto_stop::AutoStopPolicy {
                     idle_secs: args.auto_stop_idle_secs,
                     running_secs: args.auto_stop_running_secs,
+                    min_secs: args.auto_stop_min_secs,
                     warn_secs: args.auto_stop_warn_secs,
                 },
             },

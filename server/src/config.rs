@@ -72,6 +72,24 @@ pub enum StartError {
     Recovery(app::backend::Error),
     #[error("cannot read the newest event to follow new ones from: {0}")]
     EventFeed(app::backend::Error),
+    #[error("{flag} {value} {detail} (--auto-stop-min-secs is {min})")]
+    AutoStopFlag { flag: &'static str, value: u64, detail: String, min: u64 },
+    #[error("cannot give auto-stop defaults to existing workstations: {0}")]
+    AutoStopDefaults(app::backend::Error),
+}
+
+/// The auto-stop defaults must be timeouts a workstation may have.
+fn check_auto_stop(policy: &app::backend::auto_stop::AutoStopPolicy) -> Result<(), StartError> {
+    let limits = policy.limits();
+    for (flag, value) in
+        [("--auto-stop-idle-secs", policy.idle_secs), ("--auto-stop-running-secs", policy.running_secs)]
+    {
+        let as_i64 = i64::try_from(value).unwrap_or(i64::MAX);
+        if let Err(detail) = limits.check(as_i64) {
+            return Err(StartError::AutoStopFlag { flag, value, detail, min: policy.min_secs });
+        }
+    }
+    Ok(())
 }
 
 /// Loads the catalog named in the options, or the embedded one.
@@ -95,6 +113,7 @@ async fn load_catalog_text(path: Option<&PathBuf>) -> Result<(Catalog, String), 
 /// Opens the database (applying migrations), assembles the state, recovers
 /// jobs a previous process left running, and starts the workers.
 pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError> {
+    check_auto_stop(&options.settings.auto_stop)?;
     let (mut catalog, catalog_text) = load_catalog_text(options.catalog.as_ref()).await?;
     let pool = store::connect(&options.database_url).await.map_err(|source| StartError::Database {
         url: store::without_password(&options.database_url),
@@ -137,6 +156,10 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
             provisioner
         }
     };
+    catalog.auto_stop = options.settings.auto_stop.limits();
+    app::backend::auto_stop::adopt_defaults(&pool, options.settings.auto_stop)
+        .await
+        .map_err(StartError::AutoStopDefaults)?;
     let catalog = Arc::new(catalog);
     let engine = Engine::new(pool.clone(), bus.clone(), provisioner, options.engine.clone());
     engine.recover().await.map_err(StartError::Recovery)?;
@@ -154,15 +177,9 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     let streams = app::backend::streams::Streams::new(options.settings.max_streams_per_user);
     streams.watch_credentials(pool.clone());
     let policy = options.settings.auto_stop;
-    let mut terminals = app::backend::terminals::Terminals::new(options.terminal_keep);
-    if policy.idle_secs > 0 {
-        terminals = terminals.with_activity(pool.clone(), policy.touch_every());
-    }
-    if policy.enabled() {
-        let enforce =
-            app::backend::auto_stop::enforce_forever(pool.clone(), bus.clone(), engine.clone(), policy);
-        tokio::spawn(enforce);
-    }
+    let terminals = app::backend::terminals::Terminals::new(options.terminal_keep)
+        .with_activity(pool.clone(), policy.touch_every());
+    tokio::spawn(app::backend::auto_stop::enforce_forever(pool.clone(), bus.clone(), engine.clone(), policy));
     tokio::spawn(terminals.clone().reap_forever());
     Ok(AppState {
         pool,

@@ -12,42 +12,48 @@ use super::engine::Engine;
 use super::events::EventBus;
 use super::store::{self, Db, NewEvent, RunningWorkstation, User};
 use super::Error;
-use crate::domain::auto_stop::{deadline, warn_before, StopReason};
+use crate::domain::auto_stop::{warn_before, StopReason};
 use crate::domain::time::{format_utc_millis, parse_utc_millis};
+use crate::domain::{AutoStop, AutoStopLimits};
 use crate::domain::{EventKind, JobKind, Phase, WorkstationStatus};
 
-/// The server's auto-stop timeouts (seconds; 0 is never).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The server's auto-stop rules: the timeouts new workstations get where
+/// their create does not say (seconds; 0 is never), the shortest a
+/// workstation may have, and when the warning comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AutoStopPolicy {
-    /// Stop after this long without activity.
+    /// Stop after this long without activity, unless a workstation says otherwise.
     pub idle_secs: u64,
-    /// Stop after running this long, active or not.
+    /// Stop after running this long, active or not, unless a workstation says otherwise.
     pub running_secs: u64,
+    /// The shortest timeout a workstation may have, other than 0 (never).
+    pub min_secs: u64,
     /// Warn this long before (a fifth of a shorter timeout).
     pub warn_secs: u64,
 }
 
 impl AutoStopPolicy {
-    /// Whether anything ever stops by itself.
-    pub fn enabled(&self) -> bool {
-        self.idle_secs > 0 || self.running_secs > 0
+    /// What a new workstation gets where its create does not say.
+    pub fn defaults(&self) -> AutoStop {
+        AutoStop { idle_timeout_seconds: self.idle_secs, running_timeout_seconds: self.running_secs }
     }
 
-    fn shortest(&self) -> u64 {
-        [self.idle_secs, self.running_secs].into_iter().filter(|s| *s > 0).min().unwrap_or(0)
+    /// The rules as the catalog hands them to clients and the form.
+    pub fn limits(&self) -> AutoStopLimits {
+        AutoStopLimits { min_seconds: self.min_secs, defaults: self.defaults() }
     }
 
-    /// How often deadlines are checked: a tenth of the shortest timeout,
-    /// between 200 ms and 5 s.
+    /// How often deadlines are checked: a tenth of the shortest timeout
+    /// allowed, between 200 ms and 5 s.
     pub fn check_every(&self) -> Duration {
-        Duration::from_millis(self.shortest().saturating_mul(100))
+        Duration::from_millis(self.min_secs.saturating_mul(100))
             .clamp(Duration::from_millis(200), Duration::from_secs(5))
     }
 
-    /// How often an open terminal counts as activity: a quarter of the idle
-    /// timeout, between 1 s and 30 s.
+    /// How often an open terminal counts as activity: a quarter of the
+    /// shortest timeout allowed, between 1 s and 30 s.
     pub fn touch_every(&self) -> Duration {
-        Duration::from_millis(self.idle_secs.saturating_mul(250))
+        Duration::from_millis(self.min_secs.saturating_mul(250))
             .clamp(Duration::from_secs(1), Duration::from_secs(30))
     }
 
@@ -55,8 +61,18 @@ impl AutoStopPolicy {
     pub fn deadline_of(&self, ws: &RunningWorkstation) -> Option<(i64, StopReason)> {
         let since = parse_utc_millis(&ws.running_since)?;
         let last = ws.last_activity_at.as_deref().and_then(parse_utc_millis);
-        deadline(Some(self.idle_secs), Some(self.running_secs), since, last)
+        ws.auto_stop().deadline(since, last)
     }
+}
+
+/// Gives the server's defaults to workstations made before they had
+/// timeouts of their own (at start, before anything reads them).
+pub async fn adopt_defaults(pool: &Db, policy: AutoStopPolicy) -> Result<(), Error> {
+    let adopted = store::adopt_auto_stop_defaults(pool, &policy.defaults()).await?;
+    if adopted > 0 {
+        tracing::info!(workstations = adopted, "gave auto-stop defaults to workstations without their own");
+    }
+    Ok(())
 }
 
 /// Checks deadlines every [`AutoStopPolicy::check_every`] until dropped.

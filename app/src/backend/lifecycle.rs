@@ -255,45 +255,64 @@ pub async fn reconfigure(
                 }
             }
             let status = ws.workstation.status;
-            let allowed = allowed_actions(status, ws.phase.as_ref());
-            if !allowed.contains(&Action::Reconfigure) {
-                let refused =
-                    ActionError::NotAllowed { action: Action::Reconfigure, status, phase: ws.phase, allowed };
-                return Ok((Err(refused.into()), Vec::new()));
-            }
-            let (spec, apply) = match request.parse(&ws.workstation.configuration, &state.catalog) {
-                Ok(parsed) => parsed,
+            let change = match request.parse(&ws.workstation.configuration, &state.catalog) {
+                Ok(change) => change,
                 Err(errors) => return Ok((Err(ReconfigureError::Invalid(errors)), Vec::new())),
             };
-            let next = Configuration::from(&spec);
-            if status == WorkstationStatus::Running && apply != Apply::NextStart {
-                return Ok((Err(ReconfigureError::MustStop), Vec::new()));
+            let mut lines = Vec::new();
+            if let Some((spec, apply)) = change.configuration {
+                let allowed = allowed_actions(status, ws.phase.as_ref());
+                if !allowed.contains(&Action::Reconfigure) {
+                    let refused = ActionError::NotAllowed {
+                        action: Action::Reconfigure,
+                        status,
+                        phase: ws.phase,
+                        allowed,
+                    };
+                    return Ok((Err(refused.into()), Vec::new()));
+                }
+                let next = Configuration::from(&spec);
+                if status == WorkstationStatus::Running && apply != Apply::NextStart {
+                    return Ok((Err(ReconfigureError::MustStop), Vec::new()));
+                }
+                // Moving to another GPU type or region needs room there, and
+                // growing needs quota (a failed workstation holds nothing, and
+                // takes both again when retried).
+                if status != WorkstationStatus::Error {
+                    admit(&mut tx, state, owner, &Ask::change(Some(&ws.workstation.configuration), &next))
+                        .await?;
+                }
+                // Running: recorded for the next launch (a log line); otherwise applied now.
+                lines.push(if status == WorkstationStatus::Running {
+                    store::set_pending_configuration(&mut tx, id, &next).await?;
+                    (EventKind::Log, format!("Recorded for the next launch: {}", describe(&next)))
+                } else {
+                    store::update_configuration(&mut tx, id, &next).await?;
+                    (EventKind::Status, format!("Reconfigured: {}", describe(&next)))
+                });
             }
-            // Moving to another GPU type or region needs room there, and
-            // growing needs quota (a failed workstation holds nothing, and
-            // takes both again when retried).
-            if status != WorkstationStatus::Error {
-                admit(&mut tx, state, owner, &Ask::change(Some(&ws.workstation.configuration), &next))
-                    .await?;
+            // Auto-stop timeouts change at once, in any status: a running
+            // workstation's deadline moves with them.
+            if let Some(choice) = change.auto_stop {
+                let next = choice.over(ws.workstation.auto_stop);
+                if next != ws.workstation.auto_stop {
+                    store::update_auto_stop(&mut tx, id, &next).await?;
+                    lines.push((EventKind::Log, format!("Auto-stop settings: {}", next.describe())));
+                }
             }
-            // Running: recorded for the next launch (a log line); otherwise applied now.
-            let (kind, line) = if status == WorkstationStatus::Running {
-                store::set_pending_configuration(&mut tx, id, &next).await?;
-                (EventKind::Log, format!("Recorded for the next launch: {}", describe(&next)))
-            } else {
-                store::update_configuration(&mut tx, id, &next).await?;
-                (EventKind::Status, format!("Reconfigured: {}", describe(&next)))
-            };
-            let event = NewEvent {
-                workstation_id: id,
-                owner_id: owner.id,
-                kind,
-                status,
-                phase: None,
-                progress: None,
-                message: Some(&line),
-            };
-            let events = vec![store::append_event(&mut tx, event).await?];
+            let mut events = Vec::with_capacity(lines.len());
+            for (kind, line) in &lines {
+                let event = NewEvent {
+                    workstation_id: id,
+                    owner_id: owner.id,
+                    kind: *kind,
+                    status,
+                    phase: None,
+                    progress: None,
+                    message: Some(line),
+                };
+                events.push(store::append_event(&mut tx, event).await?);
+            }
             let after = store::workstation_in_tx(&mut tx, owner.id, id).await?;
             tx.commit().await.map_err(Error::from)?;
             Ok((after.ok_or(ActionError::NotFound.into()), events))

@@ -92,6 +92,8 @@ pub mod defaults {
     pub const WORKSTATION_SHELL: &str = "/bin/sh";
     /// How long a terminal's shell outlives its last connection.
     pub const TERMINAL_KEEP_SECS: u64 = 300;
+    /// The shortest auto-stop timeout a workstation may have (other than never).
+    pub const AUTO_STOP_MIN_SECS: u64 = 60;
     /// How long before an auto-stop its warning comes.
     pub const AUTO_STOP_WARN_SECS: u64 = 300;
 }
@@ -109,6 +111,7 @@ impl Default for Settings {
             auto_stop: super::auto_stop::AutoStopPolicy {
                 idle_secs: 0,
                 running_secs: 0,
+                min_secs: defaults::AUTO_STOP_MIN_SECS,
                 warn_secs: defaults::AUTO_STOP_WARN_SECS,
             },
         }

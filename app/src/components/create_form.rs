@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use super::auto_stop_fields::AutoStopFields;
 use super::configuration_fields::{ConfigurationFields, ConfigurationValues, RegionField};
 use super::error_notice::ErrorNotice;
 use super::field::{aria_describedby, aria_invalid, Field};
@@ -32,6 +33,8 @@ pub fn CreateWorkstationForm(
         gpu: catalog.gpus.first().map(|g| g.id.clone()).unwrap_or_default(),
         storage_gb: "256".into(),
         region: catalog.regions.first().map(|r| r.id.clone()).unwrap_or_default(),
+        idle_timeout: String::new(),
+        running_timeout: String::new(),
     });
 
     let errors = FormErrors::new("ws", action);
@@ -98,6 +101,7 @@ pub fn CreateWorkstationForm(
     });
 
     let regions = catalog.regions.clone();
+    let limits = catalog.auto_stop;
     let catalog = StoredValue::new(catalog);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         errors.submit(&ev, action, |input: &CreateWorkstation| {
@@ -129,6 +133,7 @@ pub fn CreateWorkstationForm(
             </Field>
             <ConfigurationFields catalog values errors bounded=true gpu_aria=true/>
             <RegionField regions selected=initial.region errors/>
+            <AutoStopFields limits idle=initial.idle_timeout running=initial.running_timeout errors with_default=true/>
             <Transition fallback=|| ()>{room}</Transition>
             <div class="summary" data-testid="summary">
                 <h3>"Summary"</h3>
@@ -150,6 +155,8 @@ fn form_of(input: &CreateWorkstation) -> WorkstationForm {
         gpu: input.gpu.clone(),
         storage_gb: input.storage_gb.clone(),
         region: input.region.clone(),
+        idle_timeout: input.idle_timeout.clone(),
+        running_timeout: input.running_timeout.clone(),
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-use crate::domain::{pointer, reconfigure::APPLY_POINTER, AppError, FieldError};
+use crate::domain::{auto_stop, pointer, reconfigure::APPLY_POINTER, AppError, FieldError};
 
 /// The errors of one form's fields, and the ids of the inputs they belong
 /// to: the form's input ids start with its prefix (`ws-cpu`, `rc-cpu`).
@@ -126,6 +126,8 @@ fn input_field(pointer_: &str) -> Option<&'static str> {
         pointer::STORAGE_GB => "storage",
         pointer::REGION => "region",
         APPLY_POINTER => "apply",
+        auto_stop::IDLE_POINTER | auto_stop::POINTER => "idle",
+        auto_stop::RUNNING_POINTER => "running",
         _ => return None,
     })
 }

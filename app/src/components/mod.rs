@@ -1,6 +1,8 @@
 //! Building blocks of the pages, one component (with its helpers) a file.
 
+mod auto_stop_fields;
 mod auto_stop_notice;
+mod auto_stop_panel;
 mod configuration_fields;
 mod configuration_rows;
 mod create_form;

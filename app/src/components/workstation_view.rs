@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::auto_stop_notice::AutoStopNotice;
+use super::auto_stop_panel::AutoStopPanel;
 use super::configuration_rows::ConfigurationRows;
 use super::reconfigure_panel::ReconfigurePanel;
 use super::status::{ProgressBar, ReconnectingBanner, StatusBadge};
@@ -124,6 +125,7 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
             }}
         </section>
         {terminal.then(|| view! { <TerminalPanel state/> })}
+        <AutoStopPanel state catalog=catalog.clone()/>
         <ReconfigurePanel state catalog/>
         <Timeline events/>
     }

@@ -75,6 +75,10 @@ pub struct Catalog {
     pub regions: Vec<RegionOption>,
     #[serde(default)]
     pub capacity: Capacity,
+    /// Auto-stop's shortest timeout and the defaults, set by the server's
+    /// flags (`--auto-stop-*`) rather than the catalog file.
+    #[serde(default)]
+    pub auto_stop: super::auto_stop::AutoStopLimits,
 }
 
 impl Catalog {

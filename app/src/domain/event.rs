@@ -86,7 +86,20 @@ impl WorkstationState {
         if event.workstation_id != self.workstation.id {
             return;
         }
+        let started = event.status == WorkstationStatus::Running
+            && (self.workstation.status != WorkstationStatus::Running || self.phase.is_some())
+            && event.kind == EventKind::Status;
         self.workstation.status = event.status;
+        if event.status != WorkstationStatus::Running || event.phase.is_some() {
+            self.workstation.auto_stop_at = None;
+            self.workstation.auto_stop_reason = None;
+        } else if started {
+            // A run starts now: its deadline as the server counts it.
+            let deadline = super::time::parse_utc_millis(&event.at)
+                .and_then(|at| self.workstation.auto_stop.deadline(at, None));
+            self.workstation.auto_stop_at = deadline.map(|(at, _)| super::time::format_utc_millis(at));
+            self.workstation.auto_stop_reason = deadline.map(|(_, why)| why.as_str().to_owned());
+        }
         match event.kind {
             EventKind::Status => {
                 self.phase = event.phase.clone();

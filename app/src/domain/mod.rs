@@ -14,6 +14,7 @@ pub mod time;
 pub mod usage;
 pub mod workstation;
 
+pub use auto_stop::{AutoStop, AutoStopLimits};
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;
 pub use event::{Dashboard, EventKind, ListQuery, WorkstationDetail, WorkstationEvent, WorkstationState};
@@ -21,7 +22,7 @@ pub use job::{Ending, JobKind, JobState};
 pub use lifecycle::{allowed_actions, held, holds_resources, Action};
 pub use phase::Phase;
 pub use quota::{Quota, QuotaOverrides, QuotaStatus};
-pub use reconfigure::{Apply, ReconfigureForm, ReconfigureRequest};
+pub use reconfigure::{Apply, AutoStopForm, Reconfiguration, ReconfigureForm, ReconfigureRequest};
 pub use request::{
     pointer, ConfigurationSpec, CreateWorkstationRequest, FieldError, WorkstationForm, WorkstationName,
     WorkstationSpec,

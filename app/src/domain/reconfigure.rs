@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::auto_stop::{self, parse_auto_stop, AutoStopChoice};
 use super::catalog::Catalog;
 use super::request::{escape_pointer, must_be, parse_configuration, pointer, ConfigurationSpec, FieldError};
 use super::workstation::Configuration;
@@ -25,6 +26,7 @@ pub enum Apply {
 pub struct ReconfigureRequest {
     pub configuration: Option<Value>,
     pub apply: Option<Value>,
+    pub auto_stop: Option<Value>,
     pub unknown: Map<String, Value>,
 }
 
@@ -39,6 +41,15 @@ pub struct ReconfigureForm {
     pub apply: String,
 }
 
+/// The auto-stop form's fields as the browser submits them (seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoStopForm {
+    #[serde(default)]
+    pub idle_timeout: String,
+    #[serde(default)]
+    pub running_timeout: String,
+}
+
 /// JSON pointer of `apply`.
 pub const APPLY_POINTER: &str = "#/apply";
 
@@ -49,6 +60,7 @@ impl ReconfigureRequest {
             Value::Object(mut map) => Ok(Self {
                 configuration: map.remove("configuration").filter(|v| !v.is_null()),
                 apply: map.remove("apply").filter(|v| !v.is_null()),
+                auto_stop: map.remove("autoStop").filter(|v| !v.is_null()),
                 unknown: map,
             }),
             _ => Err(vec![FieldError::new(pointer::ROOT, "the request body must be a JSON object")]),
@@ -64,10 +76,18 @@ impl ReconfigureRequest {
             gpu: form.gpu.clone(),
             storage_gb: form.storage_gb.clone(),
             region: String::new(),
+            ..Default::default()
         };
         let as_create = super::request::CreateWorkstationRequest::from_form(&text_form);
         let apply = Some(form.apply.trim()).filter(|a| !a.is_empty()).map(|a| Value::String(a.to_owned()));
-        Self { configuration: as_create.configuration, apply, unknown: Map::new() }
+        Self { configuration: as_create.configuration, apply, auto_stop: None, unknown: Map::new() }
+    }
+
+    /// The auto-stop form's fields (seconds; empty keeps a timeout) as a request.
+    pub fn from_auto_stop_form(form: &AutoStopForm) -> Self {
+        let auto_stop = super::request::auto_stop_from_form(&form.idle_timeout, &form.running_timeout)
+            .or_else(|| Some(Value::Object(Map::new())));
+        Self { auto_stop, ..Self::default() }
     }
 
     /// Checks the change against the current configuration and the catalog.
@@ -75,7 +95,7 @@ impl ReconfigureRequest {
         &self,
         current: &Configuration,
         catalog: &Catalog,
-    ) -> Result<(ConfigurationSpec, Apply), Vec<FieldError>> {
+    ) -> Result<Reconfiguration, Vec<FieldError>> {
         let mut errors = Vec::new();
         for key in self.unknown.keys() {
             errors.push(FieldError::new(
@@ -97,7 +117,15 @@ impl ReconfigureRequest {
                 None
             }
         };
-        let patch = match &self.configuration {
+        let auto_stop = self.auto_stop.as_ref().map(|value| {
+            let choice = parse_auto_stop(value, &catalog.auto_stop, &mut errors);
+            if choice == Some(AutoStopChoice::default()) && self.configuration.is_none() {
+                errors.push(FieldError::new(auto_stop::POINTER, "must name at least one field to change"));
+            }
+            choice
+        });
+        let configuration = match &self.configuration {
+            None if auto_stop.is_some() => None,
             None => {
                 errors
                     .push(FieldError::new(pointer::CONFIGURATION, "is required: give the fields to change"));
@@ -108,46 +136,72 @@ impl ReconfigureRequest {
                     .push(FieldError::new(pointer::CONFIGURATION, "must name at least one field to change"));
                 return Err(errors);
             }
-            Some(Value::Object(map)) => map,
+            Some(Value::Object(map)) => Some(configuration_change(map, current, catalog, &mut errors)),
             Some(other) => {
                 errors.push(FieldError::new(pointer::CONFIGURATION, must_be("an object", other)));
                 return Err(errors);
             }
         };
-        if let Some(region) = patch.get("region") {
-            if region.as_str() != Some(current.region.as_str()) {
-                errors.push(FieldError::new(
-                    pointer::REGION,
-                    format!("cannot change: a workstation stays in its region ({})", current.region),
-                ));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        match (configuration, apply, auto_stop) {
+            (Some(Some(spec)), Some(apply), auto_stop) => {
+                Ok(Reconfiguration { configuration: Some((spec, apply)), auto_stop: auto_stop.flatten() })
             }
-        }
-        let mut merged = match serde_json::to_value(current) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for (key, value) in patch {
-            if key != "region" {
-                merged.insert(key.clone(), value.clone());
+            (None, Some(_), Some(Some(choice))) => {
+                Ok(Reconfiguration { configuration: None, auto_stop: Some(choice) })
             }
-        }
-        let spec = parse_configuration(&merged, catalog, &mut errors);
-        // Reported with the other problems, unless the value is already wrong.
-        let shrinks = merged
-            .get("storageGB")
-            .and_then(Value::as_i64)
-            .is_some_and(|s| s < i64::from(current.storage_gb));
-        if shrinks && !errors.iter().any(|e| e.pointer == pointer::STORAGE_GB) {
-            errors.push(FieldError::new(
-                pointer::STORAGE_GB,
-                format!("can only grow: it is {} GB now", current.storage_gb),
-            ));
-        }
-        match (spec, apply) {
-            (Some(spec), Some(apply)) if errors.is_empty() => Ok((spec, apply)),
             _ => Err(errors),
         }
     }
+}
+
+/// A checked `PATCH`: what changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconfiguration {
+    /// The new configuration and when it applies, if the request changes it.
+    pub configuration: Option<(ConfigurationSpec, Apply)>,
+    /// New auto-stop timeouts, if the request names any: they apply at once, in any status.
+    pub auto_stop: Option<AutoStopChoice>,
+}
+
+/// The configuration `patch` makes of `current`, checked by the create rules
+/// and the rules of change (storage only grows, the region stays).
+fn configuration_change(
+    patch: &Map<String, Value>,
+    current: &Configuration,
+    catalog: &Catalog,
+    errors: &mut Vec<FieldError>,
+) -> Option<ConfigurationSpec> {
+    if let Some(region) = patch.get("region") {
+        if region.as_str() != Some(current.region.as_str()) {
+            errors.push(FieldError::new(
+                pointer::REGION,
+                format!("cannot change: a workstation stays in its region ({})", current.region),
+            ));
+        }
+    }
+    let mut merged = match serde_json::to_value(current) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    for (key, value) in patch {
+        if key != "region" {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    let spec = parse_configuration(&merged, catalog, errors);
+    // Reported with the other problems, unless the value is already wrong.
+    let shrinks =
+        merged.get("storageGB").and_then(Value::as_i64).is_some_and(|s| s < i64::from(current.storage_gb));
+    if shrinks && !errors.iter().any(|e| e.pointer == pointer::STORAGE_GB) {
+        errors.push(FieldError::new(
+            pointer::STORAGE_GB,
+            format!("can only grow: it is {} GB now", current.storage_gb),
+        ));
+    }
+    spec
 }
 
 #[cfg(test)]
@@ -167,6 +221,7 @@ mod tests {
             ],
             regions: vec![RegionOption { id: "us-west-2".into(), name: "US West (Oregon)".into() }],
             capacity: Default::default(),
+            auto_stop: Default::default(),
         }
     }
 
@@ -183,6 +238,7 @@ mod tests {
     fn parse(body: Value) -> Result<(Configuration, Apply), Vec<(String, String)>> {
         ReconfigureRequest::from_json(body)
             .and_then(|r| r.parse(&current(), &catalog()))
+            .map(|r| r.configuration.expect("a configuration change"))
             .map(|(spec, apply)| (Configuration::from(&spec), apply))
             .map_err(|errs| {
                 let mut v: Vec<_> = errs.into_iter().map(|e| (e.pointer, e.detail)).collect();
@@ -251,5 +307,30 @@ mod tests {
             [("#/configuration/ram".to_owned(), "is not a field of the configuration".to_owned())]
         );
         assert!(parse(json!([1])).is_err());
+    }
+
+    #[test]
+    fn auto_stop_alone_or_with_a_configuration() {
+        let parsed =
+            |body: Value| ReconfigureRequest::from_json(body).and_then(|r| r.parse(&current(), &catalog()));
+        let only = parsed(json!({"autoStop": {"idleTimeoutSeconds": 600}})).unwrap();
+        assert_eq!(only.configuration, None);
+        assert_eq!(only.auto_stop, Some(AutoStopChoice { idle: Some(600), running: None }));
+        let both =
+            parsed(json!({"autoStop": {"runningTimeoutSeconds": 0}, "configuration": {"cpuCores": 4}}))
+                .unwrap();
+        assert!(both.configuration.is_some());
+        assert_eq!(both.auto_stop, Some(AutoStopChoice { idle: None, running: Some(0) }));
+        let pointers =
+            |body: Value| parsed(body).unwrap_err().into_iter().map(|e| e.pointer).collect::<Vec<_>>();
+        assert_eq!(pointers(json!({"autoStop": {}})), ["#/autoStop"]);
+        assert_eq!(
+            pointers(json!({"autoStop": {"idleTimeoutSeconds": 5}})),
+            ["#/autoStop/idleTimeoutSeconds"]
+        );
+        assert_eq!(
+            pointers(json!({"autoStop": {"idleTimeoutSeconds": 5}, "configuration": {"cpuCores": 0}})),
+            ["#/autoStop/idleTimeoutSeconds", "#/configuration/cpuCores"]
+        );
     }
 }

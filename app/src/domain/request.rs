@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
+use super::auto_stop::{parse_auto_stop, AutoStop, AutoStopChoice};
 use super::catalog::Catalog;
 
 /// One problem with one field of a request.
@@ -59,6 +60,10 @@ pub struct CreateWorkstationRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = super::workstation::Configuration))]
     pub configuration: Option<Value>,
+    /// When it stops by itself; a timeout not given is the server's default.
+    #[serde(default, rename = "autoStop")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<super::auto_stop::AutoStop>))]
+    pub auto_stop: Option<Value>,
     /// Fields the contract does not know; reported so typos do not pass silently.
     #[serde(flatten)]
     #[cfg_attr(feature = "ssr", schema(ignore))]
@@ -74,6 +79,12 @@ pub struct WorkstationForm {
     pub gpu: String,
     pub storage_gb: String,
     pub region: String,
+    /// Seconds, or empty for the server's default.
+    #[serde(default)]
+    pub idle_timeout: String,
+    /// Seconds, or empty for the server's default.
+    #[serde(default)]
+    pub running_timeout: String,
 }
 
 impl CreateWorkstationRequest {
@@ -84,6 +95,7 @@ impl CreateWorkstationRequest {
             Value::Object(mut map) => Ok(Self {
                 name: map.remove("name").filter(|v| !v.is_null()),
                 configuration: map.remove("configuration").filter(|v| !v.is_null()),
+                auto_stop: map.remove("autoStop").filter(|v| !v.is_null()),
                 unknown: map,
             }),
             other => Err(vec![FieldError::new(
@@ -132,6 +144,7 @@ impl CreateWorkstationRequest {
         Self {
             name: text(&form.name),
             configuration: Some(Value::Object(configuration)),
+            auto_stop: auto_stop_from_form(&form.idle_timeout, &form.running_timeout),
             unknown: Map::new(),
         }
     }
@@ -169,13 +182,32 @@ impl CreateWorkstationRequest {
             }
         };
 
-        match (name, configuration.flatten()) {
-            (Some(name), Some(configuration)) if errors.is_empty() => {
-                Ok(WorkstationSpec { name, configuration })
+        let auto_stop = match &self.auto_stop {
+            None => Some(AutoStopChoice::default()),
+            Some(value) => parse_auto_stop(value, &catalog.auto_stop, &mut errors),
+        }
+        .map(|choice| choice.over(catalog.auto_stop.defaults));
+
+        match (name, configuration.flatten(), auto_stop) {
+            (Some(name), Some(configuration), Some(auto_stop)) if errors.is_empty() => {
+                Ok(WorkstationSpec { name, configuration, auto_stop })
             }
             _ => Err(errors),
         }
     }
+}
+
+/// A form's two timeout fields (seconds; empty is not named) as `autoStop`.
+pub(crate) fn auto_stop_from_form(idle: &str, running: &str) -> Option<Value> {
+    let mut map = Map::new();
+    for (key, text) in [("idleTimeoutSeconds", idle), ("runningTimeoutSeconds", running)] {
+        let text = text.trim();
+        if !text.is_empty() {
+            let value = text.parse::<i64>().map_or_else(|_| Value::String(text.to_owned()), Value::from);
+            map.insert(key.to_owned(), value);
+        }
+    }
+    (!map.is_empty()).then_some(Value::Object(map))
 }
 
 pub(crate) fn parse_configuration(
@@ -238,7 +270,7 @@ fn required<'a>(value: &'a Option<Value>, at: &str, errors: &mut Vec<FieldError>
 
 /// Reads a whole number; integers too large for `i64` saturate so that the
 /// range check reports them as out of range.
-fn integer(value: Option<Value>, at: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
+pub(crate) fn integer(value: Option<Value>, at: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
     let detail = match required(&value, at, errors)? {
         Value::Number(n) => match (n.as_i64(), n.as_u64()) {
             (Some(i), _) => return Some(i),
@@ -399,6 +431,8 @@ pub struct ConfigurationSpec {
 pub struct WorkstationSpec {
     pub name: WorkstationName,
     pub configuration: ConfigurationSpec,
+    /// Its timeouts, the server's defaults where the request named none.
+    pub auto_stop: AutoStop,
 }
 
 #[cfg(test)]

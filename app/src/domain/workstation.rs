@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use super::auto_stop::AutoStop;
 use super::phase::Phase;
 use super::request::{ConfigurationSpec, WorkstationSpec};
 
@@ -82,6 +83,15 @@ pub struct Workstation {
     /// A configuration recorded while running, applied at the next launch.
     #[serde(rename = "pendingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub pending_configuration: Option<Configuration>,
+    /// When it stops by itself (0 is never).
+    #[serde(rename = "autoStop")]
+    pub auto_stop: AutoStop,
+    /// While running: when it stops if nothing happens (RFC 3339, UTC).
+    #[serde(rename = "autoStopAt", default, skip_serializing_if = "Option::is_none")]
+    pub auto_stop_at: Option<String>,
+    /// Why it would stop then: `idle` or `running`.
+    #[serde(rename = "autoStopReason", default, skip_serializing_if = "Option::is_none")]
+    pub auto_stop_reason: Option<String>,
 }
 
 impl From<&WorkstationSpec> for Configuration {

@@ -45,9 +45,13 @@ struct CatalogResponse {
     regions: Vec<RegionOption>,
     ranges: Ranges,
     capacity: Vec<CapacityEntry>,
+    /// The shortest auto-stop timeout allowed, and what a create gets where it names none.
+    #[serde(rename = "autoStop")]
+    auto_stop: app::domain::AutoStopLimits,
 }
 
-/// GPU types, regions, the allowed ranges, and free capacity per region and GPU type.
+/// GPU types, regions, the allowed ranges, free capacity per region and GPU
+/// type, and the auto-stop rules.
 #[utoipa::path(
     get, path = "/catalog", tag = "account",
     responses(
@@ -70,6 +74,7 @@ async fn catalog(
         regions: c.regions.clone(),
         ranges: Ranges { cpu_cores: c.cpu_cores, memory_gb: c.memory_gb, storage_gb: c.storage_gb },
         capacity: workstations::capacity(&state).await?,
+        auto_stop: c.auto_stop,
     }))
 }
 

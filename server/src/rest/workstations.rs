@@ -92,6 +92,7 @@ async fn create(
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,
             configuration: app::domain::Configuration::from(&spec),
+            auto_stop: spec.auto_stop,
         };
         return Ok((StatusCode::OK, Json(would)).into_response());
     }
@@ -146,6 +147,8 @@ struct ValidatedCreate {
     name: String,
     status: WorkstationStatus,
     configuration: app::domain::Configuration,
+    #[serde(rename = "autoStop")]
+    auto_stop: app::domain::AutoStop,
 }
 
 /// `GET /v1/workstations/{id}`: one of the caller's workstations, with its `ETag`.
@@ -229,7 +232,8 @@ async fn act(
     with_etag(StatusCode::ACCEPTED, after)
 }
 
-/// `PATCH /v1/workstations/{id}`: `{"configuration": {…any subset…}, "apply": "now"|"nextStart"}`.
+/// `PATCH /v1/workstations/{id}`: `{"configuration": {…any subset…}, "apply": "now"|"nextStart",
+/// "autoStop": {"idleTimeoutSeconds", "runningTimeoutSeconds"}}`, either part or both.
 #[utoipa::path(
     patch, path = "/workstations/{id}", tag = "workstations",
     params(
@@ -325,15 +329,20 @@ struct ListParams {
     name_prefix: Option<String>,
 }
 
-/// A `PATCH` body: any subset of the configuration, and when to apply it.
+/// A `PATCH` body: any subset of the configuration and when to apply it,
+/// or auto-stop timeouts to change (at once, in any status), or both.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 struct ReconfigureBody {
     /// The fields to change (the region cannot change; storage only grows).
-    #[schema(value_type = Object)]
-    configuration: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    configuration: Option<serde_json::Map<String, serde_json::Value>>,
     /// `now` (default; not while running) or `nextStart`.
     apply: Option<app::domain::Apply>,
+    /// Either or both timeouts (seconds; 0 is never).
+    #[schema(value_type = Option<Object>)]
+    auto_stop: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The largest page.

@@ -89,6 +89,9 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         configuration: config.clone(),
         phase: Some(app::domain::Phase::Stopping),
         pending_configuration: Some(config.clone()),
+        auto_stop: app::domain::AutoStop { idle_timeout_seconds: 1800, running_timeout_seconds: 0 },
+        auto_stop_at: Some("2026-12-05T12:00:00.000Z".into()),
+        auto_stop_reason: Some("idle".into()),
     };
     assert_eq!(keys(&schemas["Workstation"]["properties"]), keys(&serde_json::to_value(&ws).unwrap()));
     assert_eq!(keys(&schemas["Configuration"]["properties"]), keys(&serde_json::to_value(&config).unwrap()));
@@ -98,7 +101,8 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(required, ["configuration", "id", "name", "status"].map(str::to_owned).into());
+    assert_eq!(required, ["autoStop", "configuration", "id", "name", "status"].map(str::to_owned).into());
+    assert_eq!(keys(&schemas["AutoStop"]["properties"]), keys(&serde_json::to_value(ws.auto_stop).unwrap()));
     let event = WorkstationEvent {
         id: 1,
         workstation_id: "ws-x".into(),
@@ -121,10 +125,10 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["error", "provisioning", "running", "stopped"].map(str::to_owned).into());
-    // The create request documents the contract's two fields.
+    // The create request documents the contract's two fields, and autoStop.
     assert_eq!(
         keys(&schemas["CreateWorkstationRequest"]["properties"]),
-        ["configuration", "name"].map(str::to_owned).into()
+        ["autoStop", "configuration", "name"].map(str::to_owned).into()
     );
 }
 

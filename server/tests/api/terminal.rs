@@ -223,8 +223,12 @@ async fn an_open_terminal_keeps_its_workstation_from_stopping_as_idle() {
     let app = TestApp::spawn_with(move |o| {
         o.provisioner = server::ProvisionerChoice::Docker(options);
         o.engine.job_timeout = Duration::from_secs(90);
-        o.settings.auto_stop =
-            app::backend::auto_stop::AutoStopPolicy { idle_secs: 3, running_secs: 0, warn_secs: 300 };
+        o.settings.auto_stop = app::backend::auto_stop::AutoStopPolicy {
+            idle_secs: 3,
+            running_secs: 0,
+            min_secs: 1,
+            warn_secs: 300,
+        };
     })
     .await;
     let (token, id) = running(&app, "watched").await;

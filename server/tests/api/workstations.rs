@@ -24,7 +24,8 @@ async fn create_answers_201_with_the_contract_shape() {
             "configuration": {
                 "cpuCores": 8, "memoryGB": 32, "gpu": "NVIDIA RTX A5000",
                 "storageGB": 512, "region": "us-west-2"
-            }
+            },
+            "autoStop": {"idleTimeoutSeconds": 0, "runningTimeoutSeconds": 0}
         })
     );
 

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::{Db, Tx};
 use crate::backend::Error;
-use crate::domain::WorkstationStatus;
+use crate::domain::{AutoStop, WorkstationStatus};
 use crate::{on_pool, on_tx};
 
 /// A running workstation no job is working on.
@@ -19,13 +19,26 @@ pub struct RunningWorkstation {
     pub last_activity_at: Option<String>,
     /// The deadline it was last warned about.
     pub auto_stop_warned_for: Option<String>,
+    pub auto_stop_idle_secs: Option<i64>,
+    pub auto_stop_running_secs: Option<i64>,
 }
+
+impl RunningWorkstation {
+    /// Its timeouts.
+    pub fn auto_stop(&self) -> AutoStop {
+        AutoStop::from_stored(self.auto_stop_idle_secs, self.auto_stop_running_secs)
+    }
+}
+
+/// The columns of a [`RunningWorkstation`], of `workstations w` and `usage_intervals u`.
+const RUNNING_COLUMNS: &str =
+    "w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
+    w.auto_stop_warned_for, w.auto_stop_idle_secs, w.auto_stop_running_secs";
 
 /// Every running workstation no job is working on (or only `only`).
 pub async fn running_workstations(db: &Db, only: Option<&str>) -> Result<Vec<RunningWorkstation>, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, RunningWorkstation>(&format!(
-        "SELECT w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
-                w.auto_stop_warned_for
+        "SELECT {RUNNING_COLUMNS}
          FROM workstations w
          JOIN usage_intervals u ON u.workstation_id = w.id AND u.kind = 'running' AND u.ended_at IS NULL
          WHERE w.status = '{running}' AND w.phase IS NULL AND ($1 IS NULL OR w.id = $1)",
@@ -40,8 +53,7 @@ pub async fn running_workstations(db: &Db, only: Option<&str>) -> Result<Vec<Run
 /// activity as of now), if no job works on it.
 pub async fn running_workstation_in_tx(tx: &mut Tx, id: &str) -> Result<Option<RunningWorkstation>, Error> {
     Ok(on_tx!(tx, |conn, d| sqlx::query_as::<_, RunningWorkstation>(&format!(
-        "SELECT w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
-                w.auto_stop_warned_for
+        "SELECT {RUNNING_COLUMNS}
          FROM workstations w
          JOIN usage_intervals u ON u.workstation_id = w.id AND u.kind = 'running' AND u.ended_at IS NULL
          WHERE w.status = '{running}' AND w.phase IS NULL AND w.id = $1",

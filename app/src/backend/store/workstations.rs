@@ -8,8 +8,10 @@ use super::jobs::insert_provision_jobs;
 use super::{decode_error, json_param, Db, Tx};
 use crate::backend::events::Published;
 use crate::backend::Error;
+use crate::domain::time::{format_utc_millis, parse_utc_millis};
 use crate::domain::{
-    holds_resources, Configuration, Phase, Workstation, WorkstationSpec, WorkstationState, WorkstationStatus,
+    holds_resources, AutoStop, Configuration, Phase, Workstation, WorkstationSpec, WorkstationState,
+    WorkstationStatus,
 };
 use crate::on_pool;
 use crate::on_tx;
@@ -41,6 +43,13 @@ struct WorkstationRow {
     created_at: String,
     version: i64,
     pending_configuration: Option<String>,
+    auto_stop_idle_secs: Option<i64>,
+    auto_stop_running_secs: Option<i64>,
+    last_activity_at: Option<String>,
+    /// When its current run started, while running; read by [`RUNNING_SINCE`] only.
+    #[sqlx(default)]
+    #[serde(default)]
+    running_since: Option<String>,
 }
 
 impl TryFrom<WorkstationRow> for WorkstationState {
@@ -51,8 +60,19 @@ impl TryFrom<WorkstationRow> for WorkstationState {
         let phase =
             row.phase.as_deref().map(str::parse::<Phase>).transpose().map_err(|e| decode("phase", e))?;
         let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
+        let status = row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?;
+        let auto_stop = AutoStop::from_stored(row.auto_stop_idle_secs, row.auto_stop_running_secs);
+        // Only while running with no job at work, as auto-stop enforces it.
+        let deadline = row
+            .running_since
+            .as_deref()
+            .and_then(parse_utc_millis)
+            .filter(|_| status == WorkstationStatus::Running && phase.is_none())
+            .and_then(|since| {
+                auto_stop.deadline(since, row.last_activity_at.as_deref().and_then(parse_utc_millis))
+            });
         let workstation = Workstation {
-            status: row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?,
+            status,
             configuration: Configuration {
                 cpu_cores: count("cpu_cores", row.cpu_cores)?,
                 memory_gb: count("memory_gb", row.memory_gb)?,
@@ -67,6 +87,9 @@ impl TryFrom<WorkstationRow> for WorkstationState {
                 .pending_configuration
                 .as_deref()
                 .and_then(|json| serde_json::from_str(json).ok()),
+            auto_stop,
+            auto_stop_at: deadline.map(|(at, _)| format_utc_millis(at)),
+            auto_stop_reason: deadline.map(|(_, why)| why.as_str().to_owned()),
         };
         Ok(WorkstationState {
             workstation,
@@ -80,7 +103,14 @@ impl TryFrom<WorkstationRow> for WorkstationState {
 }
 
 const WORKSTATION_COLUMNS: &str =
-    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress, status_reason, created_at, version, pending_configuration";
+    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress,
+    status_reason, created_at, version, pending_configuration, auto_stop_idle_secs, auto_stop_running_secs,
+    last_activity_at";
+
+/// When a running workstation's run started (its open usage interval), as
+/// a column of a statement on `workstations`.
+const RUNNING_SINCE: &str = "CASE WHEN status = 'running' THEN (SELECT u.started_at FROM usage_intervals u
+    WHERE u.workstation_id = workstations.id AND u.kind = 'running' AND u.ended_at IS NULL) END AS running_since";
 
 /// Stores new workstations `(id, owner, spec)` unchecked, each with its
 /// provisioning job and first event, in three statements whatever their
@@ -142,7 +172,9 @@ async fn insert_workstation_rows(
                     c.memory_gb.get(),
                     c.gpu.as_str(),
                     c.storage_gb.get(),
-                    c.region.as_str()
+                    c.region.as_str(),
+                    spec.auto_stop.idle_timeout_seconds,
+                    spec.auto_stop.running_timeout_seconds
                 ])
             })
             .collect(),
@@ -150,9 +182,11 @@ async fn insert_workstation_rows(
     .to_string();
     let stored = on_tx!(tx, |conn, d| sqlx::query_as::<_, WorkstationRow>(&format!(
         "INSERT INTO workstations
-            (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status, phase, progress)
+            (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region,
+             auto_stop_idle_secs, auto_stop_running_secs, status, phase, progress)
          SELECT value->>0, CAST(value->>1 AS BIGINT), value->>2, CAST(value->>3 AS BIGINT),
                 CAST(value->>4 AS BIGINT), value->>5, CAST(value->>6 AS BIGINT), value->>7,
+                CAST(value->>8 AS BIGINT), CAST(value->>9 AS BIGINT),
                 '{provisioning}', '{first_phase}', 0
          FROM {rows} ORDER BY key
          RETURNING {WORKSTATION_COLUMNS}",
@@ -185,7 +219,7 @@ pub async fn workstation_in_tx(
     id: &str,
 ) -> Result<Option<WorkstationState>, Error> {
     on_tx!(tx, |conn, d| sqlx::query_as::<_, WorkstationRow>(&format!(
-        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = $1 AND id = $2"
+        "SELECT {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations WHERE owner_id = $1 AND id = $2"
     ))
     .bind(owner_id)
     .bind(id)
@@ -229,6 +263,40 @@ pub async fn set_pending_configuration(tx: &mut Tx, id: &str, c: &Configuration)
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Sets the auto-stop timeouts.
+pub async fn update_auto_stop(tx: &mut Tx, id: &str, a: &AutoStop) -> Result<(), Error> {
+    on_tx!(tx, |conn, d| sqlx::query(&format!(
+        "UPDATE workstations SET auto_stop_idle_secs = $1, auto_stop_running_secs = $2,
+                version = version + 1, updated_at = {now}
+         WHERE id = $3",
+        now = d.now
+    ))
+    .bind(i64::try_from(a.idle_timeout_seconds).unwrap_or(i64::MAX))
+    .bind(i64::try_from(a.running_timeout_seconds).unwrap_or(i64::MAX))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Gives `defaults` to workstations without timeouts of their own (made
+/// before migration 0014); how many there were.
+pub async fn adopt_auto_stop_defaults(db: &Db, defaults: &AutoStop) -> Result<u64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query(&format!(
+        "UPDATE workstations SET auto_stop_idle_secs = COALESCE(auto_stop_idle_secs, $1),
+                auto_stop_running_secs = COALESCE(auto_stop_running_secs, $2),
+                version = version + 1, updated_at = {now}
+         WHERE auto_stop_idle_secs IS NULL OR auto_stop_running_secs IS NULL",
+        now = d.now
+    ))
+    .bind(i64::try_from(defaults.idle_timeout_seconds).unwrap_or(i64::MAX))
+    .bind(i64::try_from(defaults.running_timeout_seconds).unwrap_or(i64::MAX))
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?)
 }
 
 /// Removes a workstation (its events stay).
@@ -293,7 +361,7 @@ pub async fn get_workstation_state(
     id: &str,
 ) -> Result<Option<WorkstationState>, Error> {
     on_pool!(db, |pool, d| sqlx::query_as::<_, WorkstationRow>(&format!(
-        "SELECT {WORKSTATION_COLUMNS} FROM workstations WHERE owner_id = $1 AND id = $2"
+        "SELECT {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations WHERE owner_id = $1 AND id = $2"
     ))
     .bind(owner_id)
     .bind(id)
@@ -318,7 +386,9 @@ pub struct ListFilter {
 const PAGE_ROW_FIELDS: &str = "'seq', seq, 'id', id, 'name', name, 'status', status,
     'cpu_cores', cpu_cores, 'memory_gb', memory_gb, 'gpu', gpu, 'storage_gb', storage_gb,
     'region', region, 'phase', phase, 'progress', progress, 'status_reason', status_reason,
-    'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration";
+    'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration,
+    'auto_stop_idle_secs', auto_stop_idle_secs, 'auto_stop_running_secs', auto_stop_running_secs,
+    'last_activity_at', last_activity_at, 'running_since', running_since";
 
 /// One page of the owner's workstations, newest first, with each one's
 /// position; `limit + 1` rows are read so the caller knows if more follow.
@@ -367,7 +437,7 @@ pub async fn list_workstation_page(
     let columns = dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(PAGE_ROW_FIELDS));
     let sql = format!(
         "SELECT {columns} FROM (
-         SELECT seq, {WORKSTATION_COLUMNS} FROM workstations
+         SELECT seq, {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations
          WHERE owner_id = $1{conditions}
          ORDER BY seq DESC
          LIMIT ${limit_param}) AS page"

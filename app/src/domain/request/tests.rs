@@ -16,6 +16,10 @@ fn catalog() -> Catalog {
             RegionOption { id: "eu-west-1".into(), name: "Europe (Ireland)".into() },
         ],
         capacity: Default::default(),
+        auto_stop: crate::domain::AutoStopLimits {
+            min_seconds: 60,
+            defaults: crate::domain::AutoStop { idle_timeout_seconds: 1800, running_timeout_seconds: 0 },
+        },
     }
 }
 
@@ -247,10 +251,17 @@ fn form_text_goes_through_the_same_parse() {
         gpu: "NVIDIA L4".into(),
         storage_gb: "512".into(),
         region: "eu-west-1".into(),
+        idle_timeout: String::new(),
+        running_timeout: "3600".into(),
     };
     let spec = CreateWorkstationRequest::from_form(&form).parse(&catalog()).unwrap();
     assert_eq!(spec.configuration.cpu_cores.get(), 8);
     assert_eq!(spec.configuration.region.as_str(), "eu-west-1");
+    // A timeout left empty is the server's default.
+    assert_eq!(
+        spec.auto_stop,
+        crate::domain::AutoStop { idle_timeout_seconds: 1800, running_timeout_seconds: 3600 }
+    );
 
     let bad = WorkstationForm {
         name: String::new(),
@@ -259,12 +270,19 @@ fn form_text_goes_through_the_same_parse() {
         gpu: String::new(),
         storage_gb: "99999999999999999999999".into(),
         region: "  ".into(),
+        idle_timeout: "10".into(),
+        running_timeout: "1h".into(),
     };
     let mut errors = CreateWorkstationRequest::from_form(&bad).parse(&catalog()).unwrap_err();
     errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     assert_eq!(
         errors,
         vec![
+            FieldError::new(
+                "#/autoStop/idleTimeoutSeconds",
+                "must be 0 (never) or from 1 minute to 30 days (60–2592000 seconds)"
+            ),
+            FieldError::new("#/autoStop/runningTimeoutSeconds", "must be a whole number, not a string"),
             FieldError::new("#/configuration/cpuCores", "must be a whole number, not a string"),
             FieldError::new("#/configuration/gpu", "is required"),
             FieldError::new("#/configuration/memoryGB", "must be a whole number"),
