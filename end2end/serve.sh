@@ -15,7 +15,7 @@ if [ "${1:-}" = docker ]; then
   state=.state-docker
   port=$ATELIER_E2E_DOCKER_PORT
   # Short auto-stop timeouts, so the browser sees the warning and the stop.
-  provisioner=(--provisioner docker --docker-host "$ATELIER_E2E_DOCKER_HOST" --stop-timeout-secs 2 --auto-stop-idle-secs 10)
+  provisioner=(--provisioner docker --docker-host "$ATELIER_E2E_DOCKER_HOST" --stop-timeout-secs 2 --auto-stop-idle-secs 10 --auto-stop-min-secs 5)
 else
   : "${ATELIER_E2E_PORT:?set by scripts/e2e.sh}"
   state=.state

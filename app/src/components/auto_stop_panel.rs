@@ -58,7 +58,7 @@ pub(super) fn AutoStopPanel(state: RwSignal<WorkstationState>, catalog: Catalog)
     view! {
         <section class="panel" aria-labelledby="auto-stop-heading" hidden=deleted>
             <h2 id="auto-stop-heading">"Auto-stop"</h2>
-            <p data-testid="auto-stop">"Stops by itself: " <strong>{settings}</strong> "."</p>
+            <p data-testid="auto-stop-settings">"Stops by itself: " <strong>{settings}</strong> "."</p>
             {deadline}
             <form class="ws-form" action=SetAutoStop::url() method="post" novalidate on:submit=on_submit>
                 {other_error}
@@ -67,7 +67,7 @@ pub(super) fn AutoStopPanel(state: RwSignal<WorkstationState>, catalog: Catalog)
                 <AutoStopFields limits idle=now.idle_timeout_seconds.to_string()
                     running=now.running_timeout_seconds.to_string() errors/>
                 <button type="submit" class="button" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Saving…" } else { "Save auto-stop" }}
+                    {move || if action.pending().get() { "Saving…" } else { "Save timeouts" }}
                 </button>
             </form>
         </section>
