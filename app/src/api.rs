@@ -301,7 +301,9 @@ pub async fn set_auto_stop(
     match lifecycle::reconfigure(&state, &user, &id, &request, None).await {
         Ok(updated) => Ok(Some(updated)),
         Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
-        Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused("stop it first".into())),
+        Err(ReconfigureError::MustStop) => {
+            Err(AppError::ActionRefused("The workstation is running: stop it first.".into()))
+        }
         Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
     }
 }

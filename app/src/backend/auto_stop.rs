@@ -13,7 +13,7 @@ use super::events::EventBus;
 use super::store::{self, Db, NewEvent, RunningWorkstation, User};
 use super::Error;
 use crate::domain::auto_stop::{warn_before, StopReason};
-use crate::domain::time::{format_utc_millis, parse_utc_millis};
+use crate::domain::time::format_utc_millis;
 use crate::domain::{AutoStop, AutoStopLimits};
 use crate::domain::{EventKind, JobKind, Phase, WorkstationStatus};
 
@@ -59,9 +59,7 @@ impl AutoStopPolicy {
 
     /// When `ws` stops if nothing happens, and why.
     pub fn deadline_of(&self, ws: &RunningWorkstation) -> Option<(i64, StopReason)> {
-        let since = parse_utc_millis(&ws.running_since)?;
-        let last = ws.last_activity_at.as_deref().and_then(parse_utc_millis);
-        ws.auto_stop().deadline(since, last)
+        ws.auto_stop().deadline_of_run(&ws.running_since, ws.last_activity_at.as_deref())
     }
 }
 

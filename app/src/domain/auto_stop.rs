@@ -46,6 +46,16 @@ impl AutoStop {
         )
     }
 
+    /// The same from stored timestamps: when this run started, when it was last active.
+    pub fn deadline_of_run(
+        &self,
+        running_since: &str,
+        last_activity: Option<&str>,
+    ) -> Option<(i64, StopReason)> {
+        let since = super::time::parse_utc_millis(running_since)?;
+        self.deadline(since, last_activity.and_then(super::time::parse_utc_millis))
+    }
+
     /// "after 30 minutes idle or 12 hours running", "never".
     pub fn describe(&self) -> String {
         match (self.idle_timeout_seconds, self.running_timeout_seconds) {

@@ -8,7 +8,7 @@ use super::jobs::insert_provision_jobs;
 use super::{decode_error, json_param, Db, Tx};
 use crate::backend::events::Published;
 use crate::backend::Error;
-use crate::domain::time::{format_utc_millis, parse_utc_millis};
+use crate::domain::time::format_utc_millis;
 use crate::domain::{
     holds_resources, AutoStop, Configuration, Phase, Workstation, WorkstationSpec, WorkstationState,
     WorkstationStatus,
@@ -66,11 +66,8 @@ impl TryFrom<WorkstationRow> for WorkstationState {
         let deadline = row
             .running_since
             .as_deref()
-            .and_then(parse_utc_millis)
             .filter(|_| status == WorkstationStatus::Running && phase.is_none())
-            .and_then(|since| {
-                auto_stop.deadline(since, row.last_activity_at.as_deref().and_then(parse_utc_millis))
-            });
+            .and_then(|since| auto_stop.deadline_of_run(since, row.last_activity_at.as_deref()));
         let workstation = Workstation {
             status,
             configuration: Configuration {
