@@ -40,7 +40,14 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
         state.update(|s| s.apply(&event));
         state.with_untracked(|s| announce_job_end(&s.workstation.name, &event));
         state.with_untracked(|s| announce_auto_stop(&s.workstation.name, &event));
-        events.update(|list| list.push(event));
+        // The stream starts from the event id read before the history was,
+        // so it may replay events the history already holds: the state takes
+        // them again (idempotent), the timeline once (its rows are keyed by seq).
+        events.update(|list| {
+            if !list.iter().any(|e| e.seq == event.seq) {
+                list.push(event);
+            }
+        });
     });
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
