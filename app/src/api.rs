@@ -59,6 +59,23 @@ mod ssr {
     }
 
     /// Over a quota limit, in the words the pages show.
+    /// The account holding workstation `id` when `user` may do `what` to it
+    /// (see `backend::access`); a role that falls short is refused in words.
+    pub async fn account_for(
+        state: &AppState,
+        user: &User,
+        id: &str,
+        what: crate::domain::Permission,
+    ) -> Result<User, AppError> {
+        match crate::backend::access::workstation_account(&state.pool, user, id, what).await {
+            Ok(account) => Ok(account),
+            Err(crate::backend::Error::Forbidden { detail, .. }) => {
+                Err(AppError::ActionRefused(format!("Not allowed: {detail}.")))
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+
     pub fn over_quota(excess: &crate::backend::QuotaExcess) -> AppError {
         AppError::ActionRefused(format!("Over your quota: {}.", excess.detail))
     }
@@ -177,11 +194,14 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
 pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::workstations::detail(&state, &user, &id).await.map_err(ssr::internal)
+    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Read).await?;
+    crate::backend::workstations::detail(&state, &owner, &id).await.map_err(ssr::internal)
 }
 
 /// Creates a workstation from the form's fields. The same `parse` as the
 /// browser and the REST API decides; its errors come back per field.
+// A server function's arguments are its form's fields, one each.
+#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn create_workstation(
     name: String,
@@ -239,7 +259,8 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
     let action = action
         .parse::<crate::domain::Action>()
         .map_err(|_| AppError::ActionRefused(format!("{action:?} is not an action")))?;
-    lifecycle::perform(&state, &user, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
+    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::of_action(action)).await?;
+    lifecycle::perform(&state, &owner, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
 }
 
 /// "Keep running": postpones the auto-stop of one of the signed-in user's
@@ -249,7 +270,8 @@ pub async fn keep_running(id: String) -> Result<(), AppError> {
     use crate::backend::auto_stop::{self, Activity};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    match auto_stop::keep_running(&state.pool, &state.bus, state.settings.auto_stop, &user, &id).await {
+    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Operate).await?;
+    match auto_stop::keep_running(&state.pool, &state.bus, state.settings.auto_stop, &owner, &id).await {
         Ok(Activity::Recorded(_)) => Ok(()),
         Ok(Activity::NotFound) => Err(AppError::ActionRefused("you have no workstation with that id".into())),
         Ok(Activity::NotRunning(status)) => Err(AppError::ActionRefused(format!(
@@ -275,7 +297,8 @@ pub async fn reconfigure_workstation(
     let user = ssr::require_user(&state).await?;
     let form = ReconfigureForm { cpu_cores, memory_gb, gpu, storage_gb, apply };
     let request = ReconfigureRequest::from_form(&form);
-    match lifecycle::reconfigure(&state, &user, &id, &request, None).await {
+    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Reconfigure).await?;
+    match lifecycle::reconfigure(&state, &owner, &id, &request, None).await {
         Ok(updated) => Ok(Some(updated)),
         Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
         Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(
@@ -298,7 +321,8 @@ pub async fn set_auto_stop(
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let request = ReconfigureRequest::from_auto_stop_form(&AutoStopForm { idle_timeout, running_timeout });
-    match lifecycle::reconfigure(&state, &user, &id, &request, None).await {
+    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Reconfigure).await?;
+    match lifecycle::reconfigure(&state, &owner, &id, &request, None).await {
         Ok(updated) => Ok(Some(updated)),
         Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
         Err(ReconfigureError::MustStop) => {
@@ -321,7 +345,11 @@ pub async fn get_quota() -> Result<crate::domain::QuotaStatus, AppError> {
 pub async fn get_usage(workstation: Option<String>) -> Result<crate::domain::UsageReport, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::usage::this_month_report(&state, &user, workstation.as_deref())
+    let owner = match &workstation {
+        Some(id) => ssr::account_for(&state, &user, id, crate::domain::Permission::Read).await?,
+        None => user,
+    };
+    crate::backend::usage::this_month_report(&state, &owner, workstation.as_deref())
         .await
         .map_err(ssr::internal)
 }

@@ -48,15 +48,14 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Set or show a user's quota.
+    /// Set or show a user's or a project's quota.
     #[command(subcommand)]
     Quota(QuotaCommand),
-    /// Print a user's usage in a month: running hours, CPU core-hours,
+    /// Print a user's or a project's usage in a month: running hours, CPU core-hours,
     /// memory GB-hours, GPU-hours and storage GB-days, per workstation and in total.
     Usage {
-        /// The user.
-        #[arg(long)]
-        user: String,
+        #[command(flatten)]
+        account: AccountArg,
         /// The month, `YYYY-MM` (default: this one).
         #[arg(long)]
         month: Option<String>,
@@ -85,11 +84,10 @@ pub enum Command {
 /// `atelier quota …`
 #[derive(Debug, Subcommand)]
 pub enum QuotaCommand {
-    /// Set some of a user's limits (the others keep their value).
+    /// Set some of a user's or a project's limits (the others keep their value).
     Set {
-        /// The user.
-        #[arg(long)]
-        user: String,
+        #[command(flatten)]
+        account: AccountArg,
         #[arg(long)]
         cpu_cores: Option<u32>,
         #[arg(long)]
@@ -99,12 +97,23 @@ pub enum QuotaCommand {
         #[arg(long)]
         storage_gb: Option<u32>,
     },
-    /// Show a user's own limits (empty = the server's default).
+    /// Show a user's or a project's own limits (empty = the server's default).
     Show {
-        /// The user.
-        #[arg(long)]
-        user: String,
+        #[command(flatten)]
+        account: AccountArg,
     },
+}
+
+/// Whose quota or usage: a user's, or a project's (counted apart from its members').
+#[derive(Debug, Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct AccountArg {
+    /// The user.
+    #[arg(long)]
+    user: Option<String>,
+    /// The project (its name or id).
+    #[arg(long)]
+    project: Option<String>,
 }
 
 /// Options of `atelier serve`.
@@ -421,9 +430,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Quota(QuotaCommand::Set { user, cpu_cores, memory_gb, gpus, storage_gb }) => {
+        Command::Quota(QuotaCommand::Set { account, cpu_cores, memory_gb, gpus, storage_gb }) => {
             let pool = open(&cli.database_url).await?;
-            let user = existing_user(&pool, &user).await?;
+            let user = existing_account(&pool, &account).await?;
             let overrides = QuotaOverrides {
                 cpu_cores: cpu_cores.map(u64::from),
                 memory_gb: memory_gb.map(u64::from),
@@ -437,9 +446,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("quota of {} updated", user.name);
             Ok(())
         }
-        Command::Usage { user, month } => {
+        Command::Usage { account, month } => {
             let pool = open(&cli.database_url).await?;
-            let user = existing_user(&pool, &user).await?;
+            let user = existing_account(&pool, &account).await?;
             let (from, to) = match &month {
                 Some(month) => app::domain::usage::month_bounds(month)
                     .ok_or_else(|| format!("--month must be YYYY-MM, like 2026-11 (got {month:?})"))?,
@@ -450,9 +459,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", usage_table(&user.name, &report));
             Ok(())
         }
-        Command::Quota(QuotaCommand::Show { user }) => {
+        Command::Quota(QuotaCommand::Show { account }) => {
             let pool = open(&cli.database_url).await?;
-            let user = existing_user(&pool, &user).await?;
+            let user = existing_account(&pool, &account).await?;
             let own = accounts::quota_overrides(&pool, &user).await.map_err(|e| e.to_string())?;
             let show = |v: Option<u64>| v.map_or_else(|| "default".to_owned(), |n| n.to_string());
             println!("cpuCores  {}", show(own.cpu_cores));
@@ -484,6 +493,18 @@ async fn existing_user(pool: &Db, name: &str) -> Result<app::backend::store::Use
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no user named {name:?}"))
+}
+
+/// The user or project an [`AccountArg`] names, or an error saying there is none.
+async fn existing_account(pool: &Db, account: &AccountArg) -> Result<app::backend::store::User, String> {
+    match (&account.user, &account.project) {
+        (Some(user), _) => existing_user(pool, user).await,
+        (None, Some(project)) => app::backend::projects::find_for_operator(pool, project)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no project named {project:?}")),
+        (None, None) => Err("give --user or --project".into()),
+    }
 }
 
 async fn open(url: &str) -> Result<Db, String> {

@@ -1,6 +1,7 @@
 //! Server-side parts shared by the REST API and the pages' server functions:
 //! state, storage and credentials. Compiled only with the `ssr` feature.
 
+pub mod access;
 pub mod accounts;
 pub mod admission;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod metrics;
+pub mod projects;
 pub mod quota;
 pub mod rate_limits;
 pub mod state;
@@ -37,6 +39,16 @@ pub enum Error {
     /// The request would take the user past a quota limit.
     #[error("quota exceeded: {}", .0.detail)]
     QuotaExceeded(Box<QuotaExcess>),
+    /// Nothing of that name or id the caller may see.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The caller's role in a project does not allow it.
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String, role_needed: crate::domain::Role, role: crate::domain::Role },
+    /// The object is in a state that refuses the change (e.g. a project
+    /// that still holds workstations, or its last owner leaving).
+    #[error("refused: {0}")]
+    Refused(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -1,5 +1,6 @@
 //! Types shared by the browser and the server: no I/O here.
 
+pub mod access;
 pub mod auto_stop;
 pub mod catalog;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod time;
 pub mod usage;
 pub mod workstation;
 
+pub use access::{Member, Owner, OwnerKind, Permission, Project, ProjectName, ProjectRef, Role};
 pub use auto_stop::{AutoStop, AutoStopLimits};
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
+use super::access::ProjectRef;
 use super::auto_stop::{parse_auto_stop, AutoStop, AutoStopChoice};
 use super::catalog::Catalog;
 
@@ -40,6 +41,7 @@ impl fmt::Display for FieldError {
 pub mod pointer {
     pub const ROOT: &str = "#";
     pub const NAME: &str = "#/name";
+    pub const PROJECT: &str = "#/project";
     pub const CONFIGURATION: &str = "#/configuration";
     pub const CPU_CORES: &str = "#/configuration/cpuCores";
     pub const MEMORY_GB: &str = "#/configuration/memoryGB";
@@ -64,6 +66,11 @@ pub struct CreateWorkstationRequest {
     #[serde(default, rename = "autoStop")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<super::auto_stop::AutoStop>))]
     pub auto_stop: Option<Value>,
+    /// The project to create it in (its id or name); without it, the
+    /// caller's own account.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>, example = "ml-team"))]
+    pub project: Option<Value>,
     /// Fields the contract does not know; reported so typos do not pass silently.
     #[serde(flatten)]
     #[cfg_attr(feature = "ssr", schema(ignore))]
@@ -96,6 +103,7 @@ impl CreateWorkstationRequest {
                 name: map.remove("name").filter(|v| !v.is_null()),
                 configuration: map.remove("configuration").filter(|v| !v.is_null()),
                 auto_stop: map.remove("autoStop").filter(|v| !v.is_null()),
+                project: map.remove("project").filter(|v| !v.is_null()),
                 unknown: map,
             }),
             other => Err(vec![FieldError::new(
@@ -145,6 +153,7 @@ impl CreateWorkstationRequest {
             name: text(&form.name),
             configuration: Some(Value::Object(configuration)),
             auto_stop: auto_stop_from_form(&form.idle_timeout, &form.running_timeout),
+            project: None,
             unknown: Map::new(),
         }
     }
@@ -188,9 +197,29 @@ impl CreateWorkstationRequest {
         }
         .map(|choice| choice.over(catalog.auto_stop.defaults));
 
-        match (name, configuration.flatten(), auto_stop) {
-            (Some(name), Some(configuration), Some(auto_stop)) if errors.is_empty() => {
-                Ok(WorkstationSpec { name, configuration, auto_stop })
+        let project = match &self.project {
+            None => Some(None),
+            Some(Value::String(s))
+                if !s.trim().is_empty() && s.chars().count() <= WorkstationName::MAX_LEN =>
+            {
+                Some(Some(ProjectRef::parse(s)))
+            }
+            Some(Value::String(_)) => {
+                errors.push(FieldError::new(pointer::PROJECT, "must be a project's id or name"));
+                None
+            }
+            Some(Value::Number(n)) if n.as_i64().is_some_and(|id| id > 0) => {
+                Some(n.as_i64().map(ProjectRef::Id))
+            }
+            Some(other) => {
+                errors.push(FieldError::new(pointer::PROJECT, must_be("a project's id or name", other)));
+                None
+            }
+        };
+
+        match (name, configuration.flatten(), auto_stop, project) {
+            (Some(name), Some(configuration), Some(auto_stop), Some(project)) if errors.is_empty() => {
+                Ok(WorkstationSpec { name, configuration, auto_stop, project })
             }
             _ => Err(errors),
         }
@@ -433,6 +462,8 @@ pub struct WorkstationSpec {
     pub configuration: ConfigurationSpec,
     /// Its timeouts, the server's defaults where the request named none.
     pub auto_stop: AutoStop,
+    /// The project named to hold it; `None` is the caller's own account.
+    pub project: Option<ProjectRef>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use super::access::Owner;
 use super::auto_stop::AutoStop;
 use super::phase::Phase;
 use super::request::{ConfigurationSpec, WorkstationSpec};
@@ -77,6 +78,8 @@ pub struct Workstation {
     pub name: String,
     pub status: WorkstationStatus,
     pub configuration: Configuration,
+    /// Whom it belongs to: a user account or a project.
+    pub owner: Owner,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub phase: Option<Phase>,

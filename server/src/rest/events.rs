@@ -6,7 +6,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use app::backend::events::Broadcast;
-use app::backend::{events, workstations, AppState};
+use app::backend::{access, events, workstations, AppState};
+use app::domain::Permission;
 use app::domain::WorkstationEvent;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -125,12 +126,13 @@ async fn workstation_stream(
     query: Result<Query<Resume>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
-    if !workstations::has_history(&state, &user, &id).await? {
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Read).await?;
+    if !workstations::has_history(&state, &owner, &id).await? {
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let after = resume_point(&headers, query)?;
     let open = OpenStream::new(&state, &user, &headers)?;
-    Ok(stream(state, Scope::Workstation { id, owner: user.id }, after, open))
+    Ok(stream(state, Scope::Workstation { id, owner: owner.id }, after, open))
 }
 
 /// `GET /v1/events`: every workstation of the caller on one connection.
@@ -305,7 +307,8 @@ async fn history(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<History>, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
-    workstations::history(&state, &user, &id)
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Read).await?;
+    workstations::history(&state, &owner, &id)
         .await?
         .map(|events| Json(History { events }))
         .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))

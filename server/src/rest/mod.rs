@@ -8,6 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod openapi;
 pub mod problem;
+pub mod projects;
 pub mod ratelimit;
 pub mod terminal;
 pub mod usage;
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(catalog::router())
         .merge(terminal::router())
         .merge(usage::router())
+        .merge(projects::router())
         .split_for_parts();
     // Serialized once: the router is cloned for every connection, and with
     // it whatever its handlers hold (a document by value cost ~0.7 MB each).

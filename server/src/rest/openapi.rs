@@ -24,7 +24,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
     tags(
         (name = "workstations", description = "Create, read, list and change workstations"),
         (name = "events", description = "Live status (Server-Sent Events) and history"),
-        (name = "account", description = "Catalog, capacity and quota")
+        (name = "account", description = "Catalog, capacity and quota"),
+        (name = "projects", description = "Projects, their members and roles, and their quota")
     )
 )]
 pub struct ApiDoc;
@@ -76,8 +77,9 @@ macro_rules! problem_responses {
 problem_responses! {
     Invalid = 400, "Invalid input: every problem with a JSON pointer";
     Unauthorized = 401, "No valid bearer token";
-    Forbidden = 403, "Over your quota, or a read-only token";
-    NotFound = 404, "No such workstation (or not yours)";
+    Forbidden = 403, "Over your quota, a read-only token, or a project role that does not allow it \
+                      (`requiredRole` names the one it takes)";
+    NotFound = 404, "No such workstation or project (or not yours to see)";
     Conflict = 409, "Conflict: a taken name, no capacity, an action the status does not allow, \
                      or an idempotent request still running";
     PreconditionFailed = 412, "If-Match does not match the current ETag";

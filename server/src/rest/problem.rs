@@ -31,6 +31,12 @@ pub enum ApiError {
     /// A read-only token was used to change something.
     #[error("insufficient scope")]
     InsufficientScope,
+    /// The caller's role in the project does not allow it.
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String, role_needed: app::domain::Role, role: app::domain::Role },
+    /// The object's state refuses the change (not a field's fault).
+    #[error("refused: {0}")]
+    Refused(String),
     /// Nothing there (or not the caller's).
     #[error("not found: {0}")]
     NotFound(String),
@@ -145,6 +151,11 @@ impl From<app::backend::Error> for ApiError {
     fn from(e: app::backend::Error) -> Self {
         match e {
             app::backend::Error::Conflict(field) => Self::Conflict(field),
+            app::backend::Error::NotFound(what) => Self::NotFound(what),
+            app::backend::Error::Forbidden { detail, role_needed, role } => {
+                Self::Forbidden { detail, role_needed, role }
+            }
+            app::backend::Error::Refused(detail) => Self::Refused(detail),
             app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
             app::backend::Error::QuotaExceeded(excess) => Self::QuotaExceeded(excess),
             app::backend::Error::Database(e) => Self::from_database(&e),
@@ -234,6 +245,14 @@ impl IntoResponse for ApiError {
                 "this token may only read; changes need a token created without --read-only".into(),
                 None,
             ),
+            Self::Forbidden { detail, role_needed, role } => {
+                extensions.insert("requiredRole".into(), role_needed.as_str().into());
+                extensions.insert("role".into(), role.as_str().into());
+                (StatusCode::FORBIDDEN, "/problems/role-required", "Your role does not allow this", detail.clone(), None)
+            }
+            Self::Refused(detail) => {
+                (StatusCode::CONFLICT, "/problems/conflict", "Conflict", detail.clone(), None)
+            }
             Self::NotFound(what) => {
                 (StatusCode::NOT_FOUND, "/problems/not-found", "Not found", what.clone(), None)
             }

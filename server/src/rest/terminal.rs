@@ -88,7 +88,10 @@ async fn terminal(
     let Path(id) = path.map_err(|_| ApiError::NotFound("no workstation has that id".into()))?;
     let Query(query) = query.map_err(|e| invalid("#", e.body_text()))?;
     // Someone else's workstation is not there, whatever else the request says.
-    if app::backend::workstations::get_state(&state, &user, &id).await?.is_none() {
+    let owner =
+        app::backend::access::workstation_account(&state.pool, &user, &id, app::domain::Permission::Operate)
+            .await?;
+    if app::backend::workstations::get_state(&state, &owner, &id).await?.is_none() {
         return Err(ApiError::NotFound(format!("you have no workstation with id {id:?}")));
     }
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
@@ -104,7 +107,7 @@ async fn terminal(
     })?;
     let (session, from) = match &query.session {
         Some(session_id) => {
-            let session = state.terminals.find(session_id, user.id, &id).ok_or_else(|| {
+            let session = state.terminals.find(session_id, owner.id, &id).ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "no open terminal session {session_id:?} on this workstation: it ended or was closed \
                      after no one came back to it; open a new one"
@@ -112,7 +115,7 @@ async fn terminal(
             })?;
             (session, query.offset)
         }
-        None => (open(&state, &user, &id, &query).await?, None),
+        None => (open(&state, &owner, &id, &query).await?, None),
     };
     Ok(upgrade.on_upgrade(move |socket| serve(socket, session, from, slot)))
 }

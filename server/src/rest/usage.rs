@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::AuthUser;
-use super::openapi::{Invalid, ServerError, Unauthorized};
+use super::openapi::{Invalid, NotFound, ServerError, Unauthorized};
 use super::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +29,8 @@ struct UsageQuery {
     to: Option<String>,
     /// Only this workstation (also a deleted one).
     workstation: Option<String>,
+    /// A project's usage (its id or name) instead of your own.
+    project: Option<String>,
 }
 
 /// Running hours, CPU core-hours, memory GB-hours, GPU-hours by GPU type
@@ -42,6 +44,7 @@ struct UsageQuery {
         (status = 200, description = "The period's usage", body = UsageReport),
         Invalid,
         Unauthorized,
+        NotFound,
         ServerError
     )
 )]
@@ -64,6 +67,8 @@ async fn usage_report(
     }
     };
     let mut errors = Vec::new();
+    let project =
+        super::projects::project_param(query.project.clone()).map_err(|e| errors.push(e)).ok().flatten();
     let from = bound(&query.from, "from", month_start).map_err(|e| errors.push(e)).unwrap_or(month_start);
     let to = bound(&query.to, "to", month_end).map_err(|e| errors.push(e)).unwrap_or(month_end);
     if errors.is_empty() && to <= from {
@@ -72,5 +77,8 @@ async fn usage_report(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    Ok(Json(usage::report(&state.pool, &user, from, to, query.workstation.as_deref()).await?))
+    let account =
+        app::backend::access::account(&state.pool, &user, project.as_ref(), app::domain::Permission::Read)
+            .await?;
+    Ok(Json(usage::report(&state.pool, &account, from, to, query.workstation.as_deref()).await?))
 }

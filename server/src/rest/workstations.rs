@@ -1,11 +1,12 @@
 //! `/v1/workstations`.
 
+use app::backend::access;
 use app::backend::lifecycle::{self, Expected};
 use app::backend::store::ListFilter;
 use app::backend::workstations;
 use app::domain::request::{GpuType, Region};
-use app::domain::{Action, ReconfigureRequest, WorkstationState};
-use app::domain::{Catalog, FieldError, WorkstationName, WorkstationStatus};
+use app::domain::{Action, Permission, ReconfigureRequest, WorkstationState};
+use app::domain::{Catalog, FieldError, ProjectRef, WorkstationName, WorkstationStatus};
 use app::domain::{CreateWorkstationRequest, Workstation};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -85,9 +86,10 @@ async fn create(
     let spec = CreateWorkstationRequest::from_json(body)
         .and_then(|request| request.parse(&state.catalog))
         .map_err(ApiError::Validation)?;
+    let account = access::account(&state.pool, &user, spec.project.as_ref(), Permission::Create).await?;
     if validate_only {
         // Every check a create makes, in the same order, and nothing stored.
-        workstations::validate_create(&state, &user, &spec).await?;
+        workstations::validate_create(&state, &account, &spec).await?;
         let would = ValidatedCreate {
             name: spec.name.as_str().to_owned(),
             status: WorkstationStatus::Provisioning,
@@ -96,7 +98,7 @@ async fn create(
         };
         return Ok((StatusCode::OK, Json(would)).into_response());
     }
-    let ws = workstations::create(&state, &user, &spec).await?;
+    let ws = workstations::create(&state, &account, &spec).await?;
     let location =
         HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response())
@@ -170,7 +172,8 @@ async fn show(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
-    let found = workstations::get_state(&state, &user, &id)
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Read).await?;
+    let found = workstations::get_state(&state, &owner, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("you have no workstation with id {id:?}")))?;
     with_etag(StatusCode::OK, found)
@@ -228,7 +231,8 @@ async fn act(
         }
         Ok(action) => action,
     };
-    let after = lifecycle::perform(&state, &user, &id, action, if_match(&headers).as_ref()).await?;
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::of_action(action)).await?;
+    let after = lifecycle::perform(&state, &owner, &id, action, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::ACCEPTED, after)
 }
 
@@ -265,7 +269,8 @@ async fn reconfigure(
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
     let request = ReconfigureRequest::from_json(body).map_err(ApiError::Validation)?;
-    let after = lifecycle::reconfigure(&state, &user, &id, &request, if_match(&headers).as_ref()).await?;
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Reconfigure).await?;
+    let after = lifecycle::reconfigure(&state, &owner, &id, &request, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::OK, after)
 }
 
@@ -295,7 +300,8 @@ async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = path_id(path)?;
-    let after = lifecycle::perform(&state, &user, &id, Action::Delete, if_match(&headers).as_ref()).await?;
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Delete).await?;
+    let after = lifecycle::perform(&state, &owner, &id, Action::Delete, if_match(&headers).as_ref()).await?;
     with_etag(StatusCode::ACCEPTED, after)
 }
 
@@ -327,6 +333,8 @@ struct ListParams {
     gpu: Option<String>,
     /// Names starting with this (case-insensitive).
     name_prefix: Option<String>,
+    /// A project's workstations (its id or name) instead of your own.
+    project: Option<String>,
 }
 
 /// A `PATCH` body: any subset of the configuration and when to apply it,
@@ -350,8 +358,12 @@ const MAX_LIMIT: u32 = 100;
 /// The page size when none is asked for.
 const DEFAULT_LIMIT: u32 = 50;
 
-fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilter, u32), ApiError> {
+fn parse_list_params(
+    params: ListParams,
+    catalog: &Catalog,
+) -> Result<(ListFilter, u32, Option<ProjectRef>), ApiError> {
     let mut errors = Vec::new();
+    let project = super::projects::project_param(params.project).map_err(|e| errors.push(e)).ok().flatten();
     // A parameter given empty is checked like any value (and refused): only
     // leaving it out means "any".
     let given = |v: Option<String>| v.map(|s| s.trim().to_owned());
@@ -402,12 +414,12 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    Ok((ListFilter { status, region, gpu, name_prefix, before_seq }, limit))
+    Ok((ListFilter { status, region, gpu, name_prefix, before_seq }, limit, project))
 }
 
-/// `GET /v1/workstations`: the caller's workstations, newest first, a page at
-/// a time (`limit`, `pageToken`), filtered by `status`, `region`, `gpu` and
-/// `namePrefix` (case-insensitive).
+/// `GET /v1/workstations`: the caller's workstations (or a project's, with
+/// `project`), newest first, a page at a time (`limit`, `pageToken`),
+/// filtered by `status`, `region`, `gpu` and `namePrefix` (case-insensitive).
 #[utoipa::path(
     get, path = "/workstations", tag = "workstations",
     params(ListParams),
@@ -415,6 +427,7 @@ fn parse_list_params(params: ListParams, catalog: &Catalog) -> Result<(ListFilte
         (status = 200, description = "A page of your workstations, newest first", body = WorkstationPage),
         Invalid,
         Unauthorized,
+        NotFound,
         ServerError
     )
 )]
@@ -426,8 +439,9 @@ async fn list(
 ) -> Result<Json<impl Serialize>, ApiError> {
     let Query(params) =
         query.map_err(|e| ApiError::MalformedBody(format!("the query string is malformed: {e}")))?;
-    let (filter, limit) = parse_list_params(params, &state.catalog)?;
-    let (workstations, next) = workstations::page(&state, &user, &filter, limit).await?;
+    let (filter, limit, project) = parse_list_params(params, &state.catalog)?;
+    let account = access::account(&state.pool, &user, project.as_ref(), Permission::Read).await?;
+    let (workstations, next) = workstations::page(&state, &account, &filter, limit).await?;
     let next_page_token = next.map(app::page_token::encode);
     Ok(Json(WorkstationPage { workstations, next_page_token }))
 }
@@ -487,7 +501,8 @@ async fn activity(
 ) -> Result<Json<AutoStopAt>, ApiError> {
     use app::backend::auto_stop::{self, Activity};
     let id = path_id(path)?;
-    match auto_stop::activity(&state.pool, state.settings.auto_stop, &user, &id).await? {
+    let owner = access::workstation_account(&state.pool, &user, &id, Permission::Operate).await?;
+    match auto_stop::activity(&state.pool, state.settings.auto_stop, &owner, &id).await? {
         Activity::Recorded(next) => Ok(Json(AutoStopAt {
             auto_stop_reason: next.as_ref().map(|(_, why)| why.as_str().to_owned()),
             auto_stop_at: next.map(|(at, _)| at),

@@ -36,7 +36,7 @@ async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> r
     }
     if method == "POST" && path.ends_with("/workstations") {
         req = req.json(&valid_body("intruder"));
-    } else if method == "PATCH" {
+    } else if method == "PATCH" || method == "PUT" {
         req = req.json(&json!({ "cpuCores": 4 }));
     }
     req.send().await.unwrap()

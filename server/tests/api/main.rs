@@ -19,6 +19,7 @@ mod listing;
 mod openapi;
 mod ops;
 mod pages;
+mod projects;
 mod provisioners;
 mod quota;
 mod schema;

@@ -45,6 +45,15 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
         "GET /catalog",
         "GET /quota",
         "GET /usage",
+        "GET /projects",
+        "POST /projects",
+        "GET /projects/{id}",
+        "PATCH /projects/{id}",
+        "DELETE /projects/{id}",
+        "GET /projects/{id}/members",
+        "PUT /projects/{id}/members/{user}",
+        "DELETE /projects/{id}/members/{user}",
+        "GET /projects/{id}/quota",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -87,6 +96,7 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         name: "x".into(),
         status: WorkstationStatus::Running,
         configuration: config.clone(),
+        owner: app::domain::Owner { kind: app::domain::OwnerKind::Project, id: 7, name: "ml-team".into() },
         phase: Some(app::domain::Phase::Stopping),
         pending_configuration: Some(config.clone()),
         auto_stop: app::domain::AutoStop { idle_timeout_seconds: 1800, running_timeout_seconds: 0 },
@@ -95,13 +105,30 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
     };
     assert_eq!(keys(&schemas["Workstation"]["properties"]), keys(&serde_json::to_value(&ws).unwrap()));
     assert_eq!(keys(&schemas["Configuration"]["properties"]), keys(&serde_json::to_value(&config).unwrap()));
+    assert_eq!(keys(&schemas["Owner"]["properties"]), keys(&serde_json::to_value(&ws.owner).unwrap()));
+    let project = app::domain::Project {
+        id: 7,
+        name: "ml-team".into(),
+        role: app::domain::Role::Admin,
+        created_at: "2026-12-06T00:00:00.000Z".into(),
+    };
+    assert_eq!(keys(&schemas["Project"]["properties"]), keys(&serde_json::to_value(&project).unwrap()));
+    let member = app::domain::Member {
+        user: "ada".into(),
+        role: app::domain::Role::Viewer,
+        added_at: "2026-12-06T00:00:00.000Z".into(),
+    };
+    assert_eq!(keys(&schemas["Member"]["properties"]), keys(&serde_json::to_value(&member).unwrap()));
     let required: BTreeSet<String> = schemas["Workstation"]["required"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(required, ["autoStop", "configuration", "id", "name", "status"].map(str::to_owned).into());
+    assert_eq!(
+        required,
+        ["autoStop", "configuration", "id", "name", "owner", "status"].map(str::to_owned).into()
+    );
     assert_eq!(keys(&schemas["AutoStop"]["properties"]), keys(&serde_json::to_value(ws.auto_stop).unwrap()));
     let event = WorkstationEvent {
         id: 1,
@@ -125,10 +152,10 @@ async fn schemas_have_exactly_the_fields_the_types_serialize() {
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(statuses, ["error", "provisioning", "running", "stopped"].map(str::to_owned).into());
-    // The create request documents the contract's two fields, and autoStop.
+    // The create request documents the contract's two fields, autoStop and project.
     assert_eq!(
         keys(&schemas["CreateWorkstationRequest"]["properties"]),
-        ["autoStop", "configuration", "name"].map(str::to_owned).into()
+        ["autoStop", "configuration", "name", "project"].map(str::to_owned).into()
     );
 }
 

@@ -25,9 +25,11 @@ async fn create_answers_201_with_the_contract_shape() {
                 "cpuCores": 8, "memoryGB": 32, "gpu": "NVIDIA RTX A5000",
                 "storageGB": 512, "region": "us-west-2"
             },
-            "autoStop": {"idleTimeoutSeconds": 0, "runningTimeoutSeconds": 0}
+            "autoStop": {"idleTimeoutSeconds": 0, "runningTimeoutSeconds": 0},
+            "owner": {"kind": "user", "id": body["owner"]["id"], "name": "alice"}
         })
     );
+    assert!(body["owner"]["id"].is_i64(), "{body}");
 
     // The Location is readable and holds the same record (plus, while
     // something is happening, its `phase`), with an ETag.

@@ -1,4 +1,4 @@
-//! The `users` table: accounts.
+//! The `users` table: accounts (users', and projects' in `projects.rs`).
 
 use sqlx::FromRow;
 
@@ -24,7 +24,10 @@ pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
     .await)
     .map_err(|e| {
         if is_unique_violation(&e) {
-            Error::Conflict(FieldError::new("#/name", format!("a user named {name:?} already exists")))
+            Error::Conflict(FieldError::new(
+                "#/name",
+                format!("the name {name:?} is taken by a user or a project"),
+            ))
         } else {
             e.into()
         }
@@ -33,10 +36,12 @@ pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
 
 /// The user with this name.
 pub async fn find_user(db: &Db, name: &str) -> Result<Option<User>, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, User>("SELECT id, name FROM users WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await)?)
+    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, User>(
+        "SELECT id, name FROM users WHERE name = $1 AND kind = 'user'"
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await)?)
 }
 
 /// The name of the user with this id.
@@ -59,7 +64,9 @@ pub async fn delete_user(db: &Db, user_id: i64) -> Result<(), Error> {
 
 /// How many users exist.
 pub async fn count_users(db: &Db) -> Result<i64, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await)?)
+    Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE kind = 'user'"
+    )
+    .fetch_one(pool)
+    .await)?)
 }

@@ -10,8 +10,8 @@ use crate::backend::events::Published;
 use crate::backend::Error;
 use crate::domain::time::format_utc_millis;
 use crate::domain::{
-    holds_resources, AutoStop, Configuration, Phase, Workstation, WorkstationSpec, WorkstationState,
-    WorkstationStatus,
+    holds_resources, AutoStop, Configuration, Owner, OwnerKind, Phase, Workstation, WorkstationSpec,
+    WorkstationState, WorkstationStatus,
 };
 use crate::on_pool;
 use crate::on_tx;
@@ -31,6 +31,9 @@ struct WorkstationRow {
     seq: i64,
     id: String,
     name: String,
+    owner_id: i64,
+    owner_kind: String,
+    owner_name: String,
     status: String,
     cpu_cores: i64,
     memory_gb: i64,
@@ -61,6 +64,12 @@ impl TryFrom<WorkstationRow> for WorkstationState {
             row.phase.as_deref().map(str::parse::<Phase>).transpose().map_err(|e| decode("phase", e))?;
         let count = |field: &str, v: i64| u32::try_from(v).map_err(|e| decode(field, e.to_string()));
         let status = row.status.parse::<WorkstationStatus>().map_err(|e| decode("status", e))?;
+        let owner = Owner {
+            kind: OwnerKind::parse(&row.owner_kind)
+                .ok_or_else(|| decode("owner kind", row.owner_kind.clone()))?,
+            id: row.owner_id,
+            name: row.owner_name,
+        };
         let auto_stop = AutoStop::from_stored(row.auto_stop_idle_secs, row.auto_stop_running_secs);
         // Only while running with no job at work, as auto-stop enforces it.
         let deadline = row
@@ -79,6 +88,7 @@ impl TryFrom<WorkstationRow> for WorkstationState {
             },
             id: row.id,
             name: row.name,
+            owner,
             phase: phase.clone(),
             pending_configuration: row
                 .pending_configuration
@@ -99,8 +109,11 @@ impl TryFrom<WorkstationRow> for WorkstationState {
     }
 }
 
-const WORKSTATION_COLUMNS: &str =
-    "id, name, status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress,
+/// The columns a [`WorkstationRow`] reads, its owner's kind and name among them.
+const WORKSTATION_COLUMNS: &str = "id, name, owner_id,
+    (SELECT o.kind FROM users o WHERE o.id = workstations.owner_id) AS owner_kind,
+    (SELECT o.name FROM users o WHERE o.id = workstations.owner_id) AS owner_name,
+    status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress,
     status_reason, created_at, version, pending_configuration, auto_stop_idle_secs, auto_stop_running_secs,
     last_activity_at";
 
@@ -380,7 +393,8 @@ pub struct ListFilter {
 }
 
 /// The keys and columns of a workstation row with its position, keyed like [`WorkstationRow`].
-const PAGE_ROW_FIELDS: &str = "'seq', seq, 'id', id, 'name', name, 'status', status,
+const PAGE_ROW_FIELDS: &str = "'seq', seq, 'id', id, 'name', name, 'owner_id', owner_id,
+    'owner_kind', owner_kind, 'owner_name', owner_name, 'status', status,
     'cpu_cores', cpu_cores, 'memory_gb', memory_gb, 'gpu', gpu, 'storage_gb', storage_gb,
     'region', region, 'phase', phase, 'progress', progress, 'status_reason', status_reason,
     'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration,

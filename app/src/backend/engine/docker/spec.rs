@@ -212,6 +212,11 @@ mod tests {
                     storage_gb: 20,
                     region: "us-west-2".into(),
                 },
+                owner: crate::domain::Owner {
+                    kind: crate::domain::OwnerKind::User,
+                    id: 1,
+                    name: "ada".into(),
+                },
                 phase: None,
                 auto_stop: Default::default(),
                 auto_stop_at: None,

@@ -1,0 +1,69 @@
+//! Whose account a request acts on, and whether the caller's role there
+//! allows it: the rules are the domain's (`domain::access`), the roles are
+//! read here.
+
+use super::store::{self, Db, ProjectAccount, User};
+use super::Error;
+use crate::domain::{Permission, ProjectRef, Role};
+
+/// The refusal for a member whose role falls short.
+fn forbidden(project: &str, role: Role, what: Permission) -> Error {
+    let needed = what.role_needed();
+    Error::Forbidden {
+        detail: format!(
+            "you are {} {role} of project {project:?}; it takes the {needed} role to {}",
+            if role == Role::Admin || role == Role::Owner { "an" } else { "a" },
+            what.verb()
+        ),
+        role_needed: needed,
+        role,
+    }
+}
+
+/// The account that holds workstation `id` when `user` may do `what` to it.
+/// For the user's own workstation, and for one they cannot see (another
+/// user's, a project they are not in, none), it is the user's own account,
+/// where the service then finds nothing and answers its usual 404; a
+/// project member whose role falls short is refused here.
+pub async fn workstation_account(db: &Db, user: &User, id: &str, what: Permission) -> Result<User, Error> {
+    match store::workstation_owner(db, user.id, id).await? {
+        Some((project, true, Some(role))) => {
+            if role.allows(what) {
+                Ok(project)
+            } else {
+                Err(forbidden(&project.name, role, what))
+            }
+        }
+        _ => Ok(user.clone()),
+    }
+}
+
+/// The project `reference` names when `user` is a member allowed to do `what`.
+pub async fn project(
+    db: &Db,
+    user: &User,
+    reference: &ProjectRef,
+    what: Permission,
+) -> Result<ProjectAccount, Error> {
+    let not_found = || Error::NotFound(format!("you are in no project {:?}", reference.to_string()));
+    let project = store::find_project(db, user.id, reference).await?.ok_or_else(not_found)?;
+    let role = project.role.ok_or_else(not_found)?;
+    if !role.allows(what) {
+        return Err(forbidden(&project.account.name, role, what));
+    }
+    Ok(project)
+}
+
+/// The account a request names: the user's own when it names no project,
+/// else the project's when the user may do `what` in it.
+pub async fn account(
+    db: &Db,
+    user: &User,
+    project: Option<&ProjectRef>,
+    what: Permission,
+) -> Result<User, Error> {
+    match project {
+        None => Ok(user.clone()),
+        Some(reference) => Ok(self::project(db, user, reference, what).await?.account),
+    }
+}
