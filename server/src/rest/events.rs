@@ -46,13 +46,25 @@ struct Resume {
     last_event_id: Option<String>,
 }
 
+/// `GET /v1/events` query parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct AccountStream {
+    /// Resume after this id, for clients that cannot set headers.
+    last_event_id: Option<String>,
+    /// A project's workstations (its id or name) instead of your own.
+    project: Option<String>,
+}
+
 /// Where to resume: the `Last-Event-ID` header, else the query; 0 = from the start.
 fn resume_point(headers: &HeaderMap, query: Result<Query<Resume>, QueryRejection>) -> Result<i64, ApiError> {
-    let raw = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| query.ok().and_then(|Query(q)| q.last_event_id));
+    resume_from(headers, query.ok().and_then(|Query(q)| q.last_event_id))
+}
+
+/// The same, with the query's `lastEventId` already read.
+fn resume_from(headers: &HeaderMap, from_query: Option<String>) -> Result<i64, ApiError> {
+    let raw = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(from_query);
     match raw.as_deref().map(str::trim) {
         None | Some("") => Ok(0),
         Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -135,29 +147,35 @@ async fn workstation_stream(
     Ok(stream(state, Scope::Workstation { id, owner: owner.id }, after, open))
 }
 
-/// `GET /v1/events`: every workstation of the caller on one connection.
+/// `GET /v1/events`: every workstation of the caller (or of a project, with
+/// `project`) on one connection.
 #[utoipa::path(
     get, path = "/events", tag = "events",
     params(
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
-        Resume
+        AccountStream
     ),
     responses(
         (status = 200, description = "Server-Sent Events for all your workstations; `id:` is the event id",
             body = WorkstationEvent, content_type = "text/event-stream"),
         Invalid,
-        Unauthorized
+        Unauthorized,
+        NotFound
     )
 )]
 async fn user_stream(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     headers: HeaderMap,
-    query: Result<Query<Resume>, QueryRejection>,
+    query: Result<Query<AccountStream>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after = resume_point(&headers, query)?;
+    let Query(query) =
+        query.map_err(|e| ApiError::MalformedBody(format!("the query string is malformed: {e}")))?;
+    let project = super::projects::project_param(query.project).map_err(|e| ApiError::Validation(vec![e]))?;
+    let after = resume_from(&headers, query.last_event_id)?;
+    let account = access::account(&state.pool, &user, project.as_ref(), Permission::Read).await?;
     let open = OpenStream::new(&state, &user, &headers)?;
-    Ok(stream(state, Scope::Owner(user.id), after, open))
+    Ok(stream(state, Scope::Owner(account.id), after, open))
 }
 
 /// What keeps a stream open: its place among the user's streams, which

@@ -321,3 +321,26 @@ async fn a_projects_quota_is_its_own() {
     let own = app.get_json("/v1/quota", &alice).await;
     assert_eq!(own["used"]["cpuCores"], 8, "{own}");
 }
+
+#[tokio::test]
+async fn members_follow_a_projects_events_on_one_stream() {
+    let app = TestApp::spawn().await;
+    let olga = app.token_for("olga").await;
+    let vic = app.token_for("vic").await;
+    let eve = app.token_for("eve").await;
+    new_project(&app, &olga, "team").await;
+    assert_eq!(put_member(&app, &olga, "team", "vic", "viewer").await.status().as_u16(), 200);
+
+    let mut project_stream = app.stream("/v1/events?project=team", &vic, None).await;
+    let mut own_stream = app.stream("/v1/events", &vic, None).await;
+    let id = app.create(&olga, &in_project("shared", "team")).await;
+    let first = project_stream.next().await.expect("the project's event reaches its viewer");
+    let event: Value = serde_json::from_str(&first.data).unwrap();
+    assert_eq!(event["workstationId"], id.as_str());
+    assert!(own_stream.next_within(Duration::from_millis(300)).await.is_none(), "not in vic's own stream");
+    let res = app.get("/v1/events?project=team", &eve).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    // A project workstation's own stream, for a member.
+    let mut one = app.stream(&format!("/v1/workstations/{id}/events"), &vic, None).await;
+    assert!(one.next().await.is_some());
+}

@@ -87,16 +87,15 @@ pub async fn insert_project(tx: &mut Tx, name: &str, creator: i64) -> Result<Pro
 
 /// The projects `user_id` is a member of, by name.
 pub async fn projects_of(db: &Db, user_id: i64) -> Result<Vec<ProjectAccount>, Error> {
-    let rows =
-        on_pool!(db, |pool, d| {
-            sqlx::query_as::<_, ProjectRow>(
+    let rows = on_pool!(db, |pool, d| {
+        sqlx::query_as::<_, ProjectRow>(
         "SELECT p.id, p.name, p.created_at, m.role FROM project_members m JOIN users p ON p.id = m.project_id
          WHERE m.user_id = $1 AND p.kind = 'project' ORDER BY p.name"
     )
     .bind(user_id)
     .fetch_all(pool)
     .await
-        })?;
+    })?;
     rows.into_iter().map(ProjectAccount::try_from).collect()
 }
 
