@@ -30,7 +30,7 @@ fn user_names_are_checked_and_unique() {
     assert!(db.run(&["user", "create", "bob"]).status.success());
     let again = db.run(&["user", "create", "bob"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(text(&again.stderr).contains("already exists"), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("is taken"), "{}", text(&again.stderr));
     let bad = db.run(&["user", "create", "no spaces"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("user name may contain only"), "{}", text(&bad.stderr));
@@ -162,6 +162,37 @@ fn quotas_are_set_per_user_and_shown() {
     );
     assert_eq!(db.run(&["quota", "set", "--user", "erin"]).status.code(), Some(1));
     assert_eq!(db.run(&["quota", "set", "--user", "nobody", "--gpus", "1"]).status.code(), Some(1));
+}
+
+#[test]
+fn projects_get_owners_quotas_and_tokens_of_their_own() {
+    let db = Db::new();
+    assert!(db.run(&["user", "create", "alice"]).status.success());
+    assert!(db.run(&["user", "create", "bob"]).status.success());
+    let out = db.run(&["project", "create", "ml-team", "--owner", "alice"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("created project ml-team"), "{}", text(&out.stderr));
+    // One namespace for users and projects; names are checked.
+    assert_eq!(db.run(&["project", "create", "bob", "--owner", "alice"]).status.code(), Some(1));
+    assert_eq!(db.run(&["project", "create", "9lives", "--owner", "alice"]).status.code(), Some(1));
+    assert_eq!(db.run(&["project", "create", "x", "--owner", "nobody"]).status.code(), Some(1));
+
+    let out = db.run(&["quota", "set", "--project", "ml-team", "--cpu-cores", "24"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&db.run(&["quota", "show", "--project", "ml-team"]).stdout);
+    assert!(shown.contains("cpuCores  24"), "{shown}");
+    let own = text(&db.run(&["quota", "show", "--user", "alice"]).stdout);
+    assert!(own.contains("cpuCores  default"), "{own}");
+    assert_eq!(db.run(&["quota", "show", "--project", "alice"]).status.code(), Some(1));
+
+    let out = db.run(&["token", "create", "--user", "alice", "--project", "ml-team"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(is_token(text(&out.stdout).trim()));
+    let refused = db.run(&["token", "create", "--user", "bob", "--project", "ml-team"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("not a member"), "{}", text(&refused.stderr));
+    let list = text(&db.run(&["token", "list", "--user", "alice"]).stdout);
+    assert!(list.contains("PROJECT") && list.contains("ml-team"), "{list}");
 }
 
 /// SIGTERM: in-flight work finishes, the process exits cleanly, and the

@@ -67,7 +67,8 @@ mod ssr {
         id: &str,
         what: crate::domain::Permission,
     ) -> Result<User, AppError> {
-        match crate::backend::access::workstation_account(&state.pool, user, id, what).await {
+        let caller = crate::backend::auth::Principal::from(user.clone());
+        match crate::backend::access::workstation_account(&state.pool, &caller, id, what).await {
             Ok(account) => Ok(account),
             Err(crate::backend::Error::Forbidden { detail, .. }) => {
                 Err(AppError::ActionRefused(format!("Not allowed: {detail}.")))
@@ -129,6 +130,13 @@ pub async fn sign_in(token: String) -> Result<(), AppError> {
         auth::authenticate_token_scoped(&state.pool, token).await.map_err(ssr::internal)?.ok_or_else(
             || AppError::SignInFailed("That token is not valid: unknown, revoked or expired.".into()),
         )?;
+    if user.project.is_some() {
+        // A session acts on everything its user may; this token may not.
+        return Err(AppError::SignInFailed(
+            "That token is limited to one project. Sign in with a token created without --project.".into(),
+        ));
+    }
+    let user = user.user;
     if scope != auth::Scope::Full {
         // A session can change things; a read-only token must not open one.
         return Err(AppError::SignInFailed(

@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
     /// Set or show a user's or a project's quota.
     #[command(subcommand)]
     Quota(QuotaCommand),
@@ -101,6 +104,19 @@ pub enum QuotaCommand {
     Show {
         #[command(flatten)]
         account: AccountArg,
+    },
+}
+
+/// `atelier project …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project with a user as its owner.
+    Create {
+        /// The project's name: letters, digits, `-` and `_`, starting with a letter.
+        name: String,
+        /// Its first owner (an existing user).
+        #[arg(long)]
+        owner: String,
     },
 }
 
@@ -291,6 +307,10 @@ pub enum TokenCommand {
         /// The token stops working this many days from now.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
         expires_in_days: Option<u32>,
+        /// Limit the token to this project (name or id; the user must be a
+        /// member): it acts there only, and creates there by default.
+        #[arg(long)]
+        project: Option<String>,
     },
     /// List tokens (never the tokens themselves: their prefixes).
     List {
@@ -385,7 +405,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("created user {}", user.name);
             Ok(())
         }
-        Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days }) => {
+        Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days, project }) => {
             let pool = open(&cli.database_url).await?;
             if accounts::find_user(&pool, &user).await.map_err(|e| e.to_string())?.is_none() {
                 auth::check_user_name(&user).map_err(|e| format!("user name {e}"))?;
@@ -397,7 +417,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let scope = if read_only { auth::Scope::Read } else { auth::Scope::Full };
             let expires_in = expires_in_days.map(|d| Duration::from_secs(u64::from(d) * 86_400));
-            let issued = auth::issue_token_with(&pool, &user, label.as_deref(), scope, expires_in)
+            let project = match &project {
+                None => None,
+                Some(reference) => {
+                    let reference = app::domain::ProjectRef::parse(reference);
+                    let caller = auth::Principal::from(user.clone());
+                    let found = app::backend::access::project(
+                        &pool,
+                        &caller,
+                        &reference,
+                        app::domain::Permission::Read,
+                    )
+                    .await
+                    .map_err(|e| match e {
+                        app::backend::Error::NotFound(_) => {
+                            format!("{} is not a member of a project {reference}", user.name)
+                        }
+                        e => e.to_string(),
+                    })?;
+                    Some(found.account.id)
+                }
+            };
+            let issued = auth::issue_token_in(&pool, &user, label.as_deref(), scope, expires_in, project)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", issued.token);
@@ -407,8 +448,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let pool = open(&cli.database_url).await?;
             let tokens = accounts::tokens(&pool, user.as_deref()).await.map_err(|e| e.to_string())?;
             println!(
-                "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} LABEL",
-                "PREFIX", "USER", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "STATE"
+                "{:<14} {:<16} {:<6} {:<16} {:<26} {:<26} {:<26} {:<8} LABEL",
+                "PREFIX", "USER", "SCOPE", "PROJECT", "CREATED", "LAST USED", "EXPIRES", "STATE"
             );
             for t in tokens {
                 let state = match (&t.revoked_at, t.expired) {
@@ -417,10 +458,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     (None, false) => "active",
                 };
                 println!(
-                    "{:<14} {:<16} {:<6} {:<26} {:<26} {:<26} {:<8} {}",
+                    "{:<14} {:<16} {:<6} {:<16} {:<26} {:<26} {:<26} {:<8} {}",
                     t.prefix,
                     t.user_name,
                     t.scope,
+                    t.project_name.as_deref().unwrap_or("-"),
                     t.created_at,
                     t.last_used_at.as_deref().unwrap_or("never"),
                     t.expires_at.as_deref().unwrap_or("never"),
@@ -457,6 +499,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             let report =
                 app::backend::usage::report(&pool, &user, from, to, None).await.map_err(|e| e.to_string())?;
             print!("{}", usage_table(&user.name, &report));
+            Ok(())
+        }
+        Command::Project(ProjectCommand::Create { name, owner }) => {
+            let pool = open(&cli.database_url).await?;
+            let owner = existing_user(&pool, &owner).await?;
+            let name = app::domain::ProjectName::parse(&name).map_err(|e| format!("project name {e}"))?;
+            let project = app::backend::projects::create(&pool, &auth::Principal::from(owner.clone()), &name)
+                .await
+                .map_err(|e| match e {
+                    app::backend::Error::Conflict(field) => field.detail,
+                    e => e.to_string(),
+                })?;
+            eprintln!("created project {} (id {}) owned by {}", project.name, project.id, owner.name);
             Ok(())
         }
         Command::Quota(QuotaCommand::Show { account }) => {

@@ -13,3 +13,7 @@ CREATE TABLE project_members (
     PRIMARY KEY (project_id, user_id)
 );
 CREATE INDEX project_members_user ON project_members(user_id);
+
+-- A token may be limited to one project: it acts there only, and creates
+-- there when a request names no project.
+ALTER TABLE api_tokens ADD COLUMN project_id BIGINT REFERENCES users(id) ON DELETE CASCADE;

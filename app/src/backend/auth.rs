@@ -66,6 +66,29 @@ impl Scope {
     }
 }
 
+/// Who a request acts as: a user, and the one project its token is limited
+/// to, if it is (then it acts there only). It reads as its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: User,
+    /// The project (its account id) a token is limited to.
+    pub project: Option<i64>,
+}
+
+impl From<User> for Principal {
+    fn from(user: User) -> Self {
+        Self { user, project: None }
+    }
+}
+
+impl std::ops::Deref for Principal {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.user
+    }
+}
+
 /// Issues a full, non-expiring token for `user`.
 pub async fn issue_token(pool: &Db, user: &User, label: Option<&str>) -> Result<IssuedToken, Error> {
     issue_token_with(pool, user, label, Scope::Full, None).await
@@ -79,28 +102,50 @@ pub async fn issue_token_with(
     scope: Scope,
     expires_in: Option<std::time::Duration>,
 ) -> Result<IssuedToken, Error> {
+    issue_token_in(pool, user, label, scope, expires_in, None).await
+}
+
+/// Issues a token for `user`, limited to the project `project` (its
+/// account id) if given: the caller has checked that the user is in it.
+pub async fn issue_token_in(
+    pool: &Db,
+    user: &User,
+    label: Option<&str>,
+    scope: Scope,
+    expires_in: Option<std::time::Duration>,
+    project: Option<i64>,
+) -> Result<IssuedToken, Error> {
     let token = format!("{TOKEN_PREFIX}{}", random_secret(32));
     let prefix = token[..SHOWN_PREFIX_LEN].to_owned();
     let expires_in_secs = expires_in.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
-    store::insert_token(pool, user.id, &hash_secret(&token), &prefix, label, scope.as_str(), expires_in_secs)
-        .await?;
+    store::insert_token(
+        pool,
+        user.id,
+        &hash_secret(&token),
+        &prefix,
+        label,
+        scope.as_str(),
+        expires_in_secs,
+        project,
+    )
+    .await?;
     Ok(IssuedToken { token, prefix })
 }
 
 /// The user a presented token belongs to, if the token is well-formed, known,
 /// not revoked and not expired.
 pub async fn authenticate_token(pool: &Db, token: &str) -> Result<Option<User>, Error> {
-    Ok(authenticate_token_scoped(pool, token).await?.map(|(user, _)| user))
+    Ok(authenticate_token_scoped(pool, token).await?.map(|(principal, _)| principal.user))
 }
 
 /// The same, with what the token may do.
-pub async fn authenticate_token_scoped(pool: &Db, token: &str) -> Result<Option<(User, Scope)>, Error> {
+pub async fn authenticate_token_scoped(pool: &Db, token: &str) -> Result<Option<(Principal, Scope)>, Error> {
     if !looks_like_token(token) {
         return Ok(None);
     }
     Ok(store::user_for_token(pool, &hash_secret(token))
         .await?
-        .map(|(user, scope)| (user, Scope::parse(&scope))))
+        .map(|(user, scope, project)| (Principal { user, project }, Scope::parse(&scope))))
 }
 
 /// Whether `s` has the shape of one of our tokens (cheap check before any query).

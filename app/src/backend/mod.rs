@@ -45,6 +45,9 @@ pub enum Error {
     /// The caller's role in a project does not allow it.
     #[error("forbidden: {detail}")]
     Forbidden { detail: String, role_needed: crate::domain::Role, role: crate::domain::Role },
+    /// The request's token is limited to one project, and this reaches past it.
+    #[error("token limited: {0}")]
+    TokenLimited(String),
     /// The object is in a state that refuses the change (e.g. a project
     /// that still holds workstations, or its last owner leaving).
     #[error("refused: {0}")]

@@ -3,6 +3,7 @@
 //! transaction, so two concurrent changes cannot both remove the last owner.
 
 use super::access;
+use super::auth::Principal;
 use super::store::{self, Db, User};
 use super::Error;
 use crate::domain::access::{check_owners_left, membership_change_needs, MembershipRule};
@@ -10,7 +11,10 @@ use crate::domain::{Member, Permission, Project, ProjectName, ProjectRef, QuotaS
 
 /// Makes a project; its creator is its first owner.
 #[tracing::instrument(skip_all, fields(user = %user.name, project = name.as_str()))]
-pub async fn create(db: &Db, user: &User, name: &ProjectName) -> Result<Project, Error> {
+pub async fn create(db: &Db, user: &Principal, name: &ProjectName) -> Result<Project, Error> {
+    if user.project.is_some() {
+        return Err(Error::TokenLimited("a token limited to one project cannot create projects".into()));
+    }
     let mut tx = store::begin_write(db).await?;
     let project = store::insert_project(&mut tx, name.as_str(), user.id).await?;
     tx.commit().await?;
@@ -18,16 +22,17 @@ pub async fn create(db: &Db, user: &User, name: &ProjectName) -> Result<Project,
 }
 
 /// The projects the user is a member of, by name, with their role.
-pub async fn list(db: &Db, user: &User) -> Result<Vec<Project>, Error> {
+pub async fn list(db: &Db, user: &Principal) -> Result<Vec<Project>, Error> {
     Ok(store::projects_of(db, user.id)
         .await?
         .into_iter()
+        .filter(|p| user.project.is_none_or(|only| only == p.account.id))
         .filter_map(|p| p.role.map(|role| p.shown(role)))
         .collect())
 }
 
 /// One of the user's projects.
-pub async fn get(db: &Db, user: &User, reference: &ProjectRef) -> Result<Project, Error> {
+pub async fn get(db: &Db, user: &Principal, reference: &ProjectRef) -> Result<Project, Error> {
     let project = access::project(db, user, reference, Permission::Read).await?;
     let role = project.role.unwrap_or(Role::Viewer);
     Ok(project.shown(role))
@@ -37,7 +42,7 @@ pub async fn get(db: &Db, user: &User, reference: &ProjectRef) -> Result<Project
 #[tracing::instrument(skip_all, fields(user = %user.name, project = %reference))]
 pub async fn rename(
     db: &Db,
-    user: &User,
+    user: &Principal,
     reference: &ProjectRef,
     name: &ProjectName,
 ) -> Result<Project, Error> {
@@ -52,7 +57,7 @@ pub async fn rename(
 
 /// Deletes a project (owners), refused while it holds workstations.
 #[tracing::instrument(skip_all, fields(user = %user.name, project = %reference))]
-pub async fn delete(db: &Db, user: &User, reference: &ProjectRef) -> Result<(), Error> {
+pub async fn delete(db: &Db, user: &Principal, reference: &ProjectRef) -> Result<(), Error> {
     let project = access::project(db, user, reference, Permission::Own).await?;
     let mut tx = store::begin_write(db).await?;
     let held = store::count_owned_workstations(&mut tx, project.account.id).await?;
@@ -68,7 +73,7 @@ pub async fn delete(db: &Db, user: &User, reference: &ProjectRef) -> Result<(), 
 }
 
 /// A project's members (anyone in it may see them).
-pub async fn members(db: &Db, user: &User, reference: &ProjectRef) -> Result<Vec<Member>, Error> {
+pub async fn members(db: &Db, user: &Principal, reference: &ProjectRef) -> Result<Vec<Member>, Error> {
     let project = access::project(db, user, reference, Permission::Read).await?;
     store::members(db, project.account.id).await
 }
@@ -79,7 +84,7 @@ pub async fn members(db: &Db, user: &User, reference: &ProjectRef) -> Result<Vec
 #[tracing::instrument(skip_all, fields(user = %user.name, project = %reference, member = member))]
 pub async fn set_member(
     db: &Db,
-    user: &User,
+    user: &Principal,
     reference: &ProjectRef,
     member: &str,
     role: Option<Role>,
@@ -138,7 +143,7 @@ pub async fn set_member(
 /// apart from its members' own.
 pub async fn quota(
     state: &super::AppState,
-    user: &User,
+    user: &Principal,
     reference: &ProjectRef,
 ) -> Result<QuotaStatus, Error> {
     let project = access::project(&state.pool, user, reference, Permission::Read).await?;

@@ -7,9 +7,9 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method};
 use super::ApiError;
 use crate::AppState;
 
-/// The user a request's bearer token belongs to.
+/// Who a request's bearer token (or, for reads, session cookie) acts as.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+pub struct AuthUser(pub auth::Principal);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -20,7 +20,7 @@ impl FromRequestParts<AppState> for AuthUser {
             // session cookie instead. Writes always need a token.
             if reads_only(&parts.method) {
                 if let Some(user) = session_user(parts, state).await? {
-                    return Ok(Self(user));
+                    return Ok(Self(user.into()));
                 }
             }
             return Err(ApiError::Unauthorized {

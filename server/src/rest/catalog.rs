@@ -91,5 +91,8 @@ async fn quota(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<impl Serialize>, ApiError> {
-    Ok(Json(app::backend::quota::status(&state, &user).await?))
+    // A project-limited token's quota is its project's.
+    let account =
+        app::backend::access::account(&state.pool, &user, None, app::domain::Permission::Read).await?;
+    Ok(Json(app::backend::quota::status(&state, &account).await?))
 }

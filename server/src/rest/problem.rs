@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The caller's role in the project does not allow it.
     #[error("forbidden: {detail}")]
     Forbidden { detail: String, role_needed: app::domain::Role, role: app::domain::Role },
+    /// The token is limited to one project, and the request reaches past it.
+    #[error("token limited: {0}")]
+    TokenLimited(String),
     /// The object's state refuses the change (not a field's fault).
     #[error("refused: {0}")]
     Refused(String),
@@ -156,6 +159,7 @@ impl From<app::backend::Error> for ApiError {
                 Self::Forbidden { detail, role_needed, role }
             }
             app::backend::Error::Refused(detail) => Self::Refused(detail),
+            app::backend::Error::TokenLimited(detail) => Self::TokenLimited(detail),
             app::backend::Error::InsufficientCapacity(shortage) => Self::InsufficientCapacity(shortage),
             app::backend::Error::QuotaExceeded(excess) => Self::QuotaExceeded(excess),
             app::backend::Error::Database(e) => Self::from_database(&e),
@@ -250,6 +254,13 @@ impl IntoResponse for ApiError {
                 extensions.insert("role".into(), role.as_str().into());
                 (StatusCode::FORBIDDEN, "/problems/role-required", "Your role does not allow this", detail.clone(), None)
             }
+            Self::TokenLimited(detail) => (
+                StatusCode::FORBIDDEN,
+                "/problems/token-limited",
+                "This token is limited to one project",
+                detail.clone(),
+                None,
+            ),
             Self::Refused(detail) => {
                 (StatusCode::CONFLICT, "/problems/conflict", "Conflict", detail.clone(), None)
             }

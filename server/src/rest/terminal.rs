@@ -126,7 +126,7 @@ fn invalid(pointer: &str, detail: String) -> ApiError {
 
 /// A token that may change things, or a session cookie sent from one of
 /// this server's pages (a WebSocket carries cookies cross-site).
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<User, ApiError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<auth::Principal, ApiError> {
     match Credential::of(headers) {
         Some(Credential::Token(token)) => match auth::authenticate_token_scoped(&state.pool, &token).await? {
             Some((_, auth::Scope::Read)) => Err(ApiError::InsufficientScope),
@@ -140,10 +140,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<User, Api
             if crate::security::same_site(headers) != Some(true) {
                 return Err(ApiError::CrossSite);
             }
-            auth::session_user(&state.pool, &cookie).await?.ok_or(ApiError::Unauthorized {
-                detail: "the session ended; sign in again",
-                token_presented: true,
-            })
+            auth::session_user(&state.pool, &cookie).await?.map(auth::Principal::from).ok_or(
+                ApiError::Unauthorized { detail: "the session ended; sign in again", token_presented: true },
+            )
         }
         None => Err(ApiError::Unauthorized {
             detail: "send an API token in the Authorization header: `Authorization: Bearer <token>`",

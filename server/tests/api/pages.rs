@@ -171,20 +171,9 @@ async fn a_server_failure_is_a_500_page_in_the_app_style() {
     assert!(!page.contains("sessions"), "the cause stays in the log");
 }
 
-#[tokio::test]
-async fn a_read_only_token_cannot_open_a_session() {
-    let app = TestApp::spawn().await;
-    let user = app::backend::store::create_user(&app.state.pool, "alice").await.unwrap();
-    let read = app::backend::auth::issue_token_with(
-        &app.state.pool,
-        &user,
-        None,
-        app::backend::auth::Scope::Read,
-        None,
-    )
-    .await
-    .unwrap()
-    .token;
+/// Signs in with `token` through the page's form, which must refuse it
+/// without a session; the page it goes back to.
+async fn refused_sign_in(app: &TestApp, token: &str) -> String {
     let page = app.client.get(app.url("/sign-in")).send().await.unwrap().text().await.unwrap();
     let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
     let res = app
@@ -192,15 +181,35 @@ async fn a_read_only_token_cannot_open_a_session() {
         .post(app.url(&action))
         .header("accept", "text/html")
         .header("referer", app.url("/sign-in"))
-        .form(&[("token", read.as_str())])
+        .form(&[("token", token)])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 302);
-    assert!(res.headers().get("set-cookie").is_none(), "no session for a read-only token");
+    assert!(res.headers().get("set-cookie").is_none(), "no session for this token");
     let location = res.headers()["location"].to_str().unwrap().to_owned();
-    let page = app.client.get(&location).send().await.unwrap().text().await.unwrap();
+    app.client.get(&location).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_read_only_or_project_limited_token_cannot_open_a_session() {
+    use app::backend::auth::{issue_token_in, Scope};
+    let app = TestApp::spawn().await;
+    let user = app::backend::store::create_user(&app.state.pool, "alice").await.unwrap();
+    let read = issue_token_in(&app.state.pool, &user, None, Scope::Read, None, None).await.unwrap().token;
+    let page = refused_sign_in(&app, &read).await;
     assert!(page.contains("That token may only read"), "{page}");
+
+    let full = app.token_for("alice").await;
+    let res =
+        app.post_json("/v1/projects", &full, &serde_json::json!({ "name": "team" })).send().await.unwrap();
+    let project: serde_json::Value = res.json().await.unwrap();
+    let limited = issue_token_in(&app.state.pool, &user, None, Scope::Full, None, project["id"].as_i64())
+        .await
+        .unwrap()
+        .token;
+    let page = refused_sign_in(&app, &limited).await;
+    assert!(page.contains("limited to one project"), "{page}");
 }
 
 /// Building a router (as each test's server does, several at once in this

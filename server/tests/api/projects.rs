@@ -344,3 +344,56 @@ async fn members_follow_a_projects_events_on_one_stream() {
     let mut one = app.stream(&format!("/v1/workstations/{id}/events"), &vic, None).await;
     assert!(one.next().await.is_some());
 }
+
+#[tokio::test]
+async fn a_project_limited_token_acts_in_its_project_only() {
+    use app::backend::auth::{issue_token_in, Scope};
+    let app = TestApp::spawn().await;
+    let alice = app.token_for("alice").await;
+    let team = new_project(&app, &alice, "team").await;
+    new_project(&app, &alice, "other").await;
+    let own = app.create(&alice, &valid_body("own-box")).await;
+    let elsewhere = app.create(&alice, &in_project("other-box", "other")).await;
+    let user = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let limited = issue_token_in(&app.state.pool, &user, None, Scope::Full, None, team["id"].as_i64())
+        .await
+        .unwrap()
+        .token;
+
+    // Without "project" it creates in its project.
+    let res = app.post_json("/v1/workstations", &limited, &valid_body("ci-box")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let made: Value = res.json().await.unwrap();
+    assert_eq!(made["owner"]["name"], "team");
+    let listed = app.get_json("/v1/workstations", &limited).await;
+    assert_eq!(listed["workstations"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["workstations"][0]["id"], made["id"]);
+    let projects = app.get_json("/v1/projects", &limited).await;
+    assert_eq!(projects["projects"].as_array().unwrap().len(), 1, "{projects}");
+    assert_eq!(projects["projects"][0]["name"], "team");
+
+    // Nothing else is there for it.
+    for path in [
+        format!("/v1/workstations/{own}"),
+        format!("/v1/workstations/{elsewhere}"),
+        format!("/v1/workstations/{own}/history"),
+        "/v1/projects/other".to_owned(),
+        "/v1/workstations?project=other".to_owned(),
+        "/v1/events?project=other".to_owned(),
+    ] {
+        assert_eq!(app.get(&path, &limited).send().await.unwrap().status().as_u16(), 404, "{path}");
+    }
+    let res =
+        app.post_json("/v1/workstations", &limited, &in_project("sneaky", "other")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = app.post(&format!("/v1/workstations/{own}/stop"), &limited).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = app.post_json("/v1/projects", &limited, &json!({ "name": "more" })).send().await.unwrap();
+    assert_eq!(problem(res, 403).await["type"], "/problems/token-limited");
+    // Its quota is its project's.
+    let quota = app.get_json("/v1/quota", &limited).await;
+    assert_eq!(quota["used"]["cpuCores"], 8, "{quota}");
+    assert_eq!(app.get_json("/v1/quota", &alice).await["used"]["cpuCores"], 8);
+    let quota = app.get_json("/v1/projects/other/quota", &alice).await;
+    assert_eq!(quota["used"]["cpuCores"], 8, "{quota}");
+}

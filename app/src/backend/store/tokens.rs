@@ -22,6 +22,8 @@ pub struct TokenInfo {
     pub expires_at: Option<String>,
     /// Past its expiry now.
     pub expired: bool,
+    /// The one project it is limited to, if any.
+    pub project_name: Option<String>,
 }
 
 /// Stores a new token's hash.
@@ -33,10 +35,11 @@ pub async fn insert_token(
     label: Option<&str>,
     scope: &str,
     expires_in_secs: Option<i64>,
+    project_id: Option<i64>,
 ) -> Result<(), Error> {
     on_pool!(db, |pool, d| sqlx::query(&format!(
-        "INSERT INTO api_tokens (user_id, token_hash, prefix, label, scope, expires_at)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 IS NULL THEN NULL ELSE {expiry} END)",
+        "INSERT INTO api_tokens (user_id, token_hash, prefix, label, scope, expires_at, project_id)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 IS NULL THEN NULL ELSE {expiry} END, $7)",
         expiry = d.now_plus("$6")
     ))
     .bind(user_id)
@@ -45,6 +48,7 @@ pub async fn insert_token(
     .bind(label)
     .bind(scope)
     .bind(expires_in_secs)
+    .bind(project_id)
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
@@ -54,20 +58,22 @@ pub async fn insert_token(
 /// The owner and scope of a live (not revoked, not expired) token, recording
 /// its use. The use time is written at most once a minute, so reads do not
 /// turn into writes.
-pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, String)>, Error> {
-    let row = on_pool!(db, |pool, d| sqlx::query_as::<_, (i64, String, i64, bool, String)>(&format!(
-        "SELECT u.id, u.name, t.id,
+pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, String, Option<i64>)>, Error> {
+    let row = on_pool!(db, |pool, d| sqlx::query_as::<_, (i64, String, i64, bool, String, Option<i64>)>(
+        &format!(
+            "SELECT u.id, u.name, t.id,
                 t.last_used_at IS NULL OR t.last_used_at < {minute_ago},
-                t.scope
+                t.scope, t.project_id
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})",
-        minute_ago = d.now_plus("-60"),
-        now = d.now
-    ))
+            minute_ago = d.now_plus("-60"),
+            now = d.now
+        )
+    )
     .bind(token_hash)
     .fetch_optional(pool)
     .await)?;
-    let Some((user_id, name, token_id, stale, scope)) = row else {
+    let Some((user_id, name, token_id, stale, scope, project_id)) = row else {
         return Ok(None);
     };
     if stale {
@@ -87,7 +93,7 @@ pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, S
             }
         });
     }
-    Ok(Some((User { id: user_id, name }, scope)))
+    Ok(Some((User { id: user_id, name }, scope, project_id)))
 }
 
 /// Revokes the live tokens whose hash or prefix matches; returns how many.
@@ -109,8 +115,9 @@ pub async fn revoke_tokens(db: &Db, token_hash: Option<&str>, prefix: Option<&st
 pub async fn list_tokens(db: &Db, user: Option<&str>) -> Result<Vec<TokenInfo>, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, TokenInfo>(&format!(
         "SELECT t.id, t.prefix, u.name AS user_name, t.label, t.created_at, t.last_used_at, t.revoked_at,
-                t.scope, t.expires_at, COALESCE(t.expires_at <= {now}, FALSE) AS expired
-         FROM api_tokens t JOIN users u ON u.id = t.user_id
+                t.scope, t.expires_at, COALESCE(t.expires_at <= {now}, FALSE) AS expired,
+                p.name AS project_name
+         FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users p ON p.id = t.project_id
          WHERE $1 IS NULL OR u.name = $1
          ORDER BY t.id DESC",
         now = d.now
