@@ -1,5 +1,8 @@
 //! The pages' server functions: thin wrappers that read the session, run the
 //! shared `parse`, and call the same backend functions as the REST API.
+// A server function's arguments are its form's fields, one each, and the
+// code `#[server]` writes from them does not take an `allow` of its own.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -208,8 +211,6 @@ pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, Ap
 
 /// Creates a workstation from the form's fields. The same `parse` as the
 /// browser and the REST API decides; its errors come back per field.
-// A server function's arguments are its form's fields, one each.
-#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn create_workstation(
     name: String,

@@ -120,13 +120,15 @@ pub async fn issue_token_in(
     let expires_in_secs = expires_in.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
     store::insert_token(
         pool,
-        user.id,
-        &hash_secret(&token),
-        &prefix,
-        label,
-        scope.as_str(),
-        expires_in_secs,
-        project,
+        store::NewToken {
+            user_id: user.id,
+            token_hash: &hash_secret(&token),
+            prefix: &prefix,
+            label,
+            scope: scope.as_str(),
+            expires_in_secs,
+            project_id: project,
+        },
     )
     .await?;
     Ok(IssuedToken { token, prefix })

@@ -26,17 +26,22 @@ pub struct TokenInfo {
     pub project_name: Option<String>,
 }
 
+/// A token to store: its hash and what it may do.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub user_id: i64,
+    pub token_hash: &'a str,
+    pub prefix: &'a str,
+    pub label: Option<&'a str>,
+    pub scope: &'a str,
+    pub expires_in_secs: Option<i64>,
+    /// The one project it is limited to.
+    pub project_id: Option<i64>,
+}
+
 /// Stores a new token's hash.
-pub async fn insert_token(
-    db: &Db,
-    user_id: i64,
-    token_hash: &str,
-    prefix: &str,
-    label: Option<&str>,
-    scope: &str,
-    expires_in_secs: Option<i64>,
-    project_id: Option<i64>,
-) -> Result<(), Error> {
+pub async fn insert_token(db: &Db, token: NewToken<'_>) -> Result<(), Error> {
+    let NewToken { user_id, token_hash, prefix, label, scope, expires_in_secs, project_id } = token;
     on_pool!(db, |pool, d| sqlx::query(&format!(
         "INSERT INTO api_tokens (user_id, token_hash, prefix, label, scope, expires_at, project_id)
          VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 IS NULL THEN NULL ELSE {expiry} END, $7)",
