@@ -15,6 +15,9 @@ use crate::domain::{CreateWorkstationRequest, WorkstationForm};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
     pub name: String,
+    /// The projects they are in, by name, with their role.
+    #[serde(default)]
+    pub projects: Vec<crate::domain::Project>,
 }
 
 #[cfg(feature = "ssr")]
@@ -70,13 +73,50 @@ mod ssr {
         id: &str,
         what: crate::domain::Permission,
     ) -> Result<User, AppError> {
+        Ok(access_to(state, user, id, what).await?.0)
+    }
+
+    /// The same, with the user's role when the account is a project's.
+    pub async fn access_to(
+        state: &AppState,
+        user: &User,
+        id: &str,
+        what: crate::domain::Permission,
+    ) -> Result<(User, Option<crate::domain::Role>), AppError> {
         let caller = crate::backend::auth::Principal::from(user.clone());
-        match crate::backend::access::workstation_account(&state.pool, &caller, id, what).await {
-            Ok(account) => Ok(account),
-            Err(crate::backend::Error::Forbidden { detail, .. }) => {
-                Err(AppError::ActionRefused(format!("Not allowed: {detail}.")))
+        crate::backend::access::workstation_access(&state.pool, &caller, id, what).await.map_err(refusal)
+    }
+
+    /// The account a page names by `project` (its name or id; empty: the
+    /// user's own), when the user may do `what` there, with the project.
+    pub async fn project_account(
+        state: &AppState,
+        user: &User,
+        project: &str,
+        what: crate::domain::Permission,
+    ) -> Result<(User, Option<crate::domain::Project>), AppError> {
+        let project = project.trim();
+        if project.is_empty() {
+            return Ok((user.clone(), None));
+        }
+        let caller = crate::backend::auth::Principal::from(user.clone());
+        let reference = crate::domain::ProjectRef::parse(project);
+        let found =
+            crate::backend::access::project(&state.pool, &caller, &reference, what).await.map_err(refusal)?;
+        let shown = found.shown(found.role.unwrap_or(crate::domain::Role::Viewer));
+        Ok((found.account, Some(shown)))
+    }
+
+    /// A refusal of the access rules, in words; anything else is internal.
+    pub fn refusal(e: crate::backend::Error) -> AppError {
+        match e {
+            crate::backend::Error::Forbidden { detail, .. } => {
+                AppError::ActionRefused(format!("Not allowed: {detail}."))
             }
-            Err(e) => Err(internal(e)),
+            crate::backend::Error::NotFound(detail) => {
+                AppError::ActionRefused(format!("Not found: {detail}."))
+            }
+            e => internal(e),
         }
     }
 
@@ -116,7 +156,10 @@ mod ssr {
 #[server]
 pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     let state = ssr::state()?;
-    Ok(ssr::current_user(&state).await?.map(|u| SessionUser { name: u.name }))
+    let Some(user) = ssr::current_user(&state).await? else { return Ok(None) };
+    let caller = crate::backend::auth::Principal::from(user);
+    let projects = crate::backend::projects::list(&state.pool, &caller).await.map_err(ssr::internal)?;
+    Ok(Some(SessionUser { name: caller.user.name, projects }))
 }
 
 /// Exchanges an API token for a browser session cookie (HttpOnly, so the
@@ -190,9 +233,12 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
         name_prefix: some(&query.q),
         before_seq: some(&query.page).and_then(|t| crate::page_token::decode(&t)),
     };
+    let (account, project) =
+        ssr::project_account(&state, &user, &query.project, crate::domain::Permission::Read).await?;
     let (mut dashboard, next) =
-        workstations::dashboard(&state, &user, &filter, 24).await.map_err(ssr::internal)?;
+        workstations::dashboard(&state, &account, &filter, 24).await.map_err(ssr::internal)?;
     dashboard.next_page_token = next.map(crate::page_token::encode);
+    dashboard.project = project;
     if status.is_some() && filter.status.is_none() {
         dashboard.workstations.clear();
         dashboard.next_page_token = None;
@@ -200,13 +246,23 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
     Ok(dashboard)
 }
 
+/// The project a page names (its name or id), with the user's role in it;
+/// `None` for an empty name (the user's own account).
+#[server]
+pub async fn get_project(project: String) -> Result<Option<crate::domain::Project>, AppError> {
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    Ok(ssr::project_account(&state, &user, &project, crate::domain::Permission::Read).await?.1)
+}
+
 /// One of the signed-in user's workstations with its history.
 #[server]
 pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Read).await?;
-    crate::backend::workstations::detail(&state, &owner, &id).await.map_err(ssr::internal)
+    let (owner, role) = ssr::access_to(&state, &user, &id, crate::domain::Permission::Read).await?;
+    let detail = crate::backend::workstations::detail(&state, &owner, &id).await.map_err(ssr::internal)?;
+    Ok(detail.map(|detail| WorkstationDetail { role, ..detail }))
 }
 
 /// Creates a workstation from the form's fields. The same `parse` as the
@@ -221,6 +277,7 @@ pub async fn create_workstation(
     region: String,
     #[server(default)] idle_timeout: String,
     #[server(default)] running_timeout: String,
+    #[server(default)] project: String,
 ) -> Result<Workstation, AppError> {
     use crate::backend::{workstations, Error};
     let form = WorkstationForm {
@@ -238,7 +295,9 @@ pub async fn create_workstation(
     let spec = CreateWorkstationRequest::from_form(&form)
         .parse(&state.catalog)
         .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
-    match workstations::create(&state, &user, &spec).await {
+    let (account, _) =
+        ssr::project_account(&state, &user, &project, crate::domain::Permission::Create).await?;
+    match workstations::create(&state, &account, &spec).await {
         Ok(ws) => Ok(ws),
         Err(Error::QuotaExceeded(excess)) => Err(ssr::over_quota(&excess)),
         Err(Error::InsufficientCapacity(shortage)) => {
@@ -343,20 +402,24 @@ pub async fn set_auto_stop(
 
 /// The signed-in user's quota: limits and usage.
 #[server]
-pub async fn get_quota() -> Result<crate::domain::QuotaStatus, AppError> {
+pub async fn get_quota(#[server(default)] project: String) -> Result<crate::domain::QuotaStatus, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    crate::backend::quota::status(&state, &user).await.map_err(ssr::internal)
+    let (account, _) = ssr::project_account(&state, &user, &project, crate::domain::Permission::Read).await?;
+    crate::backend::quota::status(&state, &account).await.map_err(ssr::internal)
 }
 
 /// What the signed-in user's workstations (or one of them) used this month.
 #[server]
-pub async fn get_usage(workstation: Option<String>) -> Result<crate::domain::UsageReport, AppError> {
+pub async fn get_usage(
+    workstation: Option<String>,
+    #[server(default)] project: String,
+) -> Result<crate::domain::UsageReport, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let owner = match &workstation {
         Some(id) => ssr::account_for(&state, &user, id, crate::domain::Permission::Read).await?,
-        None => user,
+        None => ssr::project_account(&state, &user, &project, crate::domain::Permission::Read).await?.0,
     };
     crate::backend::usage::this_month_report(&state, &owner, workstation.as_deref())
         .await

@@ -16,14 +16,19 @@ pub struct LiveStatus {
     pub connected: ReadSignal<bool>,
 }
 
-/// Follows the signed-in user's events after event id `after`, calling
-/// `on_event` for each. Does nothing during server rendering.
-pub fn follow_events(after: i64, on_event: impl Fn(WorkstationEvent) + 'static) -> LiveStatus {
+/// Follows the signed-in user's events (or a project's, by name) after
+/// event id `after`, calling `on_event` for each. Does nothing during server
+/// rendering.
+pub fn follow_events(
+    project: Option<String>,
+    after: i64,
+    on_event: impl Fn(WorkstationEvent) + 'static,
+) -> LiveStatus {
     let (connected, set_connected) = signal(true);
     #[cfg(feature = "hydrate")]
-    client::follow(after, on_event, set_connected);
+    client::follow(project, after, on_event, set_connected);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (after, on_event, set_connected);
+    let _ = (project, after, on_event, set_connected);
     LiveStatus { connected }
 }
 
@@ -41,6 +46,8 @@ mod client {
     use crate::domain::WorkstationEvent;
 
     struct Shared {
+        /// `&project=…`, or nothing for the user's own events.
+        scope: String,
         last_id: Cell<i64>,
         source: RefCell<Option<EventSource>>,
         stopped: Cell<bool>,
@@ -49,11 +56,17 @@ mod client {
     }
 
     pub fn follow(
+        project: Option<String>,
         after: i64,
         on_event: impl Fn(WorkstationEvent) + 'static,
         set_connected: WriteSignal<bool>,
     ) {
+        // Project names are letters, digits, `-` and `_`: nothing to encode.
+        let scope = project
+            .filter(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .map_or_else(String::new, |p| format!("&project={p}"));
         let shared = Rc::new(Shared {
+            scope,
             last_id: Cell::new(after),
             source: RefCell::new(None),
             stopped: Cell::new(false),
@@ -78,7 +91,7 @@ mod client {
         if shared.stopped.get() {
             return;
         }
-        let url = format!("/v1/events?lastEventId={}", shared.last_id.get());
+        let url = format!("/v1/events?lastEventId={}{}", shared.last_id.get(), shared.scope);
         let Ok(source) = EventSource::new(&url) else {
             shared.set_connected.set(false);
             return;

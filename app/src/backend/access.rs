@@ -37,16 +37,26 @@ pub async fn workstation_account(
     id: &str,
     what: Permission,
 ) -> Result<User, Error> {
+    Ok(workstation_access(db, caller, id, what).await?.0)
+}
+
+/// The same, with the caller's role when the account is a project's (`None`: their own).
+pub async fn workstation_access(
+    db: &Db,
+    caller: &Principal,
+    id: &str,
+    what: Permission,
+) -> Result<(User, Option<Role>), Error> {
     match store::workstation_owner(db, caller.id, id).await? {
         Some((project, true, Some(role))) if caller.project.is_none_or(|p| p == project.id) => {
             if role.allows(what) {
-                Ok(project)
+                Ok((project, Some(role)))
             } else {
                 Err(forbidden(&project.name, role, what))
             }
         }
         _ if caller.project.is_some() => Err(no_workstation(id)),
-        _ => Ok(caller.user.clone()),
+        _ => Ok((caller.user.clone(), None)),
     }
 }
 

@@ -63,7 +63,7 @@ pub async fn dashboard(
     // nothing between the two reads is lost (at worst applied twice, which is idempotent).
     let last_event_id = store::last_owner_event_id(&state.pool, owner.id).await?;
     let (workstations, next) = page_states(state, owner, filter, limit).await?;
-    Ok((Dashboard { workstations, last_event_id, next_page_token: None }, next))
+    Ok((Dashboard { workstations, last_event_id, next_page_token: None, project: None }, next))
 }
 
 /// A workstation's page data, if it is the owner's.
@@ -84,6 +84,7 @@ pub async fn detail(state: &AppState, owner: &User, id: &str) -> Result<Option<W
         typical_job_seconds,
         job_started_at,
         terminal,
+        role: None,
     }))
 }
 

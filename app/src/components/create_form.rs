@@ -20,6 +20,8 @@ pub fn CreateWorkstationForm(
     action: ServerAction<CreateWorkstation>,
     /// Free capacity, to say before submitting whether the choice fits.
     capacity: Resource<Result<Vec<CapacityEntry>, AppError>>,
+    /// The project to create in (its name); none: the user's own account.
+    project: Option<String>,
 ) -> impl IntoView {
     // A form posted without JavaScript comes back with what was typed.
     let submitted = action.value().with_untracked(|v| match v {
@@ -123,6 +125,7 @@ pub fn CreateWorkstationForm(
             on:submit=on_submit
             on:input=on_input
         >
+            {project.map(|p| view! { <input type="hidden" name="project" value=p/> })}
             {form_error}
             {created}
             <Field label="Name" id=name_id.clone() hint="Letters, digits, - and _; up to 63 characters." error=name_error>

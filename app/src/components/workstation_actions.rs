@@ -4,13 +4,18 @@ use leptos::prelude::*;
 
 use super::error_notice::ErrorNotice;
 use crate::api::WorkstationAction;
-use crate::domain::{allowed_actions, Action, Phase, WorkstationState};
+use crate::domain::{allowed_actions, Action, Permission, Phase, Role, WorkstationState};
 
 /// A button for each action the workstation allows now (launch, stop,
 /// cancel, retry, delete), each saying so while its action is on its way,
 /// and the reason when the server refuses one.
 #[component]
-pub(super) fn WorkstationActions(state: RwSignal<WorkstationState>) -> impl IntoView {
+pub(super) fn WorkstationActions(
+    state: RwSignal<WorkstationState>,
+    /// The caller's role when the workstation is a project's: only the
+    /// actions it allows get a button.
+    role: Option<Role>,
+) -> impl IntoView {
     let act = ServerAction::<WorkstationAction>::new();
     let form_id = state.with_untracked(|s| s.workstation.id.clone());
     let actions = move || {
@@ -21,6 +26,7 @@ pub(super) fn WorkstationActions(state: RwSignal<WorkstationState>) -> impl Into
             .with(|s| allowed_actions(s.workstation.status, s.phase.as_ref()))
             .into_iter()
             .filter(|a| *a != Action::Reconfigure)
+            .filter(|a| role.is_none_or(|r| r.allows(Permission::of_action(*a))))
             .collect::<Vec<_>>()
     };
     let on_click = move |ev: leptos::ev::MouseEvent, action: Action| {

@@ -17,7 +17,9 @@ pub fn LiveWorkstationList(
     #[prop(optional)] filtered: bool,
 ) -> impl IntoView {
     let items = RwSignal::new(data.workstations);
-    let live = follow_events(data.last_event_id, move |event| {
+    let project = data.project.map(|p| p.name);
+    let all_href = project.as_ref().map_or_else(|| "/".to_owned(), |p| format!("/?project={p}"));
+    let live = follow_events(project, data.last_event_id, move |event| {
         let mut known = false;
         items.update(|list| {
             for state in list.iter_mut().filter(|s| s.workstation.id == event.workstation_id) {
@@ -41,7 +43,7 @@ pub fn LiveWorkstationList(
                     return view! {
                         <div class="empty" data-testid="empty-list">
                             <p><strong>"No workstations match these filters."</strong></p>
-                            <p><a href="/">"Show all workstations"</a></p>
+                            <p><a href=all_href.clone()>"Show all workstations"</a></p>
                         </div>
                     }
                     .into_any();

@@ -10,7 +10,9 @@ use super::status::{ProgressBar, ReconnectingBanner, StatusBadge};
 use super::terminal_panel::TerminalPanel;
 use super::timeline::Timeline;
 use super::workstation_actions::WorkstationActions;
-use crate::domain::{time, Catalog, EventKind, Phase, WorkstationDetail, WorkstationStatus};
+use crate::domain::{
+    time, Catalog, EventKind, OwnerKind, Permission, Phase, WorkstationDetail, WorkstationStatus,
+};
 use crate::feedback::{announce_auto_stop, announce_job_end, now_millis, NotifyButton};
 use crate::live::follow_events;
 
@@ -20,14 +22,28 @@ use crate::live::follow_events;
 pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl IntoView {
     let id = detail.state.workstation.id.clone();
     let notice_id = id.clone();
+    let owner = detail.state.workstation.owner.clone();
     let state = RwSignal::new(detail.state);
     let events = RwSignal::new(detail.events);
     let started = RwSignal::new(detail.job_started_at);
     let typical = detail.typical_job_seconds;
     let terminal = detail.terminal;
+    let role = detail.role;
+    // What the caller's role allows (everything in their own account).
+    let may = move |what: Permission| role.is_none_or(|r| r.allows(what));
+    let project = (owner.kind == OwnerKind::Project).then(|| owner.name.clone());
+    let owner_line = project.clone().map(|name| {
+        let href = format!("/?project={name}");
+        let role = role.map_or("", |r| r.as_str());
+        view! {
+            <p class="owner-line" data-testid="owner">
+                "In project " <a href=href>{name}</a> ", where you are " {if role == "admin" || role == "owner" { "an " } else { "a " }} {role} "."
+            </p>
+        }
+    });
     let now = RwSignal::new(now_millis());
 
-    let live = follow_events(detail.last_event_id, move |event| {
+    let live = follow_events(project, detail.last_event_id, move |event| {
         if event.workstation_id != id {
             return;
         }
@@ -84,8 +100,9 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                 <h1 id="ws-title">{name}</h1>
                 {move || view! { <StatusBadge status=state.with(|s| s.workstation.status)/> }}
             </div>
-            <WorkstationActions state/>
-            <AutoStopNotice id=notice_id events/>
+            {owner_line}
+            <WorkstationActions state role/>
+            {may(Permission::Operate).then(|| view! { <AutoStopNotice id=notice_id events/> })}
             <div aria-live="polite" data-testid="activity">
                 {move || {
                     let s = state.get();
@@ -131,9 +148,11 @@ pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl Into
                 }
             }}
         </section>
-        {terminal.then(|| view! { <TerminalPanel state/> })}
-        <AutoStopPanel state catalog=catalog.clone()/>
-        <ReconfigurePanel state catalog/>
+        {(terminal && may(Permission::Operate)).then(|| view! { <TerminalPanel state/> })}
+        {may(Permission::Reconfigure).then(|| view! {
+            <AutoStopPanel state catalog=catalog.clone()/>
+            <ReconfigurePanel state catalog/>
+        })}
         <Timeline events/>
     }
 }

@@ -127,6 +127,9 @@ pub struct Dashboard {
     pub last_event_id: i64,
     /// The token of the next page, if there is one.
     pub next_page_token: Option<String>,
+    /// The project shown, with the caller's role (`None`: their own account).
+    #[serde(default)]
+    pub project: Option<super::Project>,
 }
 
 /// The list filters of the home page, as they appear in its URL.
@@ -139,6 +142,9 @@ pub struct ListQuery {
     pub q: String,
     /// Page token.
     pub page: String,
+    /// The project (its name) whose workstations to show; empty: your own.
+    #[serde(default)]
+    pub project: String,
 }
 
 /// What a workstation's page shows.
@@ -157,4 +163,7 @@ pub struct WorkstationDetail {
     /// Whether its provisioner gives running workstations a terminal.
     #[serde(default)]
     pub terminal: bool,
+    /// The caller's role when it is a project's (`None`: their own).
+    #[serde(default)]
+    pub role: Option<super::Role>,
 }

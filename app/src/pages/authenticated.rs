@@ -2,7 +2,8 @@
 
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::components::{Form, Redirect};
+use leptos_router::hooks::use_query_map;
 
 use super::errors::ServerErrorPage;
 use crate::api::{get_session, SessionUser, SignOut};
@@ -29,13 +30,16 @@ pub(super) fn Authenticated(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// The brand, a link to the API docs, who is signed in, and signing out.
+/// The brand, the project switcher, a link to the API docs, who is signed
+/// in, and signing out.
 #[component]
 fn TopBar(user: SessionUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let switcher = (!user.projects.is_empty()).then(|| view! { <ProjectSwitcher projects=user.projects/> });
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Atelier"</a>
+            {switcher}
             <div class="account">
                 <a class="docs" href="/docs/api/" rel="external">"API"</a>
                 <span class="user" data-testid="signed-in-user">{user.name}</span>
@@ -44,5 +48,32 @@ fn TopBar(user: SessionUser) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+    }
+}
+
+/// Whose workstations the home page shows: the user's own, or one of their
+/// projects'. A GET form to the home page, so it works without JavaScript.
+#[component]
+fn ProjectSwitcher(projects: Vec<crate::domain::Project>) -> impl IntoView {
+    let query = use_query_map();
+    let current = move || query.with(|q| q.get("project").unwrap_or_default());
+    view! {
+        <Form method="GET" action="/" attr:class="project-switcher" attr:aria-label="Switch project">
+            <label>
+                <span class="visually-hidden">"Project"</span>
+                <select name="project" data-testid="project-switcher">
+                    <option value="" selected=move || current().is_empty()>"Your account"</option>
+                    {projects
+                        .into_iter()
+                        .map(|p| {
+                            let value = p.name.clone();
+                            let selected = move || current() == value || current() == p.id.to_string();
+                            view! { <option value=p.name.clone() selected=selected>{p.name.clone()} " (" {p.role.as_str()} ")"</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="button ghost">"Switch"</button>
+        </Form>
     }
 }

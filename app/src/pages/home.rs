@@ -7,9 +7,11 @@ use leptos_router::hooks::use_query_map;
 use super::authenticated::Authenticated;
 use super::list_filters::ListFilters;
 use super::pager::Pager;
-use crate::api::{get_capacity, get_catalog, get_dashboard, get_quota, get_usage, CreateWorkstation};
+use crate::api::{
+    get_capacity, get_catalog, get_dashboard, get_project, get_quota, get_usage, CreateWorkstation,
+};
 use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel, UsagePanel};
-use crate::domain::ListQuery;
+use crate::domain::{ListQuery, Permission};
 
 /// The home page: the user's workstations and the form for a new one.
 #[component]
@@ -36,8 +38,13 @@ fn Dashboard() -> impl IntoView {
             gpu: q.get("gpu").unwrap_or_default(),
             q: q.get("q").unwrap_or_default(),
             page: q.get("page").unwrap_or_default(),
+            project: q.get("project").unwrap_or_default(),
         })
     };
+    let project = move || query_map.with(|q| q.get("project").unwrap_or_default());
+    // Read apart from the list, which is read again as events arrive: the
+    // form under it must not be rebuilt (and lose what is typed) each time.
+    let shown_project = Resource::new(project, get_project);
     let dashboard = Resource::new(move || (create.version().get(), query()), |(_, q)| get_dashboard(q));
     // Workstations the list does not show yet (made elsewhere, or matching
     // the filters now): read the list again, at most twice a second however
@@ -55,17 +62,29 @@ fn Dashboard() -> impl IntoView {
             );
         }
     };
-    let quota = Resource::new(move || create.version().get(), |_| get_quota());
+    let quota = Resource::new(move || (create.version().get(), project()), |(_, p)| get_quota(p));
     let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
-    let usage = Resource::new(move || create.version().get(), |_| get_usage(None));
+    let usage = Resource::new(move || (create.version().get(), project()), |(_, p)| get_usage(None, p));
     view! {
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">
                 <h2 id="create-heading">"New workstation"</h2>
                 <Suspense fallback=|| view! { <div class="skeleton form-skeleton"></div> }>
                     {move || Suspend::new(async move {
+                        // Where it would be made, and whether the role there allows it.
+                        let shown = shown_project.await.ok().flatten();
+                        if let Some(p) = shown.clone().filter(|p| !p.role.allows(Permission::Create)) {
+                            return view! {
+                                <p class="notice" data-testid="create-not-allowed">
+                                    "You are a " {p.role.as_str()} " of " <strong>{p.name}</strong>
+                                    ": members create its workstations."
+                                </p>
+                            }
+                            .into_any();
+                        }
+                        let project = shown.map(|p| p.name);
                         match catalog.await {
-                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create capacity/> }.into_any(),
+                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create capacity project/> }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
@@ -82,7 +101,15 @@ fn Dashboard() -> impl IntoView {
                 </Transition>
             </section>
             <section class="panel list" aria-labelledby="list-heading">
-                <h2 id="list-heading">"Your workstations"</h2>
+                <Transition fallback=|| view! { <h2 id="list-heading">"Workstations"</h2> }>
+                    {move || Suspend::new(async move {
+                        let heading = match shown_project.await.ok().flatten() {
+                            Some(p) => format!("Workstations of {}", p.name),
+                            None => "Your workstations".to_owned(),
+                        };
+                        view! { <h2 id="list-heading" data-testid="list-heading">{heading}</h2> }
+                    })}
+                </Transition>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         catalog.await.ok().map(|catalog| view! { <ListFilters catalog query=query()/> })

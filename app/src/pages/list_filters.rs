@@ -16,6 +16,7 @@ pub(super) fn ListFilters(catalog: Catalog, query: ListQuery) -> impl IntoView {
     let gpus = catalog.gpus.into_iter().map(|g| (g.id.clone(), g.id)).collect();
     view! {
         <Form method="GET" action="/" attr:class="filters" attr:aria-label="Filter workstations">
+            {(!query.project.is_empty()).then(|| view! { <input type="hidden" name="project" value=query.project.clone()/> })}
             <FilterSelect label="Status" name="status" options=statuses current=query.status/>
             <FilterSelect label="Region" name="region" options=regions current=query.region/>
             <FilterSelect label="GPU" name="gpu" options=gpus current=query.gpu/>

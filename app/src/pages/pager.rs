@@ -9,9 +9,13 @@ use crate::domain::ListQuery;
 pub(super) fn Pager(query: ListQuery, next: Option<String>, first_page: bool) -> impl IntoView {
     let href = |page: &str| {
         let mut parts = Vec::new();
-        for (key, value) in
-            [("status", &query.status), ("region", &query.region), ("gpu", &query.gpu), ("q", &query.q)]
-        {
+        for (key, value) in [
+            ("project", &query.project),
+            ("status", &query.status),
+            ("region", &query.region),
+            ("gpu", &query.gpu),
+            ("q", &query.q),
+        ] {
             if !value.is_empty() {
                 parts.push(format!("{key}={}", encode(value)));
             }

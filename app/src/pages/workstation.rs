@@ -28,7 +28,7 @@ fn WorkstationDetailPanel() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_workstation);
     let catalog = Resource::new(|| (), |_| get_catalog());
-    let usage = Resource::new(id, |id| get_usage(Some(id)));
+    let usage = Resource::new(id, |id| get_usage(Some(id), String::new()));
     view! {
         <main class="page detail">
             <p class="back"><a href="/">"← All workstations"</a></p>
