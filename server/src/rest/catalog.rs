@@ -54,6 +54,7 @@ struct CatalogResponse {
 /// type, and the auto-stop rules.
 #[utoipa::path(
     get, path = "/catalog", tag = "account",
+    operation_id = "getCatalog",
     responses(
         (status = 200, description = "The catalog", body = CatalogResponse),
         Unauthorized,
@@ -81,6 +82,7 @@ async fn catalog(
 /// `GET /v1/quota`: the caller's limits and what their workstations hold.
 #[utoipa::path(
     get, path = "/quota", tag = "account",
+    operation_id = "getQuota",
     responses(
         (status = 200, description = "Limits and usage", body = QuotaStatus),
         Unauthorized,

@@ -117,6 +117,7 @@ impl Scope {
 /// `GET /v1/workstations/{id}/events`
 #[utoipa::path(
     get, path = "/workstations/{id}/events", tag = "events",
+    operation_id = "followWorkstationEvents",
     params(
         ("id" = String, Path, description = "Workstation id"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this sequence number"),
@@ -151,6 +152,7 @@ async fn workstation_stream(
 /// `project`) on one connection.
 #[utoipa::path(
     get, path = "/events", tag = "events",
+    operation_id = "followEvents",
     params(
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
         AccountStream
@@ -311,6 +313,7 @@ struct History {
 /// `GET /v1/workstations/{id}/history`: the same events as the stream, as JSON.
 #[utoipa::path(
     get, path = "/workstations/{id}/history", tag = "events",
+    operation_id = "getWorkstationHistory",
     params(("id" = String, Path, description = "Workstation id (also of a deleted one)")),
     responses(
         (status = 200, description = "Every event, oldest first", body = History),

@@ -130,32 +130,49 @@ pub fn document(paths: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             }
         }
     }
-    link_created_workstation(&mut doc);
+    link_created(
+        &mut doc,
+        "/workstations",
+        &[
+            ("GetWorkstation", "getWorkstation"),
+            ("GetHistory", "getWorkstationHistory"),
+            ("Reconfigure", "reconfigureWorkstation"),
+            ("StartAction", "actOnWorkstation"),
+            ("RecordActivity", "recordActivity"),
+            ("DeleteWorkstation", "deleteWorkstation"),
+        ],
+    );
+    link_created(
+        &mut doc,
+        "/projects",
+        &[
+            ("GetProject", "getProject"),
+            ("RenameProject", "renameProject"),
+            ("ListMembers", "listProjectMembers"),
+            ("GetQuota", "getProjectQuota"),
+            ("DeleteProject", "deleteProject"),
+        ],
+    );
     doc
 }
 
-/// OpenAPI links from a create's `201` to the operations on what it made,
-/// so clients (and fuzzers) can follow `id` from one to the next.
-fn link_created_workstation(doc: &mut utoipa::openapi::OpenApi) {
+/// OpenAPI links from a create's `201` to the operations on what it made
+/// (by their unique operation ids), so clients (and fuzzers) can follow `id`
+/// from one to the next.
+fn link_created(doc: &mut utoipa::openapi::OpenApi, path: &str, links: &[(&str, &str)]) {
     use utoipa::openapi::link::LinkBuilder;
     use utoipa::openapi::RefOr;
     let Some(RefOr::T(created)) = doc
         .paths
         .paths
-        .get_mut("/workstations")
+        .get_mut(path)
         .and_then(|item| item.post.as_mut())
         .and_then(|op| op.responses.responses.get_mut("201"))
     else {
         return;
     };
-    for (name, operation) in [
-        ("GetWorkstation", "show"),
-        ("GetHistory", "history"),
-        ("Reconfigure", "reconfigure"),
-        ("StartAction", "act"),
-        ("DeleteWorkstation", "delete"),
-    ] {
-        let link = LinkBuilder::new().operation_id(operation).parameter("id", "$response.body#/id").build();
-        created.links.insert(name.to_owned(), link.into());
+    for (name, operation) in links {
+        let link = LinkBuilder::new().operation_id(*operation).parameter("id", "$response.body#/id").build();
+        created.links.insert((*name).to_owned(), link.into());
     }
 }

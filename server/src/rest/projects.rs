@@ -115,6 +115,7 @@ struct MemberBody {
 /// `POST /v1/projects`: a new project, with the caller as its owner.
 #[utoipa::path(
     post, path = "/projects", tag = "projects",
+    operation_id = "createProject",
     request_body(content = ProjectBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; you are its owner", body = Project,
@@ -144,6 +145,7 @@ async fn create(
 /// `GET /v1/projects`: the projects you are a member of, by name, with your role.
 #[utoipa::path(
     get, path = "/projects", tag = "projects",
+    operation_id = "listProjects",
     responses(
         (status = 200, description = "Your projects", body = ProjectList),
         Unauthorized,
@@ -160,6 +162,7 @@ async fn list(
 /// `GET /v1/projects/{id}`: one of your projects (by id or name).
 #[utoipa::path(
     get, path = "/projects/{id}", tag = "projects",
+    operation_id = "getProject",
     params(("id" = String, Path, description = "Project id or name")),
     responses(
         (status = 200, description = "The project, with your role", body = Project),
@@ -179,6 +182,7 @@ async fn show(
 /// `PATCH /v1/projects/{id}`: renames it (admins and owners).
 #[utoipa::path(
     patch, path = "/projects/{id}", tag = "projects",
+    operation_id = "renameProject",
     params(("id" = String, Path, description = "Project id or name")),
     request_body(content = ProjectBody, content_type = "application/json"),
     responses(
@@ -209,6 +213,7 @@ async fn rename(
 /// `DELETE /v1/projects/{id}`: deletes it (owners), only once it holds no workstations.
 #[utoipa::path(
     delete, path = "/projects/{id}", tag = "projects",
+    operation_id = "deleteProject",
     params(("id" = String, Path, description = "Project id or name")),
     responses(
         (status = 204, description = "Deleted"),
@@ -231,6 +236,7 @@ async fn delete(
 /// `GET /v1/projects/{id}/members`: owners first, then by name.
 #[utoipa::path(
     get, path = "/projects/{id}/members", tag = "projects",
+    operation_id = "listProjectMembers",
     params(("id" = String, Path, description = "Project id or name")),
     responses(
         (status = 200, description = "The members and their roles", body = MemberList),
@@ -259,6 +265,7 @@ fn member_path(
 /// changing or removing an owner takes an owner; the last owner stays one.
 #[utoipa::path(
     put, path = "/projects/{id}/members/{user}", tag = "projects",
+    operation_id = "putProjectMember",
     params(
         ("id" = String, Path, description = "Project id or name"),
         ("user" = String, Path, description = "The user's name")
@@ -300,6 +307,7 @@ async fn put_member(
 /// leave; the last owner cannot).
 #[utoipa::path(
     delete, path = "/projects/{id}/members/{user}", tag = "projects",
+    operation_id = "removeProjectMember",
     params(
         ("id" = String, Path, description = "Project id or name"),
         ("user" = String, Path, description = "The user's name")
@@ -328,6 +336,7 @@ async fn remove_member(
 /// them: `atelier quota set --project`).
 #[utoipa::path(
     get, path = "/projects/{id}/quota", tag = "projects",
+    operation_id = "getProjectQuota",
     params(("id" = String, Path, description = "Project id or name")),
     responses(
         (status = 200, description = "Limits and usage", body = QuotaStatus),

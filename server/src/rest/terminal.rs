@@ -64,6 +64,7 @@ pub struct TerminalQuery {
 /// `GET /v1/workstations/{id}/terminal`
 #[utoipa::path(
     get, path = "/workstations/{id}/terminal", tag = "workstations",
+    operation_id = "openTerminal",
     params(("id" = String, Path, description = "Workstation id"), TerminalQuery),
     responses(
         (status = 101, description = "A WebSocket: binary frames are the terminal's bytes both ways; text frames \

@@ -39,6 +39,7 @@ struct UsageQuery {
 /// counts from its creation until its deletion.
 #[utoipa::path(
     get, path = "/usage", tag = "account",
+    operation_id = "getUsage",
     params(UsageQuery),
     responses(
         (status = 200, description = "The period's usage", body = UsageReport),

@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// configuration, a retry and a reconfiguration check in the same order.
 #[utoipa::path(
     post, path = "/workstations", tag = "workstations",
+    operation_id = "createWorkstation",
     params(CreateParams, ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     request_body(content = CreateWorkstationRequest, content_type = "application/json"),
     responses(
@@ -156,6 +157,7 @@ struct ValidatedCreate {
 /// `GET /v1/workstations/{id}`: one of the caller's workstations, with its `ETag`.
 #[utoipa::path(
     get, path = "/workstations/{id}", tag = "workstations",
+    operation_id = "getWorkstation",
     params(("id" = String, Path, description = "Workstation id, e.g. ws-k3v7q2mxa9bd")),
     responses(
         (status = 200, description = "The workstation", body = Workstation,
@@ -194,6 +196,7 @@ enum PathAction {
 /// action; `202` with the workstation as it is now (see `phase`).
 #[utoipa::path(
     post, path = "/workstations/{id}/{action}", tag = "workstations",
+    operation_id = "actOnWorkstation",
     params(
         ("id" = String, Path, description = "Workstation id"),
         ("action" = inline(PathAction), Path, description = "What to start"),
@@ -240,6 +243,7 @@ async fn act(
 /// "autoStop": {"idleTimeoutSeconds", "runningTimeoutSeconds"}}`, either part or both.
 #[utoipa::path(
     patch, path = "/workstations/{id}", tag = "workstations",
+    operation_id = "reconfigureWorkstation",
     params(
         ("id" = String, Path, description = "Workstation id"),
         ("If-Match" = Option<String>, Header, description = "Change only this version")
@@ -278,6 +282,7 @@ async fn reconfigure(
 /// history stays readable.
 #[utoipa::path(
     delete, path = "/workstations/{id}", tag = "workstations",
+    operation_id = "deleteWorkstation",
     params(
         ("id" = String, Path, description = "Workstation id"),
         ("If-Match" = Option<String>, Header, description = "Delete only this version")
@@ -422,6 +427,7 @@ fn parse_list_params(
 /// filtered by `status`, `region`, `gpu` and `namePrefix` (case-insensitive).
 #[utoipa::path(
     get, path = "/workstations", tag = "workstations",
+    operation_id = "listWorkstations",
     params(ListParams),
     responses(
         (status = 200, description = "A page of your workstations, newest first", body = WorkstationPage),
@@ -484,6 +490,7 @@ struct AutoStopAt {
 /// forward, never past its running timeout.
 #[utoipa::path(
     post, path = "/workstations/{id}/activity", tag = "workstations",
+    operation_id = "recordActivity",
     params(("id" = String, Path, description = "Workstation id")),
     responses(
         (status = 200, description = "Recorded; when it now stops by itself", body = AutoStopAt),

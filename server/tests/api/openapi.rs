@@ -80,6 +80,46 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
 }
 
 #[tokio::test]
+async fn operation_ids_are_unique_and_every_link_reaches_one() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    // operation id -> the path parameters it takes
+    let mut by_id = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id =
+                op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let params: BTreeSet<String> = path
+                .split('/')
+                .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                .map(str::to_owned)
+                .collect();
+            assert!(by_id.insert(id.to_owned(), params).is_none(), "operationId {id} is used twice");
+        }
+    }
+    let mut links = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let Some(found) = response.get("links").and_then(Value::as_object) else { continue };
+                for (name, link) in found {
+                    let target = link["operationId"].as_str().unwrap();
+                    let params = by_id
+                        .get(target)
+                        .unwrap_or_else(|| panic!("{method} {path} {status} link {name}: no {target}"));
+                    for param in link["parameters"].as_object().unwrap().keys() {
+                        assert!(params.contains(param), "link {name} fills {param}, which {target} lacks");
+                    }
+                    links += 1;
+                }
+            }
+        }
+    }
+    // Both creates link to what can be done with what they made.
+    assert!(links >= 11, "{links} links");
+}
+
+#[tokio::test]
 async fn schemas_have_exactly_the_fields_the_types_serialize() {
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
