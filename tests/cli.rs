@@ -281,3 +281,45 @@ fn usage_prints_a_month_per_workstation_and_in_total() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--month must be YYYY-MM"), "{}", text(&out.stderr));
 }
+
+/// What an operator does with the command line is in the audit log (as
+/// `cli`), and an admin made with `--admin` reads all of it through the API.
+#[test]
+fn operators_commands_are_recorded_and_admins_read_them() {
+    let db = Db::new();
+    assert!(db.run(&["user", "create", "root", "--admin"]).status.success());
+    let root = text(&db.run(&["token", "create", "--user", "root"]).stdout).trim().to_owned();
+    let alice =
+        text(&db.run(&["token", "create", "--user", "alice", "--read-only"]).stdout).trim().to_owned();
+    assert!(db.run(&["quota", "set", "--user", "alice", "--gpus", "2"]).status.success());
+    assert!(db.run(&["token", "revoke", &alice[..12]]).status.success());
+
+    let (mut child, addr) = start_server(&db, &[]);
+    let (status, body) = http(&addr, "GET", "/v1/audit", &root, None);
+    let (revoked_status, _) = http(&addr, "GET", "/v1/audit", &alice, None);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(revoked_status, 401, "a revoked token reads nothing");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let records = page["records"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["object"]["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("token.revoke", &alice[..12]),
+            ("quota.set", "alice"),
+            ("token.create", &alice[..12]),
+            ("user.create", "alice"),
+            ("token.create", &root[..12]),
+            ("user.create", "root"),
+        ]
+    );
+    assert!(records.iter().all(|r| r["actor"]["credential"] == "cli" && r["outcome"] == "succeeded"));
+    assert_eq!(records[1]["detail"], "gpus=2");
+    assert_eq!(records[2]["detail"], "for alice, read-only");
+    assert_eq!(records[5]["detail"], "an admin of the instance");
+}

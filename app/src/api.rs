@@ -145,6 +145,58 @@ mod ssr {
         }
     }
 
+    /// Records a change a page asked for, with how it ended (see
+    /// `backend::audit`): who (`actor`, through their session unless
+    /// `credential` says otherwise), what, on which object of which account,
+    /// from which address, the request id.
+    pub async fn record<T>(
+        state: &AppState,
+        actor: Option<&User>,
+        credential: Option<String>,
+        action: crate::domain::AuditAction,
+        object: Option<String>,
+        account: Option<(i64, bool)>,
+        result: &Result<T, AppError>,
+    ) {
+        use crate::domain::Outcome;
+        let parts = use_context::<http::request::Parts>();
+        let address = parts
+            .as_ref()
+            .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>())
+            .map(|c| c.0.ip().to_string());
+        let (outcome, detail) = match result {
+            Ok(_) => (Outcome::Succeeded, None),
+            Err(AppError::Internal { .. }) => (Outcome::Failed, None),
+            Err(AppError::Invalid { errors, .. }) => {
+                let fields: Vec<String> =
+                    errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect();
+                (Outcome::Refused, Some(fields.join("; ")))
+            }
+            Err(e) => (Outcome::Refused, Some(e.to_string())),
+        };
+        let record = crate::backend::store::NewAuditRecord {
+            at: None,
+            actor_id: actor.map(|u| u.id),
+            actor_name: actor.map(|u| u.name.clone()),
+            credential: credential.unwrap_or_else(|| crate::backend::audit::SESSION_CREDENTIAL.to_owned()),
+            action: Some(action),
+            object: object.map(|id| (action.object_kind().to_owned(), id)),
+            account_id: account.map(|(id, _)| id).or(actor.map(|u| u.id)),
+            project_id: account.filter(|(_, project)| *project).map(|(id, _)| id),
+            address,
+            request_id: Some(request_id()),
+            outcome: Some(outcome),
+            status: None,
+            detail,
+        };
+        state.audit.record(record).await;
+    }
+
+    /// The account holding workstation `id`, read before a change to it.
+    pub async fn workstation_account(state: &AppState, id: &str) -> Option<(i64, bool)> {
+        crate::backend::audit::workstation_account(&state.pool, id).await.ok().flatten()
+    }
+
     pub fn set_cookie(value: &str) -> Result<(), AppError> {
         let response = expect_context::<leptos_axum::ResponseOptions>();
         response.append_header(SET_COOKIE, HeaderValue::from_str(value).map_err(internal)?);
@@ -166,33 +218,52 @@ pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
 /// token never reaches page script again) and goes to the home page.
 #[server]
 pub async fn sign_in(token: String) -> Result<(), AppError> {
-    use crate::backend::auth;
+    use crate::backend::{audit, auth};
     let state = ssr::state()?;
-    let token = token.trim();
+    let token = token.trim().to_owned();
     if token.is_empty() {
         return Err(AppError::SignInFailed("Paste your API token to sign in.".into()));
     }
-    let (user, scope) =
-        auth::authenticate_token_scoped(&state.pool, token).await.map_err(ssr::internal)?.ok_or_else(
-            || AppError::SignInFailed("That token is not valid: unknown, revoked or expired.".into()),
-        )?;
-    if user.project.is_some() {
+    let found = auth::authenticate_token_scoped(&state.pool, &token).await.map_err(ssr::internal)?;
+    // Only what looks like one of our tokens is named in the record.
+    let credential = if token.starts_with(auth::TOKEN_PREFIX) {
+        audit::token_credential(&token)
+    } else {
+        audit::NO_CREDENTIAL.to_owned()
+    };
+    let result = match &found {
+        None => Err(AppError::SignInFailed("That token is not valid: unknown, revoked or expired.".into())),
         // A session acts on everything its user may; this token may not.
-        return Err(AppError::SignInFailed(
+        Some((user, _)) if user.project.is_some() => Err(AppError::SignInFailed(
             "That token is limited to one project. Sign in with a token created without --project.".into(),
-        ));
-    }
-    let user = user.user;
-    if scope != auth::Scope::Full {
+        )),
         // A session can change things; a read-only token must not open one.
-        return Err(AppError::SignInFailed(
+        Some((_, scope)) if *scope != auth::Scope::Full => Err(AppError::SignInFailed(
             "That token may only read. Sign in with a token created without --read-only.".into(),
-        ));
+        )),
+        Some(_) => Ok(()),
+    };
+    let user = found.map(|(principal, _)| principal.user);
+    let result = match (result, &user) {
+        (Ok(()), Some(user)) => {
+            let ttl = state.settings.session_ttl;
+            match auth::start_session(&state.pool, user, ttl).await {
+                Ok(secret) => ssr::set_cookie(&auth::session_cookie(
+                    &secret,
+                    ttl.as_secs(),
+                    state.settings.secure_cookies,
+                )),
+                Err(e) => Err(ssr::internal(e)),
+            }
+        }
+        (result, _) => result,
+    };
+    let action = crate::domain::AuditAction::SignIn;
+    ssr::record(&state, user.as_ref(), Some(credential), action, None, None, &result).await;
+    result?;
+    if let Some(user) = &user {
+        tracing::info!(user = %user.name, "signed in");
     }
-    let ttl = state.settings.session_ttl;
-    let secret = auth::start_session(&state.pool, &user, ttl).await.map_err(ssr::internal)?;
-    ssr::set_cookie(&auth::session_cookie(&secret, ttl.as_secs(), state.settings.secure_cookies))?;
-    tracing::info!(user = %user.name, "signed in");
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -203,7 +274,13 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::backend::auth;
     let state = ssr::state()?;
     if let Some(value) = ssr::session_cookie() {
-        auth::end_session(&state.pool, &value).await.map_err(ssr::internal)?;
+        let user = ssr::current_user(&state).await?;
+        let result = auth::end_session(&state.pool, &value).await.map_err(ssr::internal);
+        if user.is_some() {
+            let action = crate::domain::AuditAction::SignOut;
+            ssr::record(&state, user.as_ref(), None, action, None, None, &result).await;
+        }
+        result?;
     }
     ssr::set_cookie(&auth::clear_session_cookie(state.settings.secure_cookies))?;
     leptos_axum::redirect("/sign-in");
@@ -279,7 +356,6 @@ pub async fn create_workstation(
     #[server(default)] running_timeout: String,
     #[server(default)] project: String,
 ) -> Result<Workstation, AppError> {
-    use crate::backend::{workstations, Error};
     let form = WorkstationForm {
         name,
         cpu_cores,
@@ -292,12 +368,33 @@ pub async fn create_workstation(
     };
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
-    let spec = CreateWorkstationRequest::from_form(&form)
-        .parse(&state.catalog)
-        .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
-    let (account, _) =
-        ssr::project_account(&state, &user, &project, crate::domain::Permission::Create).await?;
-    match workstations::create(&state, &account, &spec).await {
+    let mut account_id = None;
+    let result = async {
+        let spec = CreateWorkstationRequest::from_form(&form)
+            .parse(&state.catalog)
+            .map_err(|errors| AppError::Invalid { errors, submitted: Some(Box::new(form.clone())) })?;
+        let (account, project) =
+            ssr::project_account(&state, &user, &project, crate::domain::Permission::Create).await?;
+        account_id = Some((account.id, project.is_some()));
+        create_in(&state, &account, &spec, form).await
+    }
+    .await;
+    let object = result.as_ref().ok().map(|ws| ws.id.clone());
+    let action = crate::domain::AuditAction::WorkstationCreate;
+    ssr::record(&state, Some(&user), None, action, object, account_id, &result).await;
+    result
+}
+
+/// The create itself, its refusals in the form's words.
+#[cfg(feature = "ssr")]
+async fn create_in(
+    state: &crate::backend::AppState,
+    account: &crate::backend::store::User,
+    spec: &crate::domain::WorkstationSpec,
+    form: WorkstationForm,
+) -> Result<Workstation, AppError> {
+    use crate::backend::{workstations, Error};
+    match workstations::create(state, account, spec).await {
         Ok(ws) => Ok(ws),
         Err(Error::QuotaExceeded(excess)) => Err(ssr::over_quota(&excess)),
         Err(Error::InsufficientCapacity(shortage)) => {
@@ -327,8 +424,16 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
     let action = action
         .parse::<crate::domain::Action>()
         .map_err(|_| AppError::ActionRefused(format!("{action:?} is not an action")))?;
-    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::of_action(action)).await?;
-    lifecycle::perform(&state, &owner, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
+    let account = ssr::workstation_account(&state, &id).await;
+    let result = async {
+        let owner =
+            ssr::account_for(&state, &user, &id, crate::domain::Permission::of_action(action)).await?;
+        lifecycle::perform(&state, &owner, &id, action, None).await.map(|_| ()).map_err(ssr::refused)
+    }
+    .await;
+    let what = crate::domain::AuditAction::of_action(action);
+    ssr::record(&state, Some(&user), None, what, Some(id.clone()), account, &result).await;
+    result
 }
 
 /// "Keep running": postpones the auto-stop of one of the signed-in user's
@@ -359,21 +464,40 @@ pub async fn reconfigure_workstation(
     storage_gb: String,
     apply: String,
 ) -> Result<Option<crate::domain::WorkstationState>, AppError> {
-    use crate::backend::lifecycle::{self, ReconfigureError};
     use crate::domain::{ReconfigureForm, ReconfigureRequest};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let form = ReconfigureForm { cpu_cores, memory_gb, gpu, storage_gb, apply };
     let request = ReconfigureRequest::from_form(&form);
-    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Reconfigure).await?;
-    match lifecycle::reconfigure(&state, &owner, &id, &request, None).await {
-        Ok(updated) => Ok(Some(updated)),
-        Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
-        Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(
-            "The workstation is running: stop it first, or choose “At the next launch”.".into(),
-        )),
-        Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
+    let must_stop = "The workstation is running: stop it first, or choose “At the next launch”.";
+    reconfigure_as(&state, &user, &id, &request, must_stop).await
+}
+
+/// A reconfiguration a page asks for, recorded in the audit log; `must_stop`
+/// says why a running workstation refuses it.
+#[cfg(feature = "ssr")]
+async fn reconfigure_as(
+    state: &crate::backend::AppState,
+    user: &crate::backend::store::User,
+    id: &str,
+    request: &crate::domain::ReconfigureRequest,
+    must_stop: &str,
+) -> Result<Option<crate::domain::WorkstationState>, AppError> {
+    use crate::backend::lifecycle::{self, ReconfigureError};
+    let account = ssr::workstation_account(state, id).await;
+    let result = async {
+        let owner = ssr::account_for(state, user, id, crate::domain::Permission::Reconfigure).await?;
+        match lifecycle::reconfigure(state, &owner, id, request, None).await {
+            Ok(updated) => Ok(Some(updated)),
+            Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
+            Err(ReconfigureError::MustStop) => Err(AppError::ActionRefused(must_stop.to_owned())),
+            Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
+        }
     }
+    .await;
+    let action = crate::domain::AuditAction::WorkstationReconfigure;
+    ssr::record(state, Some(user), None, action, Some(id.to_owned()), account, &result).await;
+    result
 }
 
 /// Changes the auto-stop timeouts of one of the signed-in user's
@@ -384,20 +508,11 @@ pub async fn set_auto_stop(
     idle_timeout: String,
     running_timeout: String,
 ) -> Result<Option<crate::domain::WorkstationState>, AppError> {
-    use crate::backend::lifecycle::{self, ReconfigureError};
     use crate::domain::{AutoStopForm, ReconfigureRequest};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let request = ReconfigureRequest::from_auto_stop_form(&AutoStopForm { idle_timeout, running_timeout });
-    let owner = ssr::account_for(&state, &user, &id, crate::domain::Permission::Reconfigure).await?;
-    match lifecycle::reconfigure(&state, &owner, &id, &request, None).await {
-        Ok(updated) => Ok(Some(updated)),
-        Err(ReconfigureError::Invalid(errors)) => Err(AppError::Invalid { errors, submitted: None }),
-        Err(ReconfigureError::MustStop) => {
-            Err(AppError::ActionRefused("The workstation is running: stop it first.".into()))
-        }
-        Err(ReconfigureError::Action(e)) => Err(ssr::refused(e)),
-    }
+    reconfigure_as(&state, &user, &id, &request, "The workstation is running: stop it first.").await
 }
 
 /// The signed-in user's quota: limits and usage.

@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{build_state, ProvisionerChoice, ServeOptions};
 use app::backend::engine::EngineConfig;
-use app::domain::{Quota, QuotaOverrides};
+use app::backend::store::NewAuditRecord;
+use app::domain::{AuditAction, Quota, QuotaOverrides};
 
 /// Self-hosted service for provisioning cloud workstations.
 #[derive(Debug, Parser)]
@@ -244,6 +245,9 @@ pub struct ServeArgs {
     /// Warn this many seconds before an auto-stop (a fifth of a shorter timeout).
     #[arg(long, env = "ATELIER_AUTO_STOP_WARN_SECS", default_value_t = defaults::AUTO_STOP_WARN_SECS)]
     pub auto_stop_warn_secs: u64,
+    /// Days the audit log keeps a record (trimmed hourly); 0 keeps them forever.
+    #[arg(long, env = "ATELIER_AUDIT_RETENTION_DAYS", default_value_t = 0)]
+    pub audit_retention_days: u32,
 }
 
 impl Default for ServeArgs {
@@ -286,6 +290,9 @@ pub enum UserCommand {
     Create {
         /// The user's name: letters, digits, `-` and `_`.
         name: String,
+        /// Make them an admin of the instance (they read the whole audit log).
+        #[arg(long)]
+        admin: bool,
     },
 }
 
@@ -398,11 +405,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             let code = crate::remote::exec(&remote, &workstation, &command).await?;
             std::process::exit(code);
         }
-        Command::User(UserCommand::Create { name }) => {
+        Command::User(UserCommand::Create { name, admin }) => {
             let pool = open(&cli.database_url).await?;
             auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;
             let user = accounts::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
-            eprintln!("created user {}", user.name);
+            if admin {
+                accounts::set_admin(&pool, &user, true).await.map_err(|e| e.to_string())?;
+            }
+            let what = if admin { "an admin of the instance" } else { "a user" };
+            operator_did(&pool, AuditAction::UserCreate, &user.name, (user.id, false), what).await;
+            eprintln!("created {what}, {}", user.name);
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days, project }) => {
@@ -413,6 +425,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (user, created) =
                 accounts::find_or_create_user(&pool, &user).await.map_err(|e| e.to_string())?;
             if created {
+                operator_did(&pool, AuditAction::UserCreate, &user.name, (user.id, false), "a user").await;
                 eprintln!("created user {}", user.name);
             }
             let scope = if read_only { auth::Scope::Read } else { auth::Scope::Full };
@@ -441,6 +454,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             let issued = auth::issue_token_in(&pool, &user, label.as_deref(), scope, expires_in, project)
                 .await
                 .map_err(|e| e.to_string())?;
+            let detail = format!(
+                "for {}{}{}",
+                user.name,
+                if read_only { ", read-only" } else { "" },
+                if project.is_some() { ", limited to one project" } else { "" }
+            );
+            let account = project.map_or((user.id, false), |id| (id, true));
+            operator_did(&pool, AuditAction::TokenCreate, &issued.prefix, account, &detail).await;
             println!("{}", issued.token);
             Ok(())
         }
@@ -485,6 +506,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 return Err("give at least one of --cpu-cores, --memory-gb, --gpus, --storage-gb".into());
             }
             accounts::set_quota(&pool, &user, overrides).await.map_err(|e| e.to_string())?;
+            let detail = [
+                ("cpuCores", overrides.cpu_cores),
+                ("memoryGB", overrides.memory_gb),
+                ("gpus", overrides.gpus),
+                ("storageGB", overrides.storage_gb),
+            ]
+            .iter()
+            .filter_map(|(field, value)| value.map(|v| format!("{field}={v}")))
+            .collect::<Vec<_>>()
+            .join(" ");
+            let account_kind = (user.id, account.project.is_some());
+            operator_did(&pool, AuditAction::QuotaSet, &user.name, account_kind, &detail).await;
             eprintln!("quota of {} updated", user.name);
             Ok(())
         }
@@ -511,6 +544,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                     app::backend::Error::Conflict(field) => field.detail,
                     e => e.to_string(),
                 })?;
+            let detail = format!("{} owned by {}", project.name, owner.name);
+            operator_did(
+                &pool,
+                AuditAction::ProjectCreate,
+                &project.id.to_string(),
+                (project.id, true),
+                &detail,
+            )
+            .await;
             eprintln!("created project {} (id {}) owned by {}", project.name, project.id, owner.name);
             Ok(())
         }
@@ -534,12 +576,44 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
                 Some(0) => Err("no active token matches".into()),
                 Some(n) => {
+                    let prefix: String = token.trim().chars().take(auth::SHOWN_PREFIX_LEN).collect();
+                    let detail = format!("{n} token(s)");
+                    app::backend::audit::record_now(
+                        &pool,
+                        NewAuditRecord {
+                            credential: app::backend::audit::CLI_CREDENTIAL.to_owned(),
+                            action: Some(AuditAction::TokenRevoke),
+                            object: Some(("token".to_owned(), prefix)),
+                            outcome: Some(app::domain::Outcome::Succeeded),
+                            detail: Some(detail),
+                            ..NewAuditRecord::default()
+                        },
+                    )
+                    .await;
                     eprintln!("revoked {n} token(s)");
                     Ok(())
                 }
             }
         }
     }
+}
+
+/// Records a change an operator made with a command on the server.
+async fn operator_did(pool: &Db, action: AuditAction, object: &str, account: (i64, bool), detail: &str) {
+    app::backend::audit::record_now(
+        pool,
+        NewAuditRecord {
+            credential: app::backend::audit::CLI_CREDENTIAL.to_owned(),
+            action: Some(action),
+            object: Some((action.object_kind().to_owned(), object.to_owned())),
+            account_id: Some(account.0),
+            project_id: Some(account.0).filter(|_| account.1),
+            outcome: Some(app::domain::Outcome::Succeeded),
+            detail: Some(detail.to_owned()),
+            ..NewAuditRecord::default()
+        },
+    )
+    .await;
 }
 
 /// The user named `name`, or an error saying there is none.
@@ -596,6 +670,7 @@ impl ServeArgs {
                     min_secs: args.auto_stop_min_secs,
                     warn_secs: args.auto_stop_warn_secs,
                 },
+                audit_retention_days: args.audit_retention_days,
             },
             engine: EngineConfig {
                 workers: args.workers.max(1),
@@ -630,6 +705,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
 
     if !args.no_demo_user && !accounts::has_users(&state.pool).await.map_err(|e| e.to_string())? {
         let user = accounts::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
+        accounts::set_admin(&state.pool, &user, true).await.map_err(|e| e.to_string())?;
         let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
         println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
         println!("Sign in at {url} with it, or call the API:\n");

@@ -181,7 +181,9 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         .with_activity(pool.clone(), policy.touch_every());
     tokio::spawn(app::backend::auto_stop::enforce_forever(pool.clone(), bus.clone(), engine.clone(), policy));
     tokio::spawn(terminals.clone().reap_forever());
+    tokio::spawn(app::backend::audit::trim_forever(pool.clone(), options.settings.audit_retention_days));
     Ok(AppState {
+        audit: app::backend::audit::AuditLog::start(pool.clone()),
         pool,
         catalog,
         leptos_options,

@@ -95,6 +95,7 @@ pub async fn serve(
     // Event streams never end by themselves: close them when shutdown starts,
     // so the graceful shutdown only waits for ordinary requests.
     let bus = state.bus.clone();
+    let audit = state.audit.clone();
     let shutdown = async move {
         shutdown.await;
         bus.close();
@@ -102,6 +103,9 @@ pub async fn serve(
     // Every route turned into its final service once (`with_state`), then one
     // cheap clone of the router per connection; serving the `Router` itself
     // would rebuild every route for each new connection.
-    let service = router(state).with_state(()).into_make_service();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let service = router(state).with_state(()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+    // The last requests' records are written before the process goes.
+    audit.flush().await;
+    Ok(())
 }

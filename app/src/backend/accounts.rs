@@ -11,6 +11,11 @@ pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
     store::create_user(db, name).await
 }
 
+/// Makes the user an admin of the instance (or not).
+pub async fn set_admin(db: &Db, user: &User, admin: bool) -> Result<(), Error> {
+    store::set_admin(db, user.id, admin).await
+}
+
 /// The user named `name`, if there is one.
 pub async fn find_user(db: &Db, name: &str) -> Result<Option<User>, Error> {
     store::find_user(db, name).await

@@ -25,6 +25,8 @@ pub struct AppState {
     pub streams: super::streams::Streams,
     /// Terminal sessions open on this instance.
     pub terminals: super::terminals::Terminals,
+    /// Where the edges record every change asked of the service.
+    pub audit: super::audit::AuditLog,
 }
 
 /// Server settings the backend needs at request time.
@@ -46,6 +48,8 @@ pub struct Settings {
     pub shell: String,
     /// When running workstations stop by themselves.
     pub auto_stop: super::auto_stop::AutoStopPolicy,
+    /// Days the audit log keeps a record; 0 keeps them forever.
+    pub audit_retention_days: u32,
 }
 
 /// Every serve setting's default, written once: the command line's flags
@@ -114,6 +118,7 @@ impl Default for Settings {
                 min_secs: defaults::AUTO_STOP_MIN_SECS,
                 warn_secs: defaults::AUTO_STOP_WARN_SECS,
             },
+            audit_retention_days: 0,
         }
     }
 }

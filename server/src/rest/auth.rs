@@ -32,7 +32,11 @@ impl FromRequestParts<AppState> for AuthUser {
             detail: "the Authorization header must be `Bearer <token>`",
             token_presented: true,
         })?;
-        match auth::authenticate_token_scoped(&state.pool, token).await? {
+        let found = auth::authenticate_token_scoped(&state.pool, token).await?;
+        if let (Some((user, _)), Some(slot)) = (&found, parts.extensions.get::<super::audit::ActorSlot>()) {
+            slot.set(user);
+        }
+        match found {
             Some((_, auth::Scope::Read)) if !reads_only(&parts.method) => Err(ApiError::InsufficientScope),
             Some((user, _)) => Ok(Self(user)),
             None => Err(ApiError::Unauthorized {

@@ -1,6 +1,7 @@
 //! The REST API under `/v1`: plain axum handlers over the same domain parse
 //! and backend functions as the pages.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod events;
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(terminal::router())
         .merge(usage::router())
         .merge(projects::router())
+        .merge(audit::router())
         .split_for_parts();
     // Serialized once: the router is cloned for every connection, and with
     // it whatever its handlers hold (a document by value cost ~0.7 MB each).
@@ -41,6 +43,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     );
     routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
+        // Outside the idempotency guard, so that it sees (and skips) replays.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .route(
             "/openapi.json",
             axum::routing::get(move || {

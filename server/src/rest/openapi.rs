@@ -25,7 +25,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "workstations", description = "Create, read, list and change workstations"),
         (name = "events", description = "Live status (Server-Sent Events) and history"),
         (name = "account", description = "Catalog, capacity and quota"),
-        (name = "projects", description = "Projects, their members and roles, and their quota")
+        (name = "projects", description = "Projects, their members and roles, and their quota"),
+        (name = "audit", description = "The record of every change asked of the service")
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 //! `ATELIER_TEST_POSTGRES` names a server), driven over HTTP.
 
 mod admission;
+mod audit;
 mod auth;
 mod authz;
 mod auto_stop;

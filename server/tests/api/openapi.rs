@@ -54,6 +54,7 @@ async fn the_document_lists_every_operation_and_each_one_exists() {
         "PUT /projects/{id}/members/{user}",
         "DELETE /projects/{id}/members/{user}",
         "GET /projects/{id}/quota",
+        "GET /audit",
     ]
     .into_iter()
     .map(str::to_owned)

@@ -15,6 +15,7 @@
 //! compared by a test (`server/tests/api/schema.rs`).
 
 mod assignments;
+mod audit;
 mod auto_stop;
 mod conn;
 pub mod dialect;
@@ -31,6 +32,7 @@ mod users;
 mod workstations;
 
 pub use assignments::*;
+pub use audit::*;
 pub use auto_stop::*;
 pub use conn::*;
 pub use dialect::Dialect;
