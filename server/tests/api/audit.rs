@@ -319,3 +319,42 @@ async fn records_older_than_the_retention_are_trimmed() {
     assert_eq!(left.len(), 1);
     assert_ne!(left[0]["id"], oldest);
 }
+
+#[tokio::test]
+async fn a_create_through_the_page_is_recorded_with_the_session_and_a_refused_one_with_why() {
+    let app = TestApp::spawn().await;
+    let session = crate::pages::session_for(&app, "alice").await;
+    let cookie = format!("atelier_session={session}");
+    let alice = app.token_for("alice").await;
+    let home = app.client.get(app.url("/")).header("cookie", &cookie).send().await.unwrap();
+    let create = page_form_action(&home.text().await.unwrap(), "create_workstation");
+    let post = |name: &'static str| {
+        app.client
+            .post(app.url(&create))
+            .header("cookie", &cookie)
+            .header("accept", "text/html")
+            .header("referer", app.url("/"))
+            .form(&[
+                ("name", name),
+                ("cpu_cores", "8"),
+                ("memory_gb", "32"),
+                ("gpu", "NVIDIA RTX A5000"),
+                ("storage_gb", "512"),
+                ("region", "us-west-2"),
+            ])
+            .send()
+    };
+    assert_eq!(post("from-page").await.unwrap().status().as_u16(), 302);
+    assert_eq!(post("Not A Name!").await.unwrap().status().as_u16(), 302);
+
+    let creates = records(&app, &alice, "?action=workstation.create").await;
+    assert_eq!(creates.len(), 2, "{creates:#?}");
+    assert_eq!(creates[0]["outcome"], "refused");
+    assert!(creates[0]["detail"].as_str().unwrap().contains("#/name"), "{}", creates[0]);
+    assert_eq!(creates[1]["outcome"], "succeeded");
+    assert_eq!(creates[1]["actor"]["credential"], "session");
+    assert_eq!(creates[1]["address"], "127.0.0.1");
+    let id = creates[1]["object"]["id"].as_str().unwrap();
+    let listed = app.get_json("/v1/workstations", &alice).await;
+    assert_eq!(listed["workstations"][0]["id"], id);
+}

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 /// A session cookie's value for a new user `name`.
-async fn session_for(app: &TestApp, name: &str) -> String {
+pub async fn session_for(app: &TestApp, name: &str) -> String {
     let user = app::backend::store::create_user(&app.state.pool, name).await.unwrap();
     app::backend::auth::start_session(&app.state.pool, &user, std::time::Duration::from_secs(3600))
         .await
