@@ -155,11 +155,14 @@ async fn queue_stop(
     .await
 }
 
-/// Says when it stops, once per deadline.
+/// Says when it stops, once per deadline: read again under the write lock,
+/// so that of several instances that saw it due only the first warns.
 async fn warn(pool: &Db, bus: &EventBus, ws: &RunningWorkstation, line: &str, at: &str) -> Result<(), Error> {
     bus.record(|| async {
         let mut tx = store::begin_write(pool).await?;
-        if !store::still_running(&mut tx, &ws.id, ws.version).await? {
+        let now_ws = store::running_workstation_in_tx(&mut tx, &ws.id).await?;
+        let due = now_ws.filter(|w| w.version == ws.version && w.auto_stop_warned_for.as_deref() != Some(at));
+        if due.is_none() {
             return Ok(((), Vec::new()));
         }
         let published = store::append_event(&mut tx, event(ws, EventKind::Log, None, line)).await?;

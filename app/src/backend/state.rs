@@ -44,7 +44,8 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// A request without its response head by then is answered 503.
     pub request_timeout: std::time::Duration,
-    /// The shell terminals start (`--workstation-shell`).
+    /// The shell terminals start (`--workstation-shell`); empty: the
+    /// image's (`SHELL` in its environment), else `/bin/sh`.
     pub shell: String,
     /// When running workstations stop by themselves.
     pub auto_stop: super::auto_stop::AutoStopPolicy,
@@ -92,14 +93,27 @@ pub mod defaults {
     pub const PROBE_TIMEOUT_SECS: u64 = 60;
     pub const STOP_TIMEOUT_SECS: u64 = 10;
     pub const RECONCILE_MS: u64 = 3000;
-    /// The shell a terminal starts.
-    pub const WORKSTATION_SHELL: &str = "/bin/sh";
+    /// The shell a terminal starts. Empty: the image's shell (see [`super::Settings::shell_command`]).
+    pub const WORKSTATION_SHELL: &str = "";
     /// How long a terminal's shell outlives its last connection.
     pub const TERMINAL_KEEP_SECS: u64 = 300;
     /// The shortest auto-stop timeout a workstation may have (other than never).
     pub const AUTO_STOP_MIN_SECS: u64 = 60;
     /// How long before an auto-stop its warning comes.
     pub const AUTO_STOP_WARN_SECS: u64 = 300;
+}
+
+impl Settings {
+    /// What a terminal runs when asked for no command: the shell set, or
+    /// the image's (`SHELL` in the container's environment, which the image
+    /// sets), else `/bin/sh`.
+    pub fn shell_command(&self) -> Vec<String> {
+        if self.shell.is_empty() {
+            ["/bin/sh", "-c", "exec \"${SHELL:-/bin/sh}\""].map(str::to_owned).to_vec()
+        } else {
+            vec![self.shell.clone()]
+        }
+    }
 }
 
 impl Default for Settings {

@@ -402,7 +402,7 @@ pub async fn open(
         return Err(OpenError::NotRunning { status, phase: ws.phase, allowed });
     }
     let request =
-        ShellRequest { command: command.unwrap_or_else(|| vec![state.settings.shell.clone()]), tty, size };
+        ShellRequest { command: command.unwrap_or_else(|| state.settings.shell_command()), tty, size };
     state.terminals.open(provisioner.as_ref(), &ws.workstation, owner.id, &request).await.map_err(|refused| {
         match refused {
             ShellRefusal::NotAvailable(_) => OpenError::NotAvailable(provisioner.kind()),

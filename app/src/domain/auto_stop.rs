@@ -197,8 +197,11 @@ impl StopReason {
         }
     }
 
-    /// The warning `left_secs` before: "Stops in 5 minutes if idle".
+    /// The warning `left_secs` before: "Stops in 5 minutes if idle". A
+    /// minute or more is said in whole minutes: the check that warns runs
+    /// every few seconds, so 296 seconds left is "5 minutes".
     pub fn warning(self, left_secs: u64) -> String {
+        let left_secs = if left_secs >= 60 { (left_secs + 30) / 60 * 60 } else { left_secs };
         match self {
             Self::Idle(_) => format!("{WARNING_PREFIX}{} if idle", span(left_secs)),
             Self::Running(secs) => format!("{WARNING_PREFIX}{}: running for {}", span(left_secs), span(secs)),
@@ -335,6 +338,8 @@ mod tests {
         assert_eq!(StopReason::Idle(1800).stopped(), "Stopped after 30 minutes idle");
         assert_eq!(StopReason::Running(43_200).stopped(), "Stopped: running for 12 hours");
         assert_eq!(StopReason::Idle(1800).warning(300), "Stops in 5 minutes if idle");
+        assert_eq!(StopReason::Idle(1800).warning(296), "Stops in 5 minutes if idle");
+        assert_eq!(StopReason::Idle(10).warning(2), "Stops in 2 seconds if idle");
         assert_eq!(span(1), "1 second");
         assert_eq!(span(90), "1 minute 30 seconds");
         assert_eq!(span(5400), "1 hour 30 minutes");

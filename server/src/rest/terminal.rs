@@ -68,7 +68,10 @@ pub struct TerminalQuery {
     params(("id" = String, Path, description = "Workstation id"), TerminalQuery),
     responses(
         (status = 101, description = "A WebSocket: binary frames are the terminal's bytes both ways; text frames \
-            are JSON control messages (`session`, `exit` from the server; `resize`, `eof` from the client)"),
+            are JSON control messages: from the server `session` (`id`, `offset`), `offset` (output skipped: what \
+            follows starts there), `exit` (`code`), `unauthorized` (the token was revoked or the session ended) \
+            and `error` (`detail`); from the client `resize` (`cols`, `rows`) and `eof`. Authenticated by a token \
+            that may write, or by the browser's session cookie when the request's `Origin` is this server's"),
         Invalid,
         Unauthorized,
         Forbidden,

@@ -354,8 +354,18 @@ struct ReconfigureBody {
     /// `now` (default; not while running) or `nextStart`.
     apply: Option<app::domain::Apply>,
     /// Either or both timeouts (seconds; 0 is never).
-    #[schema(value_type = Option<Object>)]
-    auto_stop: Option<serde_json::Map<String, serde_json::Value>>,
+    auto_stop: Option<AutoStopPatch>,
+}
+
+/// Auto-stop timeouts to change: either or both, in seconds (0 is never).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AutoStopPatch {
+    /// Stops after this long without activity.
+    idle_timeout_seconds: Option<u64>,
+    /// Stops after this long running, whatever the activity.
+    running_timeout_seconds: Option<u64>,
 }
 
 /// The largest page.

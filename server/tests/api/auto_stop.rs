@@ -125,6 +125,8 @@ async fn several_instances_stop_it_once() {
     let said = messages(&b, &token, &id).await;
     assert_eq!(said.iter().filter(|m| m.starts_with("Auto-stop:")).count(), 1, "{said:?}");
     assert_eq!(said.iter().filter(|m| *m == "Stopped after 2 seconds idle").count(), 1, "{said:?}");
+    // The warning too is said once, by whichever instance saw it first.
+    assert_eq!(said.iter().filter(|m| m.starts_with("Stops in")).count(), 1, "{said:?}");
     drop(c);
 }
 

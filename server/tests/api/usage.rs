@@ -49,6 +49,11 @@ async fn two_runs_are_two_intervals_and_the_totals_follow_the_configuration() {
         "storage for {stored_days} s, existed {existed:?}"
     );
     assert_eq!(report["total"]["runningIntervals"], 2);
+    // One workstation: the totals are its figures.
+    for field in ["runningHours", "cpuCoreHours", "memoryGbHours", "storageGbDays"] {
+        assert_eq!(report["total"][field], ws[field], "{field}: {report}");
+    }
+    assert_eq!(report["total"]["gpuHours"], ws["gpuHours"], "{report}");
 
     // A deleted workstation's usage stays; another user's is not yours.
     app.delete_and_wait(&token, &id).await;

@@ -64,20 +64,6 @@ pub async fn running_workstation_in_tx(tx: &mut Tx, id: &str) -> Result<Option<R
     .await)?)
 }
 
-/// The same workstation inside a write transaction, if it is still as read.
-pub async fn still_running(tx: &mut Tx, id: &str, version: i64) -> Result<bool, Error> {
-    Ok(on_tx!(tx, |conn, d| {
-        sqlx::query_scalar::<_, i64>(&format!(
-        "SELECT COUNT(*) FROM workstations WHERE id = $1 AND version = $2 AND status = '{running}' AND phase IS NULL",
-        running = WorkstationStatus::Running.as_str()
-    ))
-    .bind(id)
-    .bind(version)
-    .fetch_one(&mut *conn)
-    .await
-    })? == 1)
-}
-
 /// Records activity on the owner's running workstation now; false when it
 /// is not the owner's or not running. (Not a change of the workstation: its
 /// version stays.)
