@@ -28,6 +28,10 @@ db="sqlite://$PWD/$state/e2e.db"
 "$ATELIER_BIN" --database "$db" token create --user e2e --label e2e > "$state/token"
 "$ATELIER_BIN" --database "$db" token create --user other --label e2e > "$state/token-other"
 "$ATELIER_BIN" --database "$db" token create --user fresh --label e2e > "$state/token-fresh"
+# An admin of the instance, and a user only the admin page's test disables.
+"$ATELIER_BIN" --database "$db" user create boss --admin
+"$ATELIER_BIN" --database "$db" token create --user boss --label e2e > "$state/token-boss"
+"$ATELIER_BIN" --database "$db" token create --user gone --label e2e > "$state/token-gone"
 exec "$ATELIER_BIN" --database "$db" serve \
   --addr "127.0.0.1:$port" --site-root "$ATELIER_SITE_ROOT" --no-demo-user "${provisioner[@]}" \
   --workers 16 --quota-gpus 1000 --quota-cpu-cores 100000 --quota-memory-gb 1000000 --quota-storage-gb 10000000

@@ -57,6 +57,28 @@ fn tokens_are_listed_by_prefix_and_revoked() {
 }
 
 #[test]
+fn users_are_disabled_enabled_and_listed() {
+    let db = Db::new();
+    assert!(db.run(&["user", "create", "root", "--admin"]).status.success());
+    assert!(db.run(&["token", "create", "--user", "dave"]).status.success());
+    let out = db.run(&["user", "disable", "dave"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("disabled dave"));
+    let list = text(&db.run(&["user", "list"]).stdout);
+    let line = |name: &str| list.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_owned();
+    assert!(line("dave").contains("disabled") && line("dave").contains(" 1 "), "{list}");
+    assert!(line("root").contains("yes") && line("root").contains("active"), "{list}");
+
+    assert!(db.run(&["user", "enable", "dave"]).status.success());
+    assert!(text(&db.run(&["user", "list"]).stdout)
+        .lines()
+        .any(|l| l.starts_with("dave") && l.contains("active")));
+    let missing = db.run(&["user", "disable", "nobody"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("no user named"), "{}", text(&missing.stderr));
+}
+
+#[test]
 fn a_bad_catalog_stops_the_server_with_the_reason() {
     let db = Db::new();
     let path = db.dir.path().join("catalog.toml");

@@ -11,6 +11,11 @@ use crate::domain::{AppError, Catalog, Dashboard, Workstation, WorkstationDetail
 #[cfg(feature = "ssr")]
 use crate::domain::{CreateWorkstationRequest, WorkstationForm};
 
+mod accounts;
+mod projects;
+pub use accounts::*;
+pub use projects::*;
+
 /// The signed-in user, as the pages show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
@@ -18,6 +23,9 @@ pub struct SessionUser {
     /// The projects they are in, by name, with their role.
     #[serde(default)]
     pub projects: Vec<crate::domain::Project>,
+    /// An admin of the instance.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -62,6 +70,15 @@ mod ssr {
 
     pub async fn require_user(state: &AppState) -> Result<User, AppError> {
         current_user(state).await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Refuses anyone but an admin of the instance.
+    pub async fn require_admin(state: &AppState, user: &User) -> Result<(), AppError> {
+        if crate::backend::accounts::is_admin(&state.pool, user).await.map_err(internal)? {
+            Ok(())
+        } else {
+            Err(AppError::ActionRefused("Only an admin of this instance may do this.".into()))
+        }
     }
 
     /// Over a quota limit, in the words the pages show.
@@ -209,9 +226,10 @@ mod ssr {
 pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     let state = ssr::state()?;
     let Some(user) = ssr::current_user(&state).await? else { return Ok(None) };
+    let admin = crate::backend::accounts::is_admin(&state.pool, &user).await.map_err(ssr::internal)?;
     let caller = crate::backend::auth::Principal::from(user);
     let projects = crate::backend::projects::list(&state.pool, &caller).await.map_err(ssr::internal)?;
-    Ok(Some(SessionUser { name: caller.user.name, projects }))
+    Ok(Some(SessionUser { name: caller.user.name, projects, admin }))
 }
 
 /// Exchanges an API token for a browser session cookie (HttpOnly, so the
@@ -513,6 +531,45 @@ pub async fn set_auto_stop(
     let user = ssr::require_user(&state).await?;
     let request = ReconfigureRequest::from_auto_stop_form(&AutoStopForm { idle_timeout, running_timeout });
     reconfigure_as(&state, &user, &id, &request, "The workstation is running: stop it first.").await
+}
+
+/// A page of the audit log as the signed-in user may read it (see
+/// `backend::audit::scope`), newest first, filtered by the page's URL.
+#[server]
+pub async fn get_audit(query: crate::domain::AuditQuery) -> Result<crate::domain::AuditLogPage, AppError> {
+    use crate::backend::{audit, auth::Principal, store::AuditFilter, store::AuditScope};
+    let state = ssr::state()?;
+    let caller = Principal::from(ssr::require_user(&state).await?);
+    let everyone = audit::scope(&state.pool, &caller).await.map_err(ssr::internal)? == AuditScope::All;
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let mut filter = AuditFilter {
+        actor: some(&query.actor),
+        before_id: some(&query.page).and_then(|t| crate::page_token::decode(&t)),
+        ..AuditFilter::default()
+    };
+    // An unknown value matches nothing; the page offers only known ones.
+    let mut matches_nothing = false;
+    if let Some(action) = some(&query.action) {
+        filter.action = action.parse().map_err(|_| matches_nothing = true).ok();
+    }
+    if let Some(outcome) = some(&query.outcome) {
+        filter.outcome = outcome.parse().map_err(|_| matches_nothing = true).ok();
+    }
+    if let Some(project) = some(&query.project) {
+        let reference = crate::domain::ProjectRef::parse(&project);
+        filter.account_id = audit::project_id(&state.pool, &reference).await.map_err(ssr::internal)?;
+        matches_nothing |= filter.account_id.is_none();
+    }
+    if matches_nothing {
+        return Ok(crate::domain::AuditLogPage { records: Vec::new(), next_page_token: None, everyone });
+    }
+    state.audit.flush().await;
+    let (records, next) = audit::list(&state.pool, &caller, &filter, 50).await.map_err(ssr::internal)?;
+    Ok(crate::domain::AuditLogPage {
+        records,
+        next_page_token: next.map(crate::page_token::encode),
+        everyone,
+    })
 }
 
 /// The signed-in user's quota: limits and usage.

@@ -84,6 +84,14 @@ pub fn App() -> impl IntoView {
                 // first byte, so redirects work and pages need no JavaScript.
                 <Route path=StaticSegment("") view=pages::HomePage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("audit") view=pages::AuditPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("account") view=pages::AccountPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("admin") view=pages::AdminPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("projects"), ParamSegment("project"))
+                    view=pages::ProjectPage
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=(StaticSegment("workstations"), ParamSegment("id"))
                     view=pages::WorkstationPage

@@ -67,6 +67,26 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await audit(page, 'a missing workstation');
     });
 
+    test('audit log page', async ({ page }) => {
+      await signIn(page);
+      await page.goto('/audit');
+      await hydrated(page);
+      await expect(page.getByTestId('audit-table')).toBeVisible();
+      await audit(page, 'the audit log');
+    });
+
+    test('account and admin pages', async ({ page }) => {
+      await signIn(page, 'boss');
+      await page.goto('/account');
+      await hydrated(page);
+      await expect(page.getByTestId('token-table')).toBeVisible();
+      await audit(page, 'the account page');
+      await page.goto('/admin');
+      await hydrated(page);
+      await expect(page.getByTestId('user-table')).toBeVisible();
+      await audit(page, 'the admin page');
+    });
+
     test('not-found page', async ({ page }) => {
       await page.goto('/no/such/page');
       await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();

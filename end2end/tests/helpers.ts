@@ -2,8 +2,9 @@ import { expect, type APIRequestContext, type Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The users serve.sh creates; `fresh` never gets a workstation. */
-export type User = 'e2e' | 'other' | 'fresh';
+/** The users serve.sh creates; `fresh` never gets a workstation, `boss` is
+ * an admin of the instance, `gone` is disabled and enabled by the admin test. */
+export type User = 'e2e' | 'other' | 'fresh' | 'boss' | 'gone';
 
 /** The API token serve.sh created for a test user. */
 export function token(user: User = 'e2e'): string {

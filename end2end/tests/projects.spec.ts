@@ -51,3 +51,46 @@ test('switch to a project, create in it; a viewer sees it without action buttons
   await expect(page.locator('.actions button')).toHaveCount(0);
   await expect(page.getByRole('heading', { name: 'Reconfigure' })).toHaveCount(0);
 });
+
+test('make a project on the account page, add a member, change their role, remove them', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/account');
+  await hydrated(page);
+  const name = uniqueName('crew');
+  await page.getByLabel('Project name').fill(name);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('status').getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name: `Project ${name}` })).toBeVisible();
+  await expect(page.getByTestId('project-role')).toHaveText('owner');
+  await hydrated(page);
+
+  // Someone who does not exist is refused; `fresh` is added as a member.
+  await page.getByLabel('User', { exact: true }).fill('no-such-user');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  await expect(page.getByRole('alert')).toContainText('no user named');
+  await page.getByLabel('User', { exact: true }).fill('fresh');
+  await page.getByLabel('Role', { exact: true }).selectOption('member');
+  await page.getByRole('button', { name: 'Add member' }).click();
+  const fresh = page.locator('[data-testid="member-row"][data-user="fresh"]');
+  await expect(fresh).toHaveAttribute('data-role', 'member');
+
+  await page.getByLabel('Role of fresh').selectOption('viewer');
+  await fresh.getByRole('button', { name: 'Change' }).click();
+  await expect(fresh).toHaveAttribute('data-role', 'viewer');
+
+  // The only owner cannot be demoted: the rule's words are shown.
+  const me = page.locator('[data-testid="member-row"][data-user="e2e"]');
+  await page.getByLabel('Role of e2e').selectOption('admin');
+  await me.getByRole('button', { name: 'Change' }).click();
+  await expect(page.getByRole('alert')).toContainText('last owner');
+  await expect(me).toHaveAttribute('data-role', 'owner');
+
+  await page.getByRole('button', { name: 'Remove fresh' }).click();
+  await expect(fresh).toHaveCount(0);
+
+  // The home page, switched to the project, links here.
+  await page.getByRole('link', { name: 'Its workstations' }).click();
+  await expect(page.getByTestId('list-heading')).toHaveText(`Workstations of ${name}`);
+  await page.getByTestId('project-members').click();
+  await expect(page.getByRole('heading', { name: `Project ${name}` })).toBeVisible();
+});

@@ -223,7 +223,8 @@ pub struct ServeArgs {
     /// `docker`: how often the engines are read to keep statuses true, in milliseconds.
     #[arg(long, env = "ATELIER_RECONCILE_MS", default_value_t = defaults::RECONCILE_MS, value_parser = clap::value_parser!(u64).range(100..))]
     pub reconcile_ms: u64,
-    /// The shell a terminal (`/v1/workstations/{id}/terminal`, `atelier shell`) starts.
+    /// The shell a terminal (`/v1/workstations/{id}/terminal`, `atelier shell`) starts;
+    /// by default the image's (`SHELL` in its environment), else `/bin/sh`.
     #[arg(long, env = "ATELIER_WORKSTATION_SHELL", default_value = defaults::WORKSTATION_SHELL)]
     pub workstation_shell: String,
     /// How long a terminal's shell keeps running after its last connection
@@ -294,6 +295,19 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Disable a user: their tokens stop working and their sessions end at
+    /// once; their workstations and tokens are kept.
+    Disable {
+        /// The user's name.
+        name: String,
+    },
+    /// Enable a disabled user again (their tokens work again).
+    Enable {
+        /// The user's name.
+        name: String,
+    },
+    /// List users: admins, disabled ones, and how many live tokens each has.
+    List,
 }
 
 /// `atelier token …`
@@ -415,6 +429,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             let what = if admin { "an admin of the instance" } else { "a user" };
             operator_did(&pool, AuditAction::UserCreate, &user.name, (user.id, false), what).await;
             eprintln!("created {what}, {}", user.name);
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { name }) => set_disabled(&cli.database_url, &name, true).await,
+        Command::User(UserCommand::Enable { name }) => set_disabled(&cli.database_url, &name, false).await,
+        Command::User(UserCommand::List) => {
+            let pool = open(&cli.database_url).await?;
+            let users = accounts::users(&pool).await.map_err(|e| e.to_string())?;
+            println!("{:<24} {:<6} {:<9} {:>6}  created", "name", "admin", "state", "tokens");
+            for u in users {
+                let state = if u.disabled_at.is_some() { "disabled" } else { "active" };
+                let admin = if u.admin { "yes" } else { "" };
+                println!("{:<24} {:<6} {:<9} {:>6}  {}", u.name, admin, state, u.live_tokens, u.created_at);
+            }
             Ok(())
         }
         Command::Token(TokenCommand::Create { user, label, read_only, expires_in_days, project }) => {
@@ -596,6 +623,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
     }
+}
+
+/// `atelier user disable|enable NAME`.
+async fn set_disabled(database_url: &str, name: &str, disable: bool) -> Result<(), String> {
+    let pool = open(database_url).await?;
+    let user = existing_user(&pool, name).await?;
+    accounts::set_disabled(&pool, &user, disable).await.map_err(|e| e.to_string())?;
+    let (action, done) =
+        if disable { (AuditAction::UserDisable, "disabled") } else { (AuditAction::UserEnable, "enabled") };
+    operator_did(&pool, action, &user.name, (user.id, false), done).await;
+    eprintln!("{done} {}", user.name);
+    Ok(())
 }
 
 /// Records a change an operator made with a command on the server.

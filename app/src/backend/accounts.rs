@@ -4,7 +4,7 @@
 
 use super::store::{self, Db, TokenInfo, User};
 use super::Error;
-use crate::domain::QuotaOverrides;
+use crate::domain::{QuotaOverrides, TokenState, TokenView, UserView};
 
 /// Creates a user (the name checked by the caller, [`super::auth::check_user_name`]).
 pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
@@ -50,4 +50,62 @@ pub async fn quota_overrides(db: &Db, user: &User) -> Result<QuotaOverrides, Err
     let overrides = store::user_quota(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok(overrides)
+}
+
+/// Disables a user: their tokens stop working and their sessions end at
+/// once (open streams and terminals close within the second they recheck
+/// credentials in); their workstations keep running. Enabling brings the
+/// tokens back, not the sessions.
+pub async fn set_disabled(db: &Db, user: &User, disabled: bool) -> Result<(), Error> {
+    store::set_user_disabled(db, user.id, disabled).await?;
+    if disabled {
+        store::delete_user_sessions(db, user.id).await?;
+    }
+    Ok(())
+}
+
+/// Every user, by name, as the admin page shows them.
+pub async fn users(db: &Db) -> Result<Vec<UserView>, Error> {
+    Ok(store::list_users(db)
+        .await?
+        .into_iter()
+        .map(|u| UserView {
+            name: u.name,
+            created_at: u.created_at,
+            admin: u.admin,
+            disabled_at: u.disabled_at,
+            live_tokens: u.live_tokens,
+        })
+        .collect())
+}
+
+/// Whether the user is an admin of the instance.
+pub async fn is_admin(db: &Db, user: &User) -> Result<bool, Error> {
+    store::is_admin(db, user.id).await
+}
+
+/// Every token, or one user's, newest first, as the pages show them.
+pub async fn token_views(db: &Db, user: Option<&str>) -> Result<Vec<TokenView>, Error> {
+    Ok(tokens(db, user).await?.into_iter().map(token_view).collect())
+}
+
+fn token_view(info: TokenInfo) -> TokenView {
+    let state = if info.revoked_at.is_some() {
+        TokenState::Revoked
+    } else if info.expired {
+        TokenState::Expired
+    } else {
+        TokenState::Active
+    };
+    TokenView {
+        prefix: info.prefix,
+        user: info.user_name,
+        label: info.label,
+        read_only: info.scope != "full",
+        project: info.project_name,
+        created_at: info.created_at,
+        last_used_at: info.last_used_at,
+        expires_at: info.expires_at,
+        state,
+    }
 }

@@ -160,12 +160,22 @@ pub fn looks_like_token(s: &str) -> bool {
 /// Revokes a token given in full, or by the prefix shown for it; returns how
 /// many live tokens were revoked. `None` when the argument is neither.
 pub async fn revoke_token(pool: &Db, token_or_prefix: &str) -> Result<Option<u64>, Error> {
+    revoke_token_of(pool, None, token_or_prefix).await
+}
+
+/// The same, among one user's tokens only when `owner` is given.
+pub async fn revoke_token_of(
+    pool: &Db,
+    owner: Option<&User>,
+    token_or_prefix: &str,
+) -> Result<Option<u64>, Error> {
     let arg = token_or_prefix.trim();
+    let owner = owner.map(|u| u.id);
     if looks_like_token(arg) {
-        return store::revoke_tokens(pool, Some(&hash_secret(arg)), None).await.map(Some);
+        return store::revoke_tokens(pool, Some(&hash_secret(arg)), None, owner).await.map(Some);
     }
     if arg.len() == SHOWN_PREFIX_LEN && arg.starts_with(TOKEN_PREFIX) {
-        return store::revoke_tokens(pool, None, Some(arg)).await.map(Some);
+        return store::revoke_tokens(pool, None, Some(arg), owner).await.map(Some);
     }
     Ok(None)
 }

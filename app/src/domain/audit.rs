@@ -37,6 +37,10 @@ pub enum AuditAction {
     MemberRemove,
     #[serde(rename = "user.create")]
     UserCreate,
+    #[serde(rename = "user.disable")]
+    UserDisable,
+    #[serde(rename = "user.enable")]
+    UserEnable,
     #[serde(rename = "token.create")]
     TokenCreate,
     #[serde(rename = "token.revoke")]
@@ -51,7 +55,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the API documents them.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 20] = [
         Self::WorkstationCreate,
         Self::WorkstationLaunch,
         Self::WorkstationStop,
@@ -65,6 +69,8 @@ impl AuditAction {
         Self::MemberSet,
         Self::MemberRemove,
         Self::UserCreate,
+        Self::UserDisable,
+        Self::UserEnable,
         Self::TokenCreate,
         Self::TokenRevoke,
         Self::QuotaSet,
@@ -88,6 +94,8 @@ impl AuditAction {
             Self::MemberSet => "member.set",
             Self::MemberRemove => "member.remove",
             Self::UserCreate => "user.create",
+            Self::UserDisable => "user.disable",
+            Self::UserEnable => "user.enable",
             Self::TokenCreate => "token.create",
             Self::TokenRevoke => "token.revoke",
             Self::QuotaSet => "quota.set",
@@ -119,7 +127,11 @@ impl AuditAction {
             | Self::WorkstationReconfigure
             | Self::WorkstationDelete => "workstation",
             Self::ProjectCreate | Self::ProjectRename | Self::ProjectDelete => "project",
-            Self::MemberSet | Self::MemberRemove | Self::UserCreate => "user",
+            Self::MemberSet
+            | Self::MemberRemove
+            | Self::UserCreate
+            | Self::UserDisable
+            | Self::UserEnable => "user",
             Self::TokenCreate | Self::TokenRevoke => "token",
             Self::QuotaSet => "account",
             Self::SignIn | Self::SignOut => "session",
@@ -249,6 +261,33 @@ pub struct AuditRecord {
     /// Why it was refused or failed, or what changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// The audit page's filters, as they appear in its URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub outcome: String,
+    /// A user's name.
+    #[serde(default)]
+    pub actor: String,
+    /// A project's name or id.
+    #[serde(default)]
+    pub project: String,
+    /// Page token.
+    #[serde(default)]
+    pub page: String,
+}
+
+/// What the audit page shows: a page of records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLogPage {
+    pub records: Vec<AuditRecord>,
+    pub next_page_token: Option<String>,
+    /// Whether the reader sees everyone's records (an admin of the instance).
+    pub everyone: bool,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Types shared by the browser and the server: no I/O here.
 
 pub mod access;
+pub mod account;
 pub mod audit;
 pub mod auto_stop;
 pub mod catalog;
@@ -17,7 +18,8 @@ pub mod usage;
 pub mod workstation;
 
 pub use access::{Member, Owner, OwnerKind, Permission, Project, ProjectName, ProjectRef, Role};
-pub use audit::{AuditAction, AuditActor, AuditObject, AuditRecord, Outcome};
+pub use account::{AccountPage, AdminPage, CreatedToken, ProjectDetail, TokenState, TokenView, UserView};
+pub use audit::{AuditAction, AuditActor, AuditLogPage, AuditObject, AuditQuery, AuditRecord, Outcome};
 pub use auto_stop::{AutoStop, AutoStopLimits};
 pub use catalog::{Capacity, CapacityEntry, CapacityLimit, Catalog, GpuOption, Range, RegionOption};
 pub use error::AppError;

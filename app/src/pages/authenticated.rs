@@ -36,13 +36,16 @@ pub(super) fn Authenticated(children: ChildrenFn) -> impl IntoView {
 fn TopBar(user: SessionUser) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let switcher = (!user.projects.is_empty()).then(|| view! { <ProjectSwitcher projects=user.projects/> });
+    let admin = user.admin.then(|| view! { <a class="docs" href="/admin">"Admin"</a> });
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Atelier"</a>
             {switcher}
             <div class="account">
+                {admin}
+                <a class="docs" href="/audit">"Audit log"</a>
                 <a class="docs" href="/docs/api/" rel="external">"API"</a>
-                <span class="user" data-testid="signed-in-user">{user.name}</span>
+                <a class="user" href="/account" data-testid="signed-in-user" title="Your account and API tokens">{user.name}</a>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button ghost">"Sign out"</button>
                 </ActionForm>

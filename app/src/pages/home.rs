@@ -103,11 +103,16 @@ fn Dashboard() -> impl IntoView {
             <section class="panel list" aria-labelledby="list-heading">
                 <Transition fallback=|| view! { <h2 id="list-heading">"Workstations"</h2> }>
                     {move || Suspend::new(async move {
-                        let heading = match shown_project.await.ok().flatten() {
+                        let shown = shown_project.await.ok().flatten();
+                        let heading = match &shown {
                             Some(p) => format!("Workstations of {}", p.name),
                             None => "Your workstations".to_owned(),
                         };
-                        view! { <h2 id="list-heading" data-testid="list-heading">{heading}</h2> }
+                        let members = shown.map(|p| {
+                            let href = format!("/projects/{}", p.id);
+                            view! { <p class="muted"><a href=href data-testid="project-members">"Members and roles"</a></p> }
+                        });
+                        view! { <h2 id="list-heading" data-testid="list-heading">{heading}</h2> {members} }
                     })}
                 </Transition>
                 <Suspense fallback=|| ()>

@@ -35,7 +35,7 @@ pub(super) fn Pager(query: ListQuery, next: Option<String>, first_page: bool) ->
 }
 
 /// Percent-encodes a query value.
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

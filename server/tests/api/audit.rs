@@ -358,3 +358,90 @@ async fn a_create_through_the_page_is_recorded_with_the_session_and_a_refused_on
     let listed = app.get_json("/v1/workstations", &alice).await;
     assert_eq!(listed["workstations"][0]["id"], id);
 }
+
+/// Posts the form of `page` (read with `cookie`) that goes to `server_fn`,
+/// as a browser without JavaScript would; the answer's status.
+async fn post_page_form(
+    app: &TestApp,
+    page: &str,
+    cookie: &str,
+    server_fn: &str,
+    form: &[(&str, &str)],
+) -> u16 {
+    let html = app.client.get(app.url(page)).header("cookie", cookie).send().await.unwrap();
+    let action = page_form_action(&html.text().await.unwrap(), server_fn);
+    let res = app
+        .client
+        .post(app.url(&action))
+        .header("cookie", cookie)
+        .header("accept", "text/html")
+        .header("referer", app.url(page))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+/// A session cookie for `user`.
+async fn session_of(app: &TestApp, user: &str) -> String {
+    let found = store::find_user(&app.state.pool, user).await.unwrap().unwrap();
+    let secret =
+        app::backend::auth::start_session(&app.state.pool, &found, Duration::from_secs(600)).await.unwrap();
+    format!("{}={secret}", app::backend::auth::SESSION_COOKIE)
+}
+
+#[tokio::test]
+async fn tokens_and_users_changed_on_the_pages_are_recorded_and_only_admins_manage_users() {
+    let app = TestApp::spawn().await;
+    let alice = app.token_for("alice").await;
+    let bob = app.token_for("bob").await;
+    let admin = app.token_for("root").await;
+    let root = store::find_user(&app.state.pool, "root").await.unwrap().unwrap();
+    store::set_admin(&app.state.pool, root.id, true).await.unwrap();
+    let (alices, roots) = (session_of(&app, "alice").await, session_of(&app, "root").await);
+
+    // Alice makes a token on her account page, then revokes it there.
+    let made = post_page_form(&app, "/account", &alices, "create_token", &[("label", "laptop")]).await;
+    assert_eq!(made, 302);
+    let tokens = app::backend::accounts::token_views(&app.state.pool, Some("alice")).await.unwrap();
+    let laptop = tokens.iter().find(|t| t.label.as_deref() == Some("laptop")).expect("the token made");
+    let record = one(&app, &alice, "token.create", &laptop.prefix).await;
+    assert_eq!(record["actor"]["credential"], "session");
+    assert_eq!(record["outcome"], "succeeded");
+    let revoke = [("prefix", laptop.prefix.as_str())];
+    assert_eq!(post_page_form(&app, "/account", &alices, "revoke_token", &revoke).await, 302);
+    assert_eq!(one(&app, &alice, "token.revoke", &laptop.prefix).await["outcome"], "succeeded");
+    // Bob's token is not hers to revoke: refused, and still working.
+    let bobs = [("prefix", &bob[..12])];
+    assert_eq!(post_page_form(&app, "/account", &alices, "revoke_token", &bobs).await, 302);
+    assert_eq!(one(&app, &alice, "token.revoke", &bob[..12]).await["outcome"], "refused");
+    assert_eq!(app.get("/v1/workstations", &bob).send().await.unwrap().status().as_u16(), 200);
+
+    // Alice is no admin: disabling bob is refused (the form is root's page's).
+    let disable = [("name", "bob"), ("disabled", "yes")];
+    let html = app.client.get(app.url("/admin")).header("cookie", &roots).send().await.unwrap();
+    let action = page_form_action(&html.text().await.unwrap(), "set_user_disabled");
+    let as_alice = app
+        .client
+        .post(app.url(&action))
+        .header("cookie", &alices)
+        .header("accept", "text/html")
+        .header("referer", app.url("/admin"))
+        .form(&disable)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_alice.status().as_u16(), 302);
+    assert_eq!(app.get("/v1/workstations", &bob).send().await.unwrap().status().as_u16(), 200);
+    // Root disables bob: his token stops at once; both attempts are recorded.
+    assert_eq!(post_page_form(&app, "/admin", &roots, "set_user_disabled", &disable).await, 302);
+    assert_eq!(app.get("/v1/workstations", &bob).send().await.unwrap().status().as_u16(), 401);
+    let tried = records(&app, &admin, "?action=user.disable&object=bob").await;
+    let outcomes: Vec<(&str, &str)> = tried
+        .iter()
+        .map(|r| (r["actor"]["name"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("root", "succeeded"), ("alice", "refused")]);
+    assert!(tried[1]["detail"].as_str().unwrap().contains("Only an admin"), "{}", tried[1]);
+}

@@ -146,6 +146,52 @@ async fn an_ended_session_closes_its_open_stream() {
 }
 
 #[tokio::test]
+async fn a_disabled_user_is_shut_out_at_once_and_let_back_in_by_enabling() {
+    use app::backend::accounts;
+    let app = TestApp::spawn().await;
+    let token = app.token_for("alice").await;
+    let other = app.token_for("bob").await;
+    let id = app.create(&token, &valid_body("kept")).await;
+    let alice = accounts::find_user(&app.state.pool, "alice").await.unwrap().unwrap();
+    let cookie = auth::start_session(&app.state.pool, &alice, Duration::from_secs(3600)).await.unwrap();
+    let mut stream = app.stream("/v1/events", &token, None).await;
+    let mut bobs = app.stream("/v1/events", &other, None).await;
+
+    let disabled_at = Instant::now();
+    accounts::set_disabled(&app.state.pool, &alice, true).await.unwrap();
+    // Every request with the token is refused from now on, and her open stream closes.
+    let res = app.get("/v1/workstations", &token).send().await.unwrap();
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"atelier\", error=\"invalid_token\"");
+    problem(res, 401).await;
+    problem(app.post_json("/v1/workstations", &token, &valid_body("after")).send().await.unwrap(), 401).await;
+    // (after the events of her workstation's provisioning, if any came)
+    loop {
+        let event = stream.next_within(Duration::from_secs(5)).await.expect("a closing event");
+        if event.event.as_deref() == Some("unauthorized") {
+            break;
+        }
+        assert!(event.event.is_none(), "{event:?}");
+    }
+    assert!(stream.next_within(Duration::from_secs(2)).await.is_none(), "the stream ends");
+    assert!(disabled_at.elapsed() < Duration::from_secs(5), "{:?}", disabled_at.elapsed());
+    // Her session is gone, not just refused, and so is her place in the list of users.
+    assert!(auth::session_user(&app.state.pool, &cookie).await.unwrap().is_none());
+    let users = accounts::users(&app.state.pool).await.unwrap();
+    let shown = users.iter().find(|u| u.name == "alice").unwrap();
+    assert!(shown.disabled_at.is_some() && shown.live_tokens == 1, "{shown:?}");
+    // Bob goes on.
+    let bobs_id = app.create(&other, &valid_body("bobs")).await;
+    let event = bobs.next_within(Duration::from_secs(5)).await.expect("bob's stream goes on");
+    assert!(event.data.contains(&bobs_id), "{event:?}");
+
+    // Enabled again: the same token works, and her workstation was kept; the session stays ended.
+    accounts::set_disabled(&app.state.pool, &alice, false).await.unwrap();
+    let listed = app.get_json("/v1/workstations", &token).await;
+    assert!(listed.to_string().contains(&id), "{listed}");
+    assert!(auth::session_user(&app.state.pool, &cookie).await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn each_token_has_a_request_budget_per_minute() {
     let app = TestApp::spawn_with(|o| o.settings.rate_limit_per_minute = 3).await;
     let alice = app.token_for("alice").await;

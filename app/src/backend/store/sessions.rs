@@ -25,11 +25,11 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The user of a session that has not expired.
+/// The user of a session that has not expired, unless the user is disabled.
 pub async fn user_for_session(db: &Db, session_hash: &str) -> Result<Option<User>, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, User>(&format!(
         "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.session_hash = $1 AND s.expires_at > {now}",
+         WHERE s.session_hash = $1 AND s.expires_at > {now} AND u.disabled_at IS NULL",
         now = d.now
     ))
     .bind(session_hash)
@@ -37,7 +37,8 @@ pub async fn user_for_session(db: &Db, session_hash: &str) -> Result<Option<User
     .await)?)
 }
 
-/// Of these session hashes, the ones still open (not ended, not expired).
+/// Of these session hashes, the ones still open (not ended, not expired,
+/// their user not disabled).
 pub async fn live_session_hashes(
     db: &Db,
     hashes: &[&str],
@@ -45,7 +46,7 @@ pub async fn live_session_hashes(
     let hashes = json_param(hashes)?;
     let live: Vec<String> = on_pool!(db, |pool, d| sqlx::query_scalar(&format!(
         "SELECT s.session_hash FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE {listed} AND s.expires_at > {now}",
+         WHERE {listed} AND s.expires_at > {now} AND u.disabled_at IS NULL",
         listed = d.in_json_texts("s.session_hash", "$1"),
         now = d.now
     ))
@@ -66,4 +67,13 @@ pub async fn delete_session(db: &Db, session_hash: &str) -> Result<(), Error> {
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Ends every session of a user.
+pub async fn delete_user_sessions(db: &Db, user_id: i64) -> Result<u64, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
 }

@@ -60,7 +60,8 @@ pub async fn insert_token(db: &Db, token: NewToken<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The owner and scope of a live (not revoked, not expired) token, recording
+/// The owner and scope of a live (not revoked, not expired, its user not
+/// disabled) token, recording
 /// its use. The use time is written at most once a minute, so reads do not
 /// turn into writes.
 pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, String, Option<i64>)>, Error> {
@@ -70,7 +71,8 @@ pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, S
                 t.last_used_at IS NULL OR t.last_used_at < {minute_ago},
                 t.scope, t.project_id
          FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})",
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})
+           AND u.disabled_at IS NULL",
             minute_ago = d.now_plus("-60"),
             now = d.now
         )
@@ -101,15 +103,22 @@ pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, S
     Ok(Some((User { id: user_id, name }, scope, project_id)))
 }
 
-/// Revokes the live tokens whose hash or prefix matches; returns how many.
-pub async fn revoke_tokens(db: &Db, token_hash: Option<&str>, prefix: Option<&str>) -> Result<u64, Error> {
+/// Revokes the live tokens whose hash or prefix matches, of one user only
+/// if `owner` is given; returns how many.
+pub async fn revoke_tokens(
+    db: &Db,
+    token_hash: Option<&str>,
+    prefix: Option<&str>,
+    owner: Option<i64>,
+) -> Result<u64, Error> {
     let done = on_pool!(db, |pool, d| sqlx::query(&format!(
         "UPDATE api_tokens SET revoked_at = {now}
-         WHERE revoked_at IS NULL AND (token_hash = $1 OR prefix = $2)",
+         WHERE revoked_at IS NULL AND (token_hash = $1 OR prefix = $2) AND ($3 IS NULL OR user_id = $3)",
         now = d.now
     ))
     .bind(token_hash)
     .bind(prefix)
+    .bind(owner)
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
@@ -146,12 +155,14 @@ pub async fn set_token_expiry(db: &Db, token_hash: &str, secs: i64) -> Result<()
     Ok(())
 }
 
-/// Of these token hashes, the ones still accepted (known, not revoked, not expired).
+/// Of these token hashes, the ones still accepted (known, not revoked, not
+/// expired, their user not disabled).
 pub async fn live_token_hashes(db: &Db, hashes: &[&str]) -> Result<std::collections::HashSet<String>, Error> {
     let hashes = json_param(hashes)?;
     let live: Vec<String> = on_pool!(db, |pool, d| sqlx::query_scalar(&format!(
         "SELECT t.token_hash FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE {listed} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})",
+         WHERE {listed} AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})
+           AND u.disabled_at IS NULL",
         listed = d.in_json_texts("t.token_hash", "$1"),
         now = d.now
     ))

@@ -70,3 +70,45 @@ pub async fn count_users(db: &Db) -> Result<i64, Error> {
     .fetch_one(pool)
     .await)?)
 }
+
+/// Disables a user from now (kept if already disabled) or enables them
+/// again; whether a user has this id.
+pub async fn set_user_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<bool, Error> {
+    let changed = on_pool!(db, |pool, d| sqlx::query(&format!(
+        "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, {now}) ELSE NULL END
+         WHERE id = $1 AND kind = 'user'",
+        now = d.now
+    ))
+    .bind(user_id)
+    .bind(disabled)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(changed > 0)
+}
+
+/// A user as the instance's admins see them.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct UserSummary {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub admin: bool,
+    pub disabled_at: Option<String>,
+    /// Tokens neither revoked nor expired.
+    pub live_tokens: i64,
+}
+
+/// Every user (not projects), by name.
+pub async fn list_users(db: &Db) -> Result<Vec<UserSummary>, Error> {
+    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, UserSummary>(&format!(
+        "SELECT u.id, u.name, u.created_at, u.admin, u.disabled_at,
+                (SELECT COUNT(*) FROM api_tokens t
+                 WHERE t.user_id = u.id AND t.revoked_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > {now})) AS live_tokens
+         FROM users u WHERE u.kind = 'user' ORDER BY u.name",
+        now = d.now
+    ))
+    .fetch_all(pool)
+    .await)?)
+}

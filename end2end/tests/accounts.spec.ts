@@ -1,0 +1,96 @@
+import { test, expect } from '@playwright/test';
+import { hydrated, signIn, token, uniqueName } from './helpers';
+
+test('a user makes a read-only token on their account page, sees it once, and revokes it', async ({ page, request }) => {
+  await signIn(page);
+  await page.getByTestId('signed-in-user').click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole('heading', { name: 'Your account' })).toBeVisible();
+  await expect(page.getByTestId('account-name')).toHaveText('e2e');
+  await hydrated(page);
+
+  const label = uniqueName('pw');
+  await page.getByLabel('Label').fill(label);
+  await page.getByLabel('Expires').selectOption('30');
+  await page.getByLabel(/Read-only/).check();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const shown = page.getByTestId('new-token');
+  await expect(shown).toBeVisible();
+  const created = (await shown.textContent())!.trim();
+  expect(created).toMatch(/^atl_[A-Za-z0-9]{32}$/);
+  const prefix = created.slice(0, 12);
+  const row = page.locator(`[data-testid="token-row"][data-prefix="${prefix}"]`);
+  await expect(row).toContainText(label);
+  await expect(row).toContainText('read');
+  await expect(row).toHaveAttribute('data-state', 'active');
+  // Shown now, and only now (see the reload below).
+  expect(await page.content()).toContain(created);
+
+  // It reads, and may not change anything.
+  const auth = { Authorization: `Bearer ${created}` };
+  expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(200);
+  const refused = await request.post('/v1/workstations', { headers: auth, data: { name: 'nope' } });
+  expect(refused.status()).toBe(403);
+
+  await page.reload();
+  await hydrated(page);
+  expect(await page.content()).not.toContain(created);
+  await expect(row).toHaveAttribute('data-state', 'active');
+
+  await page.getByRole('button', { name: `Revoke ${prefix}` }).click();
+  await expect(row).toHaveAttribute('data-state', 'revoked');
+  await expect(page.getByRole('button', { name: `Revoke ${prefix}` })).toHaveCount(0);
+  expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(401);
+  // The user's own sign-in token is untouched.
+  const mine = { Authorization: `Bearer ${token()}` };
+  expect((await request.get('/v1/workstations', { headers: mine })).status()).toBe(200);
+});
+
+test('only an admin of the instance sees the admin page', async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByRole('link', { name: 'Admin', exact: true })).toHaveCount(0);
+  await page.goto('/admin');
+  await expect(page.getByRole('alert')).toContainText('Only an admin of this instance');
+  await expect(page.getByTestId('user-table')).toHaveCount(0);
+});
+
+test('an admin creates a user, and disabling one shuts them out at once until enabled', async ({ browser, page, request, baseURL }) => {
+  await signIn(page, 'boss');
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await hydrated(page);
+
+  // A new user; a taken name is refused under the field.
+  const name = uniqueName('new');
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.locator(`[data-testid="user-row"][data-name="${name}"]`)).toBeVisible();
+  await page.getByLabel('Name').fill('e2e');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.locator('#user-name-error')).toContainText('taken');
+
+  // `gone` is signed in elsewhere with a live stream of events.
+  const other = await browser.newContext({ baseURL });
+  const gonePage = await other.newPage();
+  await signIn(gonePage, 'gone');
+  const auth = { Authorization: `Bearer ${token('gone')}` };
+  expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(200);
+
+  const gone = page.locator('[data-testid="user-row"][data-name="gone"]');
+  await page.getByRole('button', { name: 'Disable gone' }).click();
+  await expect(gone).toHaveAttribute('data-disabled', 'true');
+  await expect(gone).toContainText('disabled since');
+  expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(401);
+  await gonePage.reload();
+  await expect(gonePage).toHaveURL(/\/sign-in$/);
+
+  // Everyone's tokens are listed, `gone`'s too, by prefix only.
+  const table = page.getByTestId('token-table');
+  await expect(table.locator('tr', { hasText: 'gone' }).first()).toBeVisible();
+  expect(await page.content()).not.toContain(token('gone'));
+
+  await page.getByRole('button', { name: 'Enable gone' }).click();
+  await expect(gone).toHaveAttribute('data-disabled', 'false');
+  expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(200);
+  await other.close();
+});
