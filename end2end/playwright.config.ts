@@ -5,6 +5,13 @@ const port = process.env.ATELIER_E2E_PORT ?? '3123';
 const baseURL = `http://127.0.0.1:${port}`;
 // A second server whose workstations are containers on a real engine.
 const dockerPort = process.env.ATELIER_E2E_DOCKER_PORT;
+// A real OpenID provider for single sign-on, and the callbacks it accepts:
+// the main server's and those of the servers tests/sign_on.spec.ts starts.
+const oidcPort = process.env.ATELIER_E2E_OIDC_PORT;
+const callbacks = [port, process.env.ATELIER_E2E_OIDC_EXPIRED_PORT, process.env.ATELIER_E2E_OIDC_AUDIENCE_PORT]
+  .filter(Boolean)
+  .map((p) => `--redirect-uri http://127.0.0.1:${p}/auth/oidc/callback`)
+  .join(' ');
 
 export default defineConfig({
   testDir: './tests',
@@ -51,6 +58,18 @@ export default defineConfig({
             reuseExistingServer: false,
             timeout: 60_000,
             stdout: 'pipe' as const,
+            stderr: 'pipe' as const,
+          },
+        ]
+      : []),
+    ...(oidcPort
+      ? [
+          {
+            command: `node ./oidc-provider.mjs --port ${oidcPort} ${callbacks}`,
+            url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+            reuseExistingServer: false,
+            timeout: 30_000,
+            stdout: 'ignore' as const,
             stderr: 'pipe' as const,
           },
         ]

@@ -21,6 +21,11 @@ else
   state=.state
   port=$ATELIER_E2E_PORT
   provisioner=(--simulated-phase-ms "${ATELIER_E2E_PHASE_MS:-500}")
+  # Single sign-on through the test provider, for staff only.
+  if [ -n "${ATELIER_E2E_OIDC_PORT:-}" ]; then
+    provisioner+=(--oidc-issuer "http://127.0.0.1:$ATELIER_E2E_OIDC_PORT" --oidc-client-id atelier
+      --oidc-client-secret atelier-test-secret --oidc-provider-name "Test IdP" --oidc-allowed-groups staff)
+  fi
 fi
 rm -rf "$state"
 mkdir -p "$state"

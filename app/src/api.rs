@@ -232,6 +232,12 @@ pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     Ok(Some(SessionUser { name: caller.user.name, projects, admin }))
 }
 
+/// The single sign-on provider's name, when one is configured.
+#[server]
+pub async fn get_sign_on() -> Result<Option<String>, AppError> {
+    Ok(ssr::state()?.settings.sign_on.as_ref().map(|s| s.provider_name.clone()))
+}
+
 /// Exchanges an API token for a browser session cookie (HttpOnly, so the
 /// token never reaches page script again) and goes to the home page.
 #[server]

@@ -154,6 +154,36 @@ pub struct ServeArgs {
     /// How long a browser session lasts, in hours.
     #[arg(long, env = "ATELIER_SESSION_HOURS", default_value_t = defaults::SESSION_HOURS)]
     pub session_hours: u64,
+    /// Single sign-on: the OpenID Connect provider's issuer URL (its
+    /// discovery document is at `/.well-known/openid-configuration` under it).
+    #[arg(long, env = "ATELIER_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret"])]
+    pub oidc_issuer: Option<String>,
+    /// Single sign-on: this service's client id at the provider.
+    #[arg(long, env = "ATELIER_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Single sign-on: this service's client secret at the provider.
+    #[arg(long, env = "ATELIER_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The provider's name on the sign-in page ("Sign in with NAME").
+    #[arg(long, env = "ATELIER_OIDC_PROVIDER_NAME", default_value = "single sign-on")]
+    pub oidc_provider_name: String,
+    /// The ID token claim a new user's name comes from (`email`: its part before `@`).
+    #[arg(long, env = "ATELIER_OIDC_USERNAME_CLAIM", default_value = "preferred_username", value_parser = ["preferred_username", "email", "sub"])]
+    pub oidc_username_claim: String,
+    /// The ID token claim that lists the user's groups.
+    #[arg(long, env = "ATELIER_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Only emails in these domains may sign in (comma-separated; default: any).
+    #[arg(long, env = "ATELIER_OIDC_ALLOWED_DOMAINS", value_delimiter = ',')]
+    pub oidc_allowed_domains: Vec<String>,
+    /// Only members of one of these groups may sign in (comma-separated; default: any).
+    #[arg(long, env = "ATELIER_OIDC_ALLOWED_GROUPS", value_delimiter = ',')]
+    pub oidc_allowed_groups: Vec<String>,
+    /// Where browsers reach this service (`https://atelier.example.com`), for
+    /// the sign-on's redirect URI (`{URL}/auth/oidc/callback`); by default
+    /// the address each request was sent to.
+    #[arg(long, env = "ATELIER_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Which provisioner runs jobs: `simulated`, `command`, or `docker`
     /// (containers on a Docker Engine API: Docker or Podman).
     #[arg(long, env = "ATELIER_PROVISIONER", default_value = "simulated", value_parser = ["simulated", "command", "docker"])]
@@ -258,6 +288,25 @@ impl Default for ServeArgs {
 }
 
 impl ServeArgs {
+    /// Single sign-on's settings, when an issuer is given.
+    fn sign_on(&self) -> Option<app::backend::state::SignOnSettings> {
+        let issuer = self.oidc_issuer.clone()?;
+        let trimmed = |list: &[String]| -> Vec<String> {
+            list.iter().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
+        };
+        Some(app::backend::state::SignOnSettings {
+            issuer,
+            client_id: self.oidc_client_id.clone().unwrap_or_default(),
+            client_secret: self.oidc_client_secret.clone().unwrap_or_default(),
+            provider_name: self.oidc_provider_name.clone(),
+            username_claim: self.oidc_username_claim.clone(),
+            groups_claim: self.oidc_groups_claim.clone(),
+            allowed_domains: trimmed(&self.oidc_allowed_domains),
+            allowed_groups: trimmed(&self.oidc_allowed_groups),
+            public_url: self.public_url.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+        })
+    }
+
     fn parse_from_defaults() -> Self {
         #[derive(Parser)]
         struct Wrapper {
@@ -710,6 +759,7 @@ impl ServeArgs {
                     warn_secs: args.auto_stop_warn_secs,
                 },
                 audit_retention_days: args.audit_retention_days,
+                sign_on: args.sign_on(),
             },
             engine: EngineConfig {
                 workers: args.workers.max(1),

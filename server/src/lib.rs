@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod oidc;
 pub mod ops;
 pub mod remote;
 pub mod request_id;

@@ -23,8 +23,13 @@ fn page_routes() -> Vec<AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let options = state.leptos_options.clone();
+    let sign_on = match state.settings.sign_on.clone() {
+        Some(settings) => crate::oidc::router(settings),
+        None => Router::new(),
+    };
     Router::new()
         .nest("/v1", rest::router(&state))
+        .merge(sign_on)
         // A readable reference of the API, served from our own assets (no CDN).
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs/api")

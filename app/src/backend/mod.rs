@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod projects;
 pub mod quota;
 pub mod rate_limits;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod streams;

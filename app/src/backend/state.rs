@@ -51,6 +51,47 @@ pub struct Settings {
     pub auto_stop: super::auto_stop::AutoStopPolicy,
     /// Days the audit log keeps a record; 0 keeps them forever.
     pub audit_retention_days: u32,
+    /// Single sign-on with an OpenID provider, when configured.
+    pub sign_on: Option<SignOnSettings>,
+}
+
+/// Single sign-on with an OpenID Connect provider (`--oidc-*`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignOnSettings {
+    /// The provider's issuer URL (its discovery document is under it).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Shown on the sign-in page: "Sign in with {name}".
+    pub provider_name: String,
+    /// The ID token claim a new user's name comes from: `preferred_username`
+    /// (the default), `email` (its part before `@`) or `sub`.
+    pub username_claim: String,
+    /// The ID token claim that lists the user's groups.
+    pub groups_claim: String,
+    /// When not empty, only emails in these domains may sign in.
+    pub allowed_domains: Vec<String>,
+    /// When not empty, only members of one of these groups may sign in.
+    pub allowed_groups: Vec<String>,
+    /// Where browsers reach this service (`https://atelier.example.com`),
+    /// for the redirect URI; by default the request's own `Host`.
+    pub public_url: Option<String>,
+}
+
+impl std::fmt::Debug for SignOnSettings {
+    /// Everything but the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignOnSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("provider_name", &self.provider_name)
+            .field("username_claim", &self.username_claim)
+            .field("groups_claim", &self.groups_claim)
+            .field("allowed_domains", &self.allowed_domains)
+            .field("allowed_groups", &self.allowed_groups)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Every serve setting's default, written once: the command line's flags
@@ -133,6 +174,7 @@ impl Default for Settings {
                 warn_secs: defaults::AUTO_STOP_WARN_SECS,
             },
             audit_retention_days: 0,
+            sign_on: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod phase;
 pub mod quota;
 pub mod reconfigure;
 pub mod request;
+pub mod sso;
 pub mod time;
 pub mod usage;
 pub mod workstation;

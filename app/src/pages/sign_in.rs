@@ -3,18 +3,39 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::SignIn;
+use crate::api::{get_sign_on, SignIn};
+use crate::domain::sso::SignOnError;
 
-/// Sign in by pasting an API token; the server swaps it for a session cookie.
+/// Sign in through the single sign-on provider when there is one, or by
+/// pasting an API token; the server swaps either for a session cookie.
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || sign_in.value().get().and_then(Result::err).map(|e| e.to_string());
+    let query = leptos_router::hooks::use_query_map();
+    // Why a sign-in through the provider came back here, in words.
+    let sign_on_error = move || {
+        query.with(|q| q.get("error")).and_then(|code| SignOnError::from_code(&code)).map(|e| {
+            view! { <p class="alert" role="alert" data-testid="sign-on-error">{e.message()}</p> }
+        })
+    };
+    let provider = Resource::new(|| (), |_| get_sign_on());
     view! {
         <Title text="Sign in · Atelier"/>
         <main class="auth">
             <h1 class="brand">"Atelier"</h1>
             <p class="lead">"Cloud workstations, ready when you are."</p>
+            {sign_on_error}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    provider.await.ok().flatten().map(|name| view! {
+                        <a class="button primary sign-on" href="/auth/oidc/start" rel="external">
+                            {format!("Sign in with {name}")}
+                        </a>
+                        <p class="divider"><span>"or with an API token"</span></p>
+                    })
+                })}
+            </Suspense>
             <ActionForm action=sign_in>
                 <div class="field" class:invalid=move || error().is_some()>
                     <label for="token">"API token"</label>

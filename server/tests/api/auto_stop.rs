@@ -116,15 +116,16 @@ async fn several_instances_stop_it_once() {
     if std::env::var("ATELIER_TEST_POSTGRES").map_or(true, |v| v.is_empty()) {
         return; // several instances share PostgreSQL only
     }
-    let a = TestApp::spawn_with(policy(2, 0)).await;
-    let b = a.spawn_beside(policy(2, 0)).await;
-    let c = a.spawn_beside(policy(2, 0)).await;
+    // 5 s: long enough for a warning a second before (a fifth of it).
+    let a = TestApp::spawn_with(policy(5, 0)).await;
+    let b = a.spawn_beside(policy(5, 0)).await;
+    let c = a.spawn_beside(policy(5, 0)).await;
     let (token, id) = running(&a).await;
     a.wait_for_status(&token, &id, "stopped", Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let said = messages(&b, &token, &id).await;
     assert_eq!(said.iter().filter(|m| m.starts_with("Auto-stop:")).count(), 1, "{said:?}");
-    assert_eq!(said.iter().filter(|m| *m == "Stopped after 2 seconds idle").count(), 1, "{said:?}");
+    assert_eq!(said.iter().filter(|m| *m == "Stopped after 5 seconds idle").count(), 1, "{said:?}");
     // The warning too is said once, by whichever instance saw it first.
     assert_eq!(said.iter().filter(|m| m.starts_with("Stops in")).count(), 1, "{said:?}");
     drop(c);

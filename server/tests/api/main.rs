@@ -24,6 +24,7 @@ mod projects;
 mod provisioners;
 mod quota;
 mod schema;
+mod sign_on;
 mod terminal;
 mod usage;
 mod workstations;

@@ -1,0 +1,117 @@
+//! Single sign-on's refusals that happen before the provider is asked (a
+//! forged or replayed state, another browser's, too late, the provider's
+//! own error, an unreachable provider), each sent back to the sign-in page
+//! with its reason and recorded. The whole flow against a real provider is
+//! the browser suite's (`end2end/tests/sign_on.spec.ts`).
+
+use app::backend::sso;
+use app::backend::state::SignOnSettings;
+use app::domain::sso::SignOnError;
+
+use crate::helpers::TestApp;
+
+fn settings(issuer: &str) -> SignOnSettings {
+    SignOnSettings {
+        issuer: issuer.to_owned(),
+        client_id: "atelier".to_owned(),
+        client_secret: "secret".to_owned(),
+        provider_name: "Test IdP".to_owned(),
+        username_claim: "preferred_username".to_owned(),
+        groups_claim: "groups".to_owned(),
+        allowed_domains: Vec::new(),
+        allowed_groups: Vec::new(),
+        public_url: None,
+    }
+}
+
+/// Where a callback with `query`, sent with the browser cookie `browser`, goes.
+async fn callback(app: &TestApp, query: &str, browser: Option<&str>) -> String {
+    let mut req = app.client.get(app.url(&format!("/auth/oidc/callback?{query}")));
+    if let Some(browser) = browser {
+        req = req.header("cookie", format!("atelier_oidc={browser}"));
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303, "{:?}", res.headers());
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn to_sign_in(error: SignOnError) -> String {
+    format!("/sign-in?error={}", error.code())
+}
+
+#[tokio::test]
+async fn a_forged_replayed_foreign_or_late_state_is_refused_and_recorded() {
+    // No provider answers here: every refusal below comes before it is asked.
+    let app = TestApp::spawn_with(|o| o.settings.sign_on = Some(settings("http://127.0.0.1:9/"))).await;
+    let admin = app.token_for("root").await;
+    let root = app::backend::store::find_user(&app.state.pool, "root").await.unwrap().unwrap();
+    app::backend::store::set_admin(&app.state.pool, root.id, true).await.unwrap();
+    let pool = &app.state.pool;
+
+    sso::begin(pool, "state-one", "nonce", "verifier", "browser-one").await.unwrap();
+    // Forged: a state nobody began.
+    assert_eq!(
+        callback(&app, "code=x&state=forged", Some("browser-one")).await,
+        to_sign_in(SignOnError::State)
+    );
+    // Another browser's: refused, and the sign-in is spent all the same.
+    assert_eq!(callback(&app, "code=x&state=state-one", Some("other")).await, to_sign_in(SignOnError::State));
+    assert_eq!(
+        callback(&app, "code=x&state=state-one", Some("browser-one")).await,
+        to_sign_in(SignOnError::State)
+    );
+    // No cookie at all.
+    sso::begin(pool, "state-two", "nonce", "verifier", "browser-two").await.unwrap();
+    assert_eq!(callback(&app, "code=x&state=state-two", None).await, to_sign_in(SignOnError::State));
+    // The provider's own refusal.
+    sso::begin(pool, "state-three", "nonce", "verifier", "browser-three").await.unwrap();
+    let denied = "error=access_denied&error_description=no&state=state-three";
+    assert_eq!(callback(&app, denied, Some("browser-three")).await, to_sign_in(SignOnError::ProviderRefused));
+    // Too late: begun more than ten minutes ago.
+    sso::begin(pool, "state-four", "nonce", "verifier", "browser-four").await.unwrap();
+    let late = "UPDATE oidc_logins SET expires_at = '2020-01-01T00:00:00.000Z'";
+    match pool {
+        app::backend::store::Db::Sqlite(p) => sqlx::query(late).execute(p).await.map(|_| ()),
+        app::backend::store::Db::Postgres(p) => sqlx::query(late).execute(p).await.map(|_| ()),
+    }
+    .unwrap();
+    assert_eq!(
+        callback(&app, "code=x&state=state-four", Some("browser-four")).await,
+        to_sign_in(SignOnError::TooSlow)
+    );
+    // No state at all.
+    assert_eq!(callback(&app, "code=x", Some("browser-four")).await, to_sign_in(SignOnError::State));
+
+    app.state.audit.flush().await;
+    let page = app.get_json("/v1/audit?action=session.sign_in", &admin).await;
+    let records = page["records"].as_array().unwrap();
+    assert_eq!(records.len(), 7, "{page}");
+    assert!(
+        records.iter().all(|r| r["outcome"] == "refused" && r["actor"]["credential"] == "oidc"),
+        "{page}"
+    );
+    assert!(records[1]["detail"].as_str().unwrap().starts_with(SignOnError::TooSlow.message()), "{page}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_said_and_the_sign_in_page_offers_the_provider() {
+    let app = TestApp::spawn_with(|o| o.settings.sign_on = Some(settings("http://127.0.0.1:9/"))).await;
+    let res = app.client.get(app.url("/auth/oidc/start")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], to_sign_in(SignOnError::Unavailable).as_str());
+
+    let page =
+        app.client.get(app.url("/sign-in?error=unavailable")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(">Sign in with Test IdP</a>"), "{page}");
+    assert!(page.contains(SignOnError::Unavailable.message()), "{page}");
+    // An unknown code says nothing.
+    let page = app.client.get(app.url("/sign-in?error=made-up")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("sign-on-error"), "{page}");
+
+    // Without a provider there is neither the button nor the routes.
+    let plain = TestApp::spawn().await;
+    let page = plain.client.get(plain.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("Sign in with"), "{page}");
+    let res = plain.client.get(plain.url("/auth/oidc/start")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+}
