@@ -94,3 +94,38 @@ test('an admin creates a user, and disabling one shuts them out at once until en
   expect((await request.get('/v1/workstations', { headers: auth })).status()).toBe(200);
   await other.close();
 });
+
+test("an admin sets a user's own quota, and it holds at once", async ({ page, request }) => {
+  await signIn(page, 'boss');
+  await page.goto('/admin');
+  await hydrated(page);
+  const fresh = page.locator('[data-testid="user-row"][data-name="fresh"]');
+  await expect(fresh.getByTestId('user-quota')).toHaveText('default');
+
+  const form = page.getByRole('form', { name: "A user's quota" });
+  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('GPUs').fill('-1');
+  await form.getByRole('button', { name: 'Save quota' }).click();
+  await expect(page.locator('#q-gpus-error')).toContainText('whole number');
+
+  // (the page is drawn again after each save: the user is picked again)
+  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('GPUs').fill('0');
+  await form.getByRole('button', { name: 'Save quota' }).click();
+  await expect(fresh.getByTestId('user-quota')).toHaveText('0 GPUs');
+  const auth = { Authorization: `Bearer ${token('fresh')}` };
+  const refused = await request.post('/v1/workstations', {
+    headers: auth,
+    data: {
+      name: uniqueName('over'),
+      configuration: { cpuCores: 2, memoryGB: 8, gpu: 'NVIDIA L4', storageGB: 64, region: 'us-east-1' },
+    },
+  });
+  expect(refused.status()).toBe(403);
+
+  // Empty fields: back to the server's defaults.
+  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('GPUs').fill('');
+  await form.getByRole('button', { name: 'Save quota' }).click();
+  await expect(fresh.getByTestId('user-quota')).toHaveText('default');
+});

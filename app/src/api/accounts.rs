@@ -97,7 +97,50 @@ pub async fn get_admin() -> Result<AdminPage, AppError> {
     ssr::require_admin(&state, &user).await?;
     let users = accounts::users(&state.pool).await.map_err(ssr::internal)?;
     let tokens = accounts::token_views(&state.pool, None).await.map_err(ssr::internal)?;
-    Ok(AdminPage { users, tokens })
+    Ok(AdminPage { users, tokens, default_quota: state.settings.default_quota })
+}
+
+/// Sets a user's own limits, all four at once; an empty field is the
+/// server's default.
+#[server]
+pub async fn set_user_quota(
+    name: String,
+    #[server(default)] cpu_cores: String,
+    #[server(default)] memory_gb: String,
+    #[server(default)] gpus: String,
+    #[server(default)] storage_gb: String,
+) -> Result<(), AppError> {
+    use crate::backend::accounts;
+    use crate::domain::account::parse_limit;
+    use crate::domain::{AuditAction, FieldError, QuotaOverrides};
+    let state = ssr::state()?;
+    let user = ssr::require_user(&state).await?;
+    let mut account = None;
+    let result = async {
+        ssr::require_admin(&state, &user).await?;
+        let mut errors = Vec::new();
+        let mut limit = |pointer: &str, value: &str| {
+            parse_limit(value).map_err(|e| errors.push(FieldError::new(pointer, e))).ok().flatten()
+        };
+        let limits = QuotaOverrides {
+            cpu_cores: limit("#/cpuCores", &cpu_cores),
+            memory_gb: limit("#/memoryGB", &memory_gb),
+            gpus: limit("#/gpus", &gpus),
+            storage_gb: limit("#/storageGB", &storage_gb),
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Invalid { errors, submitted: None });
+        }
+        let target = accounts::find_user(&state.pool, &name)
+            .await
+            .map_err(ssr::internal)?
+            .ok_or_else(|| AppError::ActionRefused(format!("There is no user named {name:?}.")))?;
+        account = Some((target.id, false));
+        accounts::replace_quota(&state.pool, &target, limits).await.map_err(ssr::internal)
+    }
+    .await;
+    ssr::record(&state, Some(&user), None, AuditAction::QuotaSet, Some(name), account, &result).await;
+    result
 }
 
 /// Creates a user (an admin of the instance too if `admin` is set); they

@@ -44,6 +44,11 @@ pub async fn set_quota(db: &Db, user: &User, overrides: QuotaOverrides) -> Resul
     store::set_user_quota(db, user.id, overrides).await
 }
 
+/// Sets all of a user's own limits at once (`None`: the server's default).
+pub async fn replace_quota(db: &Db, user: &User, limits: QuotaOverrides) -> Result<(), Error> {
+    store::replace_user_quota(db, user.id, limits).await
+}
+
 /// A user's own limits (`None`: the server's default).
 pub async fn quota_overrides(db: &Db, user: &User) -> Result<QuotaOverrides, Error> {
     let mut tx = store::begin_read(db).await?;
@@ -75,6 +80,12 @@ pub async fn users(db: &Db) -> Result<Vec<UserView>, Error> {
             admin: u.admin,
             disabled_at: u.disabled_at,
             live_tokens: u.live_tokens,
+            quota: QuotaOverrides {
+                cpu_cores: u.cpu_cores.and_then(|v| u64::try_from(v).ok()),
+                memory_gb: u.memory_gb.and_then(|v| u64::try_from(v).ok()),
+                gpus: u.gpus.and_then(|v| u64::try_from(v).ok()),
+                storage_gb: u.storage_gb.and_then(|v| u64::try_from(v).ok()),
+            },
         })
         .collect())
 }

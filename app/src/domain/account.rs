@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Member, Project};
+use super::{Member, Project, Quota, QuotaOverrides};
 
 /// Whether a token is still accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,8 @@ pub struct UserView {
     pub disabled_at: Option<String>,
     /// Tokens neither revoked nor expired.
     pub live_tokens: i64,
+    /// Their own limits (`None`: the server's default).
+    pub quota: QuotaOverrides,
 }
 
 /// The instance's admin page.
@@ -78,6 +80,21 @@ pub struct AdminPage {
     pub users: Vec<UserView>,
     /// Everyone's tokens, newest first.
     pub tokens: Vec<TokenView>,
+    /// The limits of those without their own.
+    pub default_quota: Quota,
+}
+
+/// Reads one of the quota form's limits: empty is the server's default,
+/// else a whole number from 0 to 1,000,000,000.
+pub fn parse_limit(value: &str) -> Result<Option<u64>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<u64>() {
+        Ok(n) if n <= 1_000_000_000 => Ok(Some(n)),
+        _ => Err("give a whole number from 0 to 1000000000, or leave it empty for the default".to_owned()),
+    }
 }
 
 /// A project's page: the project, with the reader's role, and its members.
@@ -133,6 +150,16 @@ mod tests {
         assert!(parse_lifetime_days("3651").is_err());
         assert!(parse_lifetime_days("-1").is_err());
         assert!(parse_lifetime_days("soon").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(parse_limit(" "), Ok(None));
+        assert_eq!(parse_limit("0"), Ok(Some(0)));
+        assert_eq!(parse_limit(" 64 "), Ok(Some(64)));
+        assert!(parse_limit("-1").is_err());
+        assert!(parse_limit("1.5").is_err());
+        assert!(parse_limit("1000000001").is_err());
     }
 
     #[test]

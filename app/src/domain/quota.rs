@@ -62,7 +62,7 @@ impl Quota {
 }
 
 /// Some of a user's own limits; `None` keeps the server's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaOverrides {
     pub cpu_cores: Option<u64>,
     pub memory_gb: Option<u64>,

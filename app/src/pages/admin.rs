@@ -7,10 +7,10 @@ use leptos_meta::Title;
 
 use super::authenticated::Authenticated;
 use super::tokens::TokenTable;
-use crate::api::{get_admin, CreateUser, RevokeToken, SetUserDisabled};
+use crate::api::{get_admin, CreateUser, RevokeToken, SetUserDisabled, SetUserQuota};
 use crate::components::ErrorNotice;
 use crate::domain::time::exact;
-use crate::domain::{AdminPage, AppError, UserView};
+use crate::domain::{AdminPage, AppError, Quota, QuotaOverrides, UserView};
 
 /// The admin page.
 #[component]
@@ -28,8 +28,11 @@ fn Admin() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let revoke = ServerAction::<RevokeToken>::new();
+    let quota = ServerAction::<SetUserQuota>::new();
     let page = Resource::new(
-        move || (create.version().get(), disable.version().get(), revoke.version().get()),
+        move || {
+            (create.version().get(), disable.version().get(), revoke.version().get(), quota.version().get())
+        },
         |_| get_admin(),
     );
     view! {
@@ -39,7 +42,7 @@ fn Admin() -> impl IntoView {
             <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) => Either::Left(view! { <AdminView page create disable revoke/> }),
+                        Ok(page) => Either::Left(view! { <AdminView page create disable revoke quota/> }),
                         Err(error) => Either::Right(view! { <ErrorNotice error/> }),
                     }
                 })}
@@ -54,7 +57,10 @@ fn AdminView(
     create: ServerAction<CreateUser>,
     disable: ServerAction<SetUserDisabled>,
     revoke: ServerAction<RevokeToken>,
+    quota: ServerAction<SetUserQuota>,
 ) -> impl IntoView {
+    let names: Vec<String> = page.users.iter().map(|u| u.name.clone()).collect();
+    let defaults = page.default_quota;
     let action_error = move || {
         let disable = disable.value().get().and_then(Result::err);
         let revoke = revoke.value().get().and_then(Result::err);
@@ -76,6 +82,7 @@ fn AdminView(
                             <th scope="col">"Name"</th>
                             <th scope="col">"Created"</th>
                             <th scope="col">"Live tokens"</th>
+                            <th scope="col">"Own quota"</th>
                             <th scope="col">"State"</th>
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
@@ -85,6 +92,14 @@ fn AdminView(
                     </tbody>
                 </table>
             </div>
+        </section>
+        <section class="panel" aria-labelledby="quota-heading">
+            <h2 id="quota-heading">"A user's quota"</h2>
+            <p class="muted">
+                "What one user's workstations may hold in all. A field left empty is the server's default ("
+                {describe(defaults)} ")."
+            </p>
+            <QuotaForm names defaults quota/>
         </section>
         <section class="panel" aria-labelledby="all-tokens-heading">
             <h2 id="all-tokens-heading">"Everyone's API tokens"</h2>
@@ -107,6 +122,7 @@ fn UserRow(user: UserView, disable: ServerAction<SetUserDisabled>) -> impl IntoV
             <td>{user.name.clone()} {admin}</td>
             <td>{exact(&user.created_at)}</td>
             <td>{user.live_tokens}</td>
+            <td data-testid="user-quota">{own_quota(user.quota)}</td>
             <td>{state}</td>
             <td>
                 <ActionForm action=disable>
@@ -148,6 +164,85 @@ fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
             <button type="submit" class="button primary" disabled=move || create.pending().get()>
                 {move || if create.pending().get() { "Creating…" } else { "Create user" }}
             </button>
+        </ActionForm>
+    }
+}
+
+/// Limits in words.
+fn describe(q: Quota) -> String {
+    format!(
+        "{} CPU cores, {} GB memory, {} GPUs, {} GB storage",
+        q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb
+    )
+}
+
+/// A user's own limits, only those set.
+fn own_quota(q: QuotaOverrides) -> String {
+    let set: Vec<String> = [
+        (q.cpu_cores, "CPU cores"),
+        (q.memory_gb, "GB memory"),
+        (q.gpus, "GPUs"),
+        (q.storage_gb, "GB storage"),
+    ]
+    .into_iter()
+    .filter_map(|(v, what)| v.map(|n| format!("{n} {what}")))
+    .collect();
+    if set.is_empty() {
+        "default".to_owned()
+    } else {
+        set.join(", ")
+    }
+}
+
+/// Sets one user's four limits at once.
+#[component]
+fn QuotaForm(names: Vec<String>, defaults: Quota, quota: ServerAction<SetUserQuota>) -> impl IntoView {
+    let error_of = move |pointer: &'static str| {
+        move || match quota.value().get() {
+            Some(Err(AppError::Invalid { errors, .. })) => {
+                errors.into_iter().find(|e| e.pointer == pointer).map(|e| e.detail)
+            }
+            _ => None,
+        }
+    };
+    let status = move || match quota.value().get() {
+        Some(Ok(())) => Some(view! { <p class="notice" role="status">"Quota saved."</p> }.into_any()),
+        Some(Err(AppError::Invalid { .. })) | None => None,
+        Some(Err(error)) => Some(view! { <ErrorNotice error/> }.into_any()),
+    };
+    let fields = [
+        ("q-cpu", "cpu_cores", "#/cpuCores", "CPU cores", defaults.cpu_cores),
+        ("q-memory", "memory_gb", "#/memoryGB", "Memory (GB)", defaults.memory_gb),
+        ("q-gpus", "gpus", "#/gpus", "GPUs", defaults.gpus),
+        ("q-storage", "storage_gb", "#/storageGB", "Storage (GB)", defaults.storage_gb),
+    ]
+    .into_iter()
+    .map(|(id, name, pointer, label, default)| {
+        let error = error_of(pointer);
+        let described = format!("{id}-error");
+        view! {
+            <div class="field" class:invalid=move || error().is_some()>
+                <label for=id>{label}</label>
+                <input id=id name=name type="text" inputmode="numeric" autocomplete="off"
+                    placeholder=default.to_string()
+                    aria-invalid=move || error().is_some().to_string()
+                    aria-describedby=described.clone()/>
+                <p class="field-error" id=described>{error}</p>
+            </div>
+        }
+    })
+    .collect_view();
+    view! {
+        <ActionForm action=quota attr:class="ws-form quota-form" attr:aria-label="A user's quota">
+            {status}
+            <div class="field">
+                <label for="q-user">"User"</label>
+                <select id="q-user" name="name">
+                    {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+            {fields}
+            <button type="submit" class="button primary" disabled=move || quota.pending().get()>"Save quota"</button>
         </ActionForm>
     }
 }

@@ -46,6 +46,26 @@ pub async fn set_user_quota(db: &Db, user_id: i64, overrides: QuotaOverrides) ->
     Ok(())
 }
 
+/// Sets all of a user's own limits at once: `None` is the server's default.
+pub async fn replace_user_quota(db: &Db, user_id: i64, limits: QuotaOverrides) -> Result<(), Error> {
+    let value = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    on_pool!(db, |pool, d| sqlx::query(
+        "INSERT INTO user_quotas AS q (user_id, cpu_cores, memory_gb, gpus, storage_gb)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET
+            cpu_cores = $2, memory_gb = $3, gpus = $4, storage_gb = $5",
+    )
+    .bind(user_id)
+    .bind(value(limits.cpu_cores))
+    .bind(value(limits.memory_gb))
+    .bind(value(limits.gpus))
+    .bind(value(limits.storage_gb))
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// What a user's workstations hold (those in `error` hold nothing).
 pub async fn quota_usage(tx: &mut Tx, owner_id: i64) -> Result<crate::domain::Quota, Error> {
     // Running totals kept by triggers (migration 0007).

@@ -97,6 +97,11 @@ pub struct UserSummary {
     pub disabled_at: Option<String>,
     /// Tokens neither revoked nor expired.
     pub live_tokens: i64,
+    /// Their own limits (`None`: the server's default).
+    pub cpu_cores: Option<i64>,
+    pub memory_gb: Option<i64>,
+    pub gpus: Option<i64>,
+    pub storage_gb: Option<i64>,
 }
 
 /// Every user (not projects), by name.
@@ -105,8 +110,10 @@ pub async fn list_users(db: &Db) -> Result<Vec<UserSummary>, Error> {
         "SELECT u.id, u.name, u.created_at, u.admin, u.disabled_at,
                 (SELECT COUNT(*) FROM api_tokens t
                  WHERE t.user_id = u.id AND t.revoked_at IS NULL
-                   AND (t.expires_at IS NULL OR t.expires_at > {now})) AS live_tokens
-         FROM users u WHERE u.kind = 'user' ORDER BY u.name",
+                   AND (t.expires_at IS NULL OR t.expires_at > {now})) AS live_tokens,
+                q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb
+         FROM users u LEFT JOIN user_quotas q ON q.user_id = u.id
+         WHERE u.kind = 'user' ORDER BY u.name",
         now = d.now
     ))
     .fetch_all(pool)
