@@ -56,9 +56,23 @@ mod ssr {
     }
 
     pub fn session_cookie() -> Option<String> {
+        cookie(auth::SESSION_COOKIE)
+    }
+
+    /// The value of the request's cookie `name`.
+    pub fn cookie(name: &str) -> Option<String> {
         let parts = use_context::<http::request::Parts>()?;
         let header = parts.headers.get(COOKIE)?.to_str().ok()?;
-        auth::cookie_value(header, auth::SESSION_COOKIE).map(str::to_owned)
+        auth::cookie_value(header, name).map(str::to_owned)
+    }
+
+    /// Whether the request is a form posted without JavaScript: the browser
+    /// asks for a page, so it is sent back to the page it came from and the
+    /// server function's answer goes nowhere.
+    pub fn posted_without_js() -> bool {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")))
+            .unwrap_or(false)
     }
 
     pub async fn current_user(state: &AppState) -> Result<Option<User>, AppError> {

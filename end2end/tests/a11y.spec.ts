@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { test, expect, type Page } from '@playwright/test';
-import { actViaApi, createViaApi, hydrated, newForm, signIn, uniqueName } from './helpers';
+import { actViaApi, createViaApi, hydrated, newForm, signIn, token, uniqueName } from './helpers';
 
 /** Runs axe on the page as it is now; no serious or critical violation may remain. */
 async function audit(page: Page, what: string): Promise<void> {
@@ -85,6 +85,20 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await hydrated(page);
       await expect(page.getByTestId('user-table')).toBeVisible();
       await audit(page, 'the admin page');
+    });
+
+    test('project page', async ({ page, request }) => {
+      const project = uniqueName('axe-team');
+      const made = await request.post('/v1/projects', {
+        headers: { Authorization: `Bearer ${token()}` },
+        data: { name: project },
+      });
+      expect(made.status()).toBe(201);
+      await signIn(page);
+      await page.goto(`/projects/${project}`);
+      await hydrated(page);
+      await expect(page.getByTestId('member-table')).toBeVisible();
+      await audit(page, 'a project page');
     });
 
     test('not-found page', async ({ page }) => {

@@ -103,13 +103,13 @@ test("an admin sets a user's own quota, and it holds at once", async ({ page, re
   await expect(fresh.getByTestId('user-quota')).toHaveText('default');
 
   const form = page.getByRole('form', { name: "A user's quota" });
-  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('User or project').selectOption('fresh');
   await form.getByLabel('GPUs').fill('-1');
   await form.getByRole('button', { name: 'Save quota' }).click();
   await expect(page.locator('#q-gpus-error')).toContainText('whole number');
 
   // (the page is drawn again after each save: the user is picked again)
-  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('User or project').selectOption('fresh');
   await form.getByLabel('GPUs').fill('0');
   await form.getByRole('button', { name: 'Save quota' }).click();
   await expect(fresh.getByTestId('user-quota')).toHaveText('0 GPUs');
@@ -124,8 +124,54 @@ test("an admin sets a user's own quota, and it holds at once", async ({ page, re
   expect(refused.status()).toBe(403);
 
   // Empty fields: back to the server's defaults.
-  await form.getByLabel('User').selectOption('fresh');
+  await form.getByLabel('User or project').selectOption('fresh');
   await form.getByLabel('GPUs').fill('');
   await form.getByRole('button', { name: 'Save quota' }).click();
   await expect(fresh.getByTestId('user-quota')).toHaveText('default');
+
+  // A project's quota, apart from its members' own.
+  const project = uniqueName('budget');
+  const owner = { Authorization: `Bearer ${token()}` };
+  expect((await request.post('/v1/projects', { headers: owner, data: { name: project } })).status()).toBe(201);
+  await page.reload();
+  await hydrated(page);
+  await form.getByLabel('User or project').selectOption(project);
+  await form.getByLabel('CPU cores').fill('4');
+  await form.getByRole('button', { name: 'Save quota' }).click();
+  const row = page.locator(`[data-testid="project-quota-row"][data-name="${project}"]`);
+  await expect(row.getByTestId('project-quota')).toHaveText('4 CPU cores');
+  const tooBig = await request.post('/v1/workstations', {
+    headers: owner,
+    data: {
+      name: uniqueName('big'),
+      project,
+      configuration: { cpuCores: 8, memoryGB: 8, gpu: 'NVIDIA L4', storageGB: 64, region: 'us-east-1' },
+    },
+  });
+  expect(tooBig.status()).toBe(403);
+});
+
+test('a token limited to one project, made on the account page, acts in that project only', async ({ page, request }) => {
+  const project = uniqueName('scoped');
+  const mine = { Authorization: `Bearer ${token()}` };
+  expect((await request.post('/v1/projects', { headers: mine, data: { name: project } })).status()).toBe(201);
+  await signIn(page);
+  await page.goto('/account');
+  await hydrated(page);
+  await page.getByLabel('Limited to').selectOption(project);
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const limited = (await page.getByTestId('new-token').textContent())!.trim();
+  const row = page.locator(`[data-testid="token-row"][data-prefix="${limited.slice(0, 12)}"]`);
+  await expect(row).toContainText(`act in project ${project}`);
+
+  const made = await request.post('/v1/workstations', {
+    headers: { Authorization: `Bearer ${limited}` },
+    data: {
+      name: uniqueName('in-project'),
+      configuration: { cpuCores: 2, memoryGB: 8, gpu: 'NVIDIA L4', storageGB: 64, region: 'us-east-1' },
+    },
+  });
+  expect(made.status()).toBe(201);
+  const body = await made.json();
+  expect(body.owner).toMatchObject({ kind: 'project', name: project });
 });

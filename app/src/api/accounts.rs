@@ -12,14 +12,36 @@ use crate::domain::{AccountPage, AdminPage, AppError, CreatedToken};
 /// may be limited to.
 #[server]
 pub async fn get_account() -> Result<AccountPage, AppError> {
-    use crate::backend::{accounts, auth::Principal, projects};
+    use crate::backend::{accounts, auth, auth::Principal, projects};
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let pool = &state.pool;
     let admin = accounts::is_admin(pool, &user).await.map_err(ssr::internal)?;
     let tokens = accounts::token_views(pool, Some(&user.name)).await.map_err(ssr::internal)?;
     let projects = projects::list(pool, &Principal::from(user.clone())).await.map_err(ssr::internal)?;
-    Ok(AccountPage { name: user.name, admin, tokens, projects })
+    // A token made by a form posted without JavaScript, shown this once.
+    let created = ssr::cookie(CREATED_COOKIE).filter(|t| auth::looks_like_token(t)).and_then(|token| {
+        let prefix = token.get(..auth::SHOWN_PREFIX_LEN)?.to_owned();
+        tokens.iter().any(|t| t.prefix == prefix).then_some(CreatedToken { token, prefix })
+    });
+    if ssr::cookie(CREATED_COOKIE).is_some() {
+        ssr::set_cookie(&created_cookie("", 0, state.settings.secure_cookies))?;
+    }
+    Ok(AccountPage { name: user.name, admin, tokens, projects, created })
+}
+
+/// Carries a token made without JavaScript to the account page it is sent
+/// back to (the server function's answer goes nowhere then): for a minute,
+/// to this browser and that page only, and cleared once shown.
+#[cfg(feature = "ssr")]
+const CREATED_COOKIE: &str = "atelier_new_token";
+
+#[cfg(feature = "ssr")]
+fn created_cookie(value: &str, max_age: u32, secure: bool) -> String {
+    format!(
+        "{CREATED_COOKIE}={value}; Path=/account; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Creates an API token for the signed-in user, shown this once: read-only
@@ -56,6 +78,9 @@ pub async fn create_token(
         let issued = auth::issue_token_in(&state.pool, &user, label.as_deref(), scope, expires_in, project)
             .await
             .map_err(ssr::internal)?;
+        if ssr::posted_without_js() {
+            ssr::set_cookie(&created_cookie(&issued.token, 60, state.settings.secure_cookies))?;
+        }
         Ok(CreatedToken { token: issued.token, prefix: issued.prefix })
     }
     .await;
@@ -97,11 +122,12 @@ pub async fn get_admin() -> Result<AdminPage, AppError> {
     ssr::require_admin(&state, &user).await?;
     let users = accounts::users(&state.pool).await.map_err(ssr::internal)?;
     let tokens = accounts::token_views(&state.pool, None).await.map_err(ssr::internal)?;
-    Ok(AdminPage { users, tokens, default_quota: state.settings.default_quota })
+    let projects = accounts::project_quotas(&state.pool).await.map_err(ssr::internal)?;
+    Ok(AdminPage { users, tokens, default_quota: state.settings.default_quota, projects })
 }
 
-/// Sets a user's own limits, all four at once; an empty field is the
-/// server's default.
+/// Sets a user's or a project's own limits (`name` is theirs), all four at
+/// once; an empty field is the server's default.
 #[server]
 pub async fn set_user_quota(
     name: String,
@@ -131,11 +157,19 @@ pub async fn set_user_quota(
         if !errors.is_empty() {
             return Err(AppError::Invalid { errors, submitted: None });
         }
-        let target = accounts::find_user(&state.pool, &name)
-            .await
-            .map_err(ssr::internal)?
-            .ok_or_else(|| AppError::ActionRefused(format!("There is no user named {name:?}.")))?;
-        account = Some((target.id, false));
+        let user = accounts::find_user(&state.pool, &name).await.map_err(ssr::internal)?;
+        let target = match user {
+            Some(user) => (user, false),
+            None => crate::backend::projects::find_for_operator(&state.pool, &name)
+                .await
+                .map_err(ssr::internal)?
+                .map(|project| (project, true))
+                .ok_or_else(|| {
+                    AppError::ActionRefused(format!("There is no user or project named {name:?}."))
+                })?,
+        };
+        account = Some((target.0.id, target.1));
+        let target = target.0;
         accounts::replace_quota(&state.pool, &target, limits).await.map_err(ssr::internal)
     }
     .await;

@@ -80,14 +80,28 @@ pub async fn users(db: &Db) -> Result<Vec<UserView>, Error> {
             admin: u.admin,
             disabled_at: u.disabled_at,
             live_tokens: u.live_tokens,
-            quota: QuotaOverrides {
-                cpu_cores: u.cpu_cores.and_then(|v| u64::try_from(v).ok()),
-                memory_gb: u.memory_gb.and_then(|v| u64::try_from(v).ok()),
-                gpus: u.gpus.and_then(|v| u64::try_from(v).ok()),
-                storage_gb: u.storage_gb.and_then(|v| u64::try_from(v).ok()),
-            },
+            quota: limits([u.cpu_cores, u.memory_gb, u.gpus, u.storage_gb]),
         })
         .collect())
+}
+
+/// Every project's own limits, by name, as the admin page shows them.
+pub async fn project_quotas(db: &Db) -> Result<Vec<(String, QuotaOverrides)>, Error> {
+    Ok(store::list_project_quotas(db)
+        .await?
+        .into_iter()
+        .map(|(name, stored)| (name, limits(stored)))
+        .collect())
+}
+
+fn limits([cpu_cores, memory_gb, gpus, storage_gb]: [Option<i64>; 4]) -> QuotaOverrides {
+    let limit = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
+    QuotaOverrides {
+        cpu_cores: limit(cpu_cores),
+        memory_gb: limit(memory_gb),
+        gpus: limit(gpus),
+        storage_gb: limit(storage_gb),
+    }
 }
 
 /// Whether the user is an admin of the instance.

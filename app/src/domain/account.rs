@@ -51,6 +51,8 @@ pub struct AccountPage {
     pub tokens: Vec<TokenView>,
     /// The projects a token may be limited to.
     pub projects: Vec<Project>,
+    /// A token just made by a form posted without JavaScript, shown once.
+    pub created: Option<CreatedToken>,
 }
 
 /// A token just created: the only time it is shown.
@@ -82,6 +84,8 @@ pub struct AdminPage {
     pub tokens: Vec<TokenView>,
     /// The limits of those without their own.
     pub default_quota: Quota,
+    /// Every project, with its own limits.
+    pub projects: Vec<(String, QuotaOverrides)>,
 }
 
 /// Reads one of the quota form's limits: empty is the server's default,

@@ -10,7 +10,7 @@ use super::tokens::TokenTable;
 use crate::api::{get_account, CreateProject, CreateToken, RevokeToken};
 use crate::components::ErrorNotice;
 use crate::domain::account::TOKEN_LIFETIMES_DAYS;
-use crate::domain::{AccountPage, AppError, Project};
+use crate::domain::{AccountPage, AppError, CreatedToken, Project};
 
 /// The account page.
 #[component]
@@ -73,7 +73,7 @@ fn AccountView(
                 "A token lets a script, the " <code>"atelier"</code>
                 " command line or the API act as you. Keep it secret; revoke it when it is no longer needed."
             </p>
-            <NewTokenForm create projects=page.projects.clone()/>
+            <NewTokenForm create projects=page.projects.clone() created=page.created/>
             {revoke_error}
             <TokenTable tokens=page.tokens owners=false revoke/>
         </section>
@@ -135,7 +135,11 @@ fn Projects(projects: Vec<Project>, new_project: ServerAction<CreateProject>) ->
 
 /// Makes a token; the new token is shown above the form, once.
 #[component]
-fn NewTokenForm(create: ServerAction<CreateToken>, projects: Vec<Project>) -> impl IntoView {
+fn NewTokenForm(
+    create: ServerAction<CreateToken>,
+    projects: Vec<Project>,
+    created: Option<CreatedToken>,
+) -> impl IntoView {
     let field_error = move |pointer: &'static str| {
         move || match create.value().get() {
             Some(Err(AppError::Invalid { errors, .. })) => {
@@ -148,8 +152,13 @@ fn NewTokenForm(create: ServerAction<CreateToken>, projects: Vec<Project>) -> im
         Some(Err(AppError::Invalid { .. })) | Some(Ok(_)) | None => None,
         Some(Err(error)) => Some(view! { <ErrorNotice error/> }),
     };
+    // Made just now: by this page's script, or by the form posted without it.
     let created = move || match create.value().get() {
-        Some(Ok(created)) => Some(view! {
+        Some(Ok(made)) => Some(made),
+        _ => created.clone(),
+    };
+    let created = move || match created() {
+        Some(created) => Some(view! {
             <div class="notice created-token" role="status">
                 <p><strong>"Your new token. Copy it now: it is not shown again."</strong></p>
                 <p><code data-testid="new-token">{created.token}</code></p>

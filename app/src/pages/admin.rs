@@ -60,6 +60,8 @@ fn AdminView(
     quota: ServerAction<SetUserQuota>,
 ) -> impl IntoView {
     let names: Vec<String> = page.users.iter().map(|u| u.name.clone()).collect();
+    let projects = page.projects.clone();
+    let project_names: Vec<String> = projects.iter().map(|(name, _)| name.clone()).collect();
     let defaults = page.default_quota;
     let action_error = move || {
         let disable = disable.value().get().and_then(Result::err);
@@ -94,12 +96,13 @@ fn AdminView(
             </div>
         </section>
         <section class="panel" aria-labelledby="quota-heading">
-            <h2 id="quota-heading">"A user's quota"</h2>
+            <h2 id="quota-heading">"Quotas"</h2>
             <p class="muted">
-                "What one user's workstations may hold in all. A field left empty is the server's default ("
-                {describe(defaults)} ")."
+                "What one user's, or one project's, workstations may hold in all (a project's count apart from its members' own). "
+                "A field left empty is the server's default (" {describe(defaults)} ")."
             </p>
-            <QuotaForm names defaults quota/>
+            <QuotaForm names project_names defaults quota/>
+            <ProjectQuotas projects/>
         </section>
         <section class="panel" aria-labelledby="all-tokens-heading">
             <h2 id="all-tokens-heading">"Everyone's API tokens"</h2>
@@ -194,9 +197,44 @@ fn own_quota(q: QuotaOverrides) -> String {
     }
 }
 
-/// Sets one user's four limits at once.
+/// Every project's own limits.
 #[component]
-fn QuotaForm(names: Vec<String>, defaults: Quota, quota: ServerAction<SetUserQuota>) -> impl IntoView {
+fn ProjectQuotas(projects: Vec<(String, QuotaOverrides)>) -> impl IntoView {
+    (!projects.is_empty()).then(|| {
+        view! {
+            <div class="table-scroll">
+                <table class="data-table" data-testid="project-quota-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Project"</th>
+                            <th scope="col">"Own quota"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {projects
+                            .into_iter()
+                            .map(|(name, limits)| view! {
+                                <tr data-testid="project-quota-row" data-name=name.clone()>
+                                    <td>{name.clone()}</td>
+                                    <td data-testid="project-quota">{own_quota(limits)}</td>
+                                </tr>
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+    })
+}
+
+/// Sets one user's or project's four limits at once.
+#[component]
+fn QuotaForm(
+    names: Vec<String>,
+    project_names: Vec<String>,
+    defaults: Quota,
+    quota: ServerAction<SetUserQuota>,
+) -> impl IntoView {
     let error_of = move |pointer: &'static str| {
         move || match quota.value().get() {
             Some(Err(AppError::Invalid { errors, .. })) => {
@@ -236,9 +274,17 @@ fn QuotaForm(names: Vec<String>, defaults: Quota, quota: ServerAction<SetUserQuo
         <ActionForm action=quota attr:class="ws-form quota-form" attr:aria-label="A user's quota">
             {status}
             <div class="field">
-                <label for="q-user">"User"</label>
+                <label for="q-user">"User or project"</label>
                 <select id="q-user" name="name">
-                    {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                    <optgroup label="Users">
+                        {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                    </optgroup>
+                    <optgroup label="Projects">
+                        {project_names
+                            .into_iter()
+                            .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
+                            .collect_view()}
+                    </optgroup>
                 </select>
             </div>
             {fields}

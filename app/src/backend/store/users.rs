@@ -119,3 +119,18 @@ pub async fn list_users(db: &Db) -> Result<Vec<UserSummary>, Error> {
     .fetch_all(pool)
     .await)?)
 }
+
+/// Every project's name and own limits (`None`: the server's default), by name.
+pub async fn list_project_quotas(db: &Db) -> Result<Vec<(String, [Option<i64>; 4])>, Error> {
+    let rows = on_pool!(db, |pool, d| sqlx::query_as::<
+        _,
+        (String, Option<i64>, Option<i64>, Option<i64>, Option<i64>),
+    >(
+        "SELECT u.name, q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb
+         FROM users u LEFT JOIN user_quotas q ON q.user_id = u.id
+         WHERE u.kind = 'project' ORDER BY u.name"
+    )
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().map(|(name, a, b, c, e)| (name, [a, b, c, e])).collect())
+}
