@@ -445,3 +445,37 @@ async fn tokens_and_users_changed_on_the_pages_are_recorded_and_only_admins_mana
     assert_eq!(outcomes, [("root", "succeeded"), ("alice", "refused")]);
     assert!(tried[1]["detail"].as_str().unwrap().contains("Only an admin"), "{}", tried[1]);
 }
+
+#[tokio::test]
+async fn a_cancel_a_retry_and_a_rename_leave_one_record_each() {
+    let app =
+        TestApp::spawn_with(|o| o.provisioner = server::ProvisionerChoice::simulated(Duration::from_secs(3)))
+            .await;
+    let alice = app.token_for("alice").await;
+    let id = app.create(&alice, &valid_body("slow")).await;
+    let res = app.post(&format!("/v1/workstations/{id}/cancel"), &alice).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    app.wait_for_status(&alice, &id, "error", Duration::from_secs(10)).await;
+    let res = app.post(&format!("/v1/workstations/{id}/retry"), &alice).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let cancelled = one(&app, &alice, "workstation.cancel", &id).await;
+    assert_eq!((cancelled["outcome"].as_str(), cancelled["status"].as_u64()), (Some("succeeded"), Some(202)));
+    let retried = one(&app, &alice, "workstation.retry", &id).await;
+    assert_eq!(retried["actor"]["name"], "alice");
+    assert_eq!(retried["outcome"], "succeeded");
+
+    let res = app.post_json("/v1/projects", &alice, &json!({ "name": "old-name" })).send().await.unwrap();
+    let project = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let res = app
+        .client
+        .patch(app.url(&format!("/v1/projects/{project}")))
+        .bearer_auth(&alice)
+        .json(&json!({ "name": "new-name" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let renamed = one(&app, &alice, "project.rename", &project.to_string()).await;
+    assert_eq!(renamed["outcome"], "succeeded");
+    assert_eq!(renamed["project"], project);
+}

@@ -261,6 +261,93 @@ async fn each_role_may_do_what_the_table_says() {
     assert_eq!(app.get("/v1/projects/team", &owner).send().await.unwrap().status().as_u16(), 404);
 }
 
+/// Every role against every way of acting on a project's workstation, the
+/// answer compared with the domain's table (`Role::allows`): a `403` naming
+/// the role needed exactly when the role falls short, whatever the status
+/// says otherwise (a `409` for an action the status does not allow is the
+/// role's pass).
+#[tokio::test]
+async fn every_role_meets_every_workstation_action_as_the_domain_table_says() {
+    use app::domain::{Permission, Role};
+    let app = TestApp::spawn().await;
+    let owner = app.token_for("olga").await;
+    new_project(&app, &owner, "grid").await;
+    let mut members = vec![(Role::Owner, owner.clone())];
+    for (user, role) in [("adam", Role::Admin), ("mira", Role::Member), ("vic", Role::Viewer)] {
+        let token = app.token_for(user).await;
+        assert_eq!(put_member(&app, &owner, "grid", user, role.as_str()).await.status().as_u16(), 200);
+        members.push((role, token));
+    }
+    let id = app.create(&owner, &in_project("target", "grid")).await;
+    app.wait_for_status(&owner, &id, "stopped", Duration::from_secs(10)).await;
+
+    let ways: [(&str, reqwest::Method, String, Option<Value>, Permission); 9] = [
+        ("read", reqwest::Method::GET, String::new(), None, Permission::Read),
+        ("launch", reqwest::Method::POST, "/launch".into(), None, Permission::Operate),
+        ("stop", reqwest::Method::POST, "/stop".into(), None, Permission::Operate),
+        ("cancel", reqwest::Method::POST, "/cancel".into(), None, Permission::Operate),
+        ("retry", reqwest::Method::POST, "/retry".into(), None, Permission::Operate),
+        ("activity", reqwest::Method::POST, "/activity".into(), None, Permission::Operate),
+        ("terminal", reqwest::Method::GET, "/terminal".into(), None, Permission::Operate),
+        (
+            "reconfigure",
+            reqwest::Method::PATCH,
+            String::new(),
+            Some(json!({ "configuration": { "storageGB": 1024 }, "apply": "nextStart" })),
+            Permission::Reconfigure,
+        ),
+        (
+            "auto-stop",
+            reqwest::Method::PATCH,
+            String::new(),
+            Some(json!({ "autoStop": { "idleTimeoutSeconds": 0 } })),
+            Permission::Reconfigure,
+        ),
+    ];
+    for (role, token) in &members {
+        for (what, method, suffix, body, permission) in &ways {
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(&format!("/v1/workstations/{id}{suffix}")))
+                .bearer_auth(token);
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            if role.allows(*permission) {
+                assert_ne!(status, 403, "{what} as {role}: {}", res.text().await.unwrap());
+                assert_ne!(status, 404, "{what} as {role}");
+            } else {
+                refused_for_role(res, permission.role_needed().as_str(), role.as_str()).await;
+            }
+        }
+    }
+    // Deleting last: refused below admin, done by an admin.
+    for (role, token) in &members {
+        if role.allows(Permission::Delete) {
+            continue;
+        }
+        let res = app
+            .client
+            .delete(app.url(&format!("/v1/workstations/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        refused_for_role(res, "admin", role.as_str()).await;
+    }
+    let admin = &members[1].1;
+    let res = app
+        .client
+        .delete(app.url(&format!("/v1/workstations/{id}")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+}
+
 #[tokio::test]
 async fn the_last_owner_stays_and_anyone_may_leave() {
     let app = TestApp::spawn().await;
