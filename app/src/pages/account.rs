@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::authenticated::Authenticated;
+use super::field_error::field_error;
 use super::tokens::TokenTable;
 use crate::api::{get_account, CreateProject, CreateToken, RevokeToken};
 use crate::components::ErrorNotice;
@@ -84,10 +85,7 @@ fn AccountView(
 /// The projects the user is in, with their role, and a form to make one.
 #[component]
 fn Projects(projects: Vec<Project>, new_project: ServerAction<CreateProject>) -> impl IntoView {
-    let name_error = move || match new_project.value().get() {
-        Some(Err(AppError::Invalid { errors, .. })) => errors.into_iter().next().map(|e| e.detail),
-        _ => None,
-    };
+    let name_error = field_error(new_project, "#/name");
     let other_error = move || match new_project.value().get() {
         Some(Err(AppError::Invalid { .. })) | None => None,
         Some(Ok(project)) => {
@@ -140,14 +138,6 @@ fn NewTokenForm(
     projects: Vec<Project>,
     created: Option<CreatedToken>,
 ) -> impl IntoView {
-    let field_error = move |pointer: &'static str| {
-        move || match create.value().get() {
-            Some(Err(AppError::Invalid { errors, .. })) => {
-                errors.into_iter().find(|e| e.pointer == pointer).map(|e| e.detail)
-            }
-            _ => None,
-        }
-    };
     let other_error = move || match create.value().get() {
         Some(Err(AppError::Invalid { .. })) | Some(Ok(_)) | None => None,
         Some(Err(error)) => Some(view! { <ErrorNotice error/> }),
@@ -166,8 +156,8 @@ fn NewTokenForm(
         }),
         _ => None,
     };
-    let label_error = field_error("#/label");
-    let lifetime_error = field_error("#/lifetime");
+    let label_error = field_error(create, "#/label");
+    let lifetime_error = field_error(create, "#/lifetime");
     let project_field = (!projects.is_empty()).then(|| {
         view! {
             <div class="field">

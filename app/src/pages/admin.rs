@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::authenticated::Authenticated;
+use super::field_error::field_error;
 use super::tokens::TokenTable;
 use crate::api::{get_admin, CreateUser, RevokeToken, SetUserDisabled, SetUserQuota};
 use crate::components::ErrorNotice;
@@ -142,10 +143,7 @@ fn UserRow(user: UserView, disable: ServerAction<SetUserDisabled>) -> impl IntoV
 /// (`atelier token create --user NAME`).
 #[component]
 fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
-    let name_error = move || match create.value().get() {
-        Some(Err(AppError::Invalid { errors, .. })) => errors.into_iter().next().map(|e| e.detail),
-        _ => None,
-    };
+    let name_error = field_error(create, "#/name");
     let other_error = move || match create.value().get() {
         Some(Err(AppError::Invalid { .. })) | None => None,
         Some(Ok(())) => Some(view! { <p class="notice" role="status">"User created."</p> }.into_any()),
@@ -235,14 +233,6 @@ fn QuotaForm(
     defaults: Quota,
     quota: ServerAction<SetUserQuota>,
 ) -> impl IntoView {
-    let error_of = move |pointer: &'static str| {
-        move || match quota.value().get() {
-            Some(Err(AppError::Invalid { errors, .. })) => {
-                errors.into_iter().find(|e| e.pointer == pointer).map(|e| e.detail)
-            }
-            _ => None,
-        }
-    };
     let status = move || match quota.value().get() {
         Some(Ok(())) => Some(view! { <p class="notice" role="status">"Quota saved."</p> }.into_any()),
         Some(Err(AppError::Invalid { .. })) | None => None,
@@ -256,7 +246,7 @@ fn QuotaForm(
     ]
     .into_iter()
     .map(|(id, name, pointer, label, default)| {
-        let error = error_of(pointer);
+        let error = field_error(quota, pointer);
         let described = format!("{id}-error");
         view! {
             <div class="field" class:invalid=move || error().is_some()>

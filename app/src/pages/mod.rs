@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod authenticated;
 mod errors;
+mod field_error;
 mod home;
 mod list_filters;
 mod pager;

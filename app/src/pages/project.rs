@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::authenticated::Authenticated;
+use super::field_error::field_error;
 use super::pager::encode;
 use crate::api::{get_project_page, SetMember};
 use crate::components::ErrorNotice;
@@ -148,15 +149,7 @@ fn MemberRow(project: String, member: Member, mine: Role, change: ServerAction<S
 /// Adds someone (by user name) with a role.
 #[component]
 fn AddMemberForm(project: String, role: Role, change: ServerAction<SetMember>) -> impl IntoView {
-    let field_error = move |pointer: &'static str| {
-        move || match change.value().get() {
-            Some(Err(AppError::Invalid { errors, .. })) => {
-                errors.into_iter().find(|e| e.pointer == pointer).map(|e| e.detail)
-            }
-            _ => None,
-        }
-    };
-    let user_error = field_error("#/user");
+    let user_error = field_error(change, "#/user");
     view! {
         <ActionForm action=change attr:class="ws-form member-form" attr:aria-label="Add a member">
             <input type="hidden" name="project" value=project/>
