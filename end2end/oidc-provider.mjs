@@ -14,6 +14,7 @@
 //   atelier-expired   its ID tokens are already expired when issued (exp = now - 300)
 //   atelier-audience  its ID tokens have aud ["atelier-audience", "some-other-app"]
 //                     (and azp "atelier-audience")
+//   atelier-foreign   its ID tokens have aud "some-other-app" only (not the client)
 //
 // Accounts: any login NAME signs in as sub NAME, with name and
 // preferred_username NAME, email NAME@example.test (verified), and groups
@@ -66,6 +67,7 @@ const issuer = `http://127.0.0.1:${port}`;
 const SECRET = 'atelier-test-secret';
 const EXPIRED_CLIENT = 'atelier-expired';
 const AUDIENCE_CLIENT = 'atelier-audience';
+const FOREIGN_CLIENT = 'atelier-foreign';
 const OTHER_AUDIENCE = 'some-other-app';
 
 // A fresh RS256 key each run (RS256 is what openidconnect accepts by default).
@@ -86,7 +88,7 @@ function client(clientId) {
 }
 
 const provider = new Provider(issuer, {
-  clients: [client('atelier'), client(EXPIRED_CLIENT), client(AUDIENCE_CLIENT)],
+  clients: [client('atelier'), client(EXPIRED_CLIENT), client(AUDIENCE_CLIENT), client(FOREIGN_CLIENT)],
   jwks: { keys: [signingJwk] },
   // The default (true) moves scope-requested claims out of the ID token into
   // userinfo whenever an access token is issued; Atelier reads the ID token.
@@ -138,7 +140,7 @@ const provider = new Provider(issuer, {
 
 // The provider has no setting for an already expired ID token or for extra
 // ID token audiences (exp and aud are always computed from ttl and client_id),
-// so for those two clients the token endpoint's ID token is rewritten and
+// so for those clients the token endpoint's ID token is rewritten and
 // signed again with the same key. Everything else in it stays as issued.
 function resign(idToken, change) {
   const [header, payload] = idToken.split('.', 2)
@@ -167,6 +169,9 @@ provider.use(async (ctx, next) => {
         // relying party's only reason to refuse is the untrusted audience.
         p.azp = clientId;
       });
+    } else if (clientId === FOREIGN_CLIENT) {
+      // Issued for another application altogether.
+      ctx.body.id_token = resign(ctx.body.id_token, (p) => { p.aud = OTHER_AUDIENCE; });
     }
   }
 

@@ -8,7 +8,12 @@ const dockerPort = process.env.ATELIER_E2E_DOCKER_PORT;
 // A real OpenID provider for single sign-on, and the callbacks it accepts:
 // the main server's and those of the servers tests/sign_on.spec.ts starts.
 const oidcPort = process.env.ATELIER_E2E_OIDC_PORT;
-const callbacks = [port, process.env.ATELIER_E2E_OIDC_EXPIRED_PORT, process.env.ATELIER_E2E_OIDC_AUDIENCE_PORT]
+const callbacks = [
+  port,
+  process.env.ATELIER_E2E_OIDC_EXPIRED_PORT,
+  process.env.ATELIER_E2E_OIDC_AUDIENCE_PORT,
+  process.env.ATELIER_E2E_OIDC_FOREIGN_PORT,
+]
   .filter(Boolean)
   .map((p) => `--redirect-uri http://127.0.0.1:${p}/auth/oidc/callback`)
   .join(' ');

@@ -25,11 +25,12 @@ fi
 ATELIER_E2E_DOCKER_PORT="$(free_port)"
 export ATELIER_E2E_DOCKER_HOST ATELIER_E2E_DOCKER_PORT
 # A real OpenID provider (end2end/oidc-provider.mjs, started by Playwright)
-# for single sign-on, and the ports of the two servers the sign-on tests
+# for single sign-on, and the ports of the servers the sign-on tests
 # start for its other clients (their callbacks must be known to it).
 ATELIER_E2E_OIDC_PORT="$(free_port)"
 ATELIER_E2E_OIDC_EXPIRED_PORT="$(free_port)"
 ATELIER_E2E_OIDC_AUDIENCE_PORT="$(free_port)"
-export ATELIER_E2E_OIDC_PORT ATELIER_E2E_OIDC_EXPIRED_PORT ATELIER_E2E_OIDC_AUDIENCE_PORT
+ATELIER_E2E_OIDC_FOREIGN_PORT="$(free_port)"
+export ATELIER_E2E_OIDC_PORT ATELIER_E2E_OIDC_EXPIRED_PORT ATELIER_E2E_OIDC_AUDIENCE_PORT ATELIER_E2E_OIDC_FOREIGN_PORT
 cd "$ROOT/end2end"
 npx playwright test "$@"

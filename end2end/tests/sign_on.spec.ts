@@ -97,7 +97,7 @@ test('a disabled user cannot sign in through the provider', async ({ browser, ba
   await again.context.close();
 });
 
-// The provider's other two clients, each behind a server of its own.
+// The provider's other clients, each behind a server of its own.
 const bin = process.env.ATELIER_BIN ?? '';
 const siteRoot = process.env.ATELIER_SITE_ROOT ?? '';
 
@@ -126,6 +126,7 @@ async function startServer(port: string, clientId: string): Promise<ChildProcess
 for (const [what, portVar, clientId, code, words] of [
   ['an expired ID token', 'ATELIER_E2E_OIDC_EXPIRED_PORT', 'atelier-expired', 'token-expired', 'has expired'],
   ['an ID token for another audience too', 'ATELIER_E2E_OIDC_AUDIENCE_PORT', 'atelier-audience', 'audience', 'wrong audience'],
+  ['an ID token for another application', 'ATELIER_E2E_OIDC_FOREIGN_PORT', 'atelier-foreign', 'audience', 'wrong audience'],
 ] as const) {
   test(`${what} is refused with a clear message`, async ({ browser }) => {
     const port = process.env[portVar];
