@@ -124,6 +124,10 @@ fn first_start_prints_a_working_demo_token() {
     let _ = child.wait();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("{\"workstations\":[]}"), "{body}");
+    // `demo` administers the instance (the admin page, the whole audit log).
+    let users = text(&db.run(&["user", "list"]).stdout);
+    let demo = users.lines().find(|l| l.starts_with("demo ")).unwrap_or_else(|| panic!("{users}"));
+    assert!(demo.contains(" yes ") && demo.contains("active"), "{users}");
 }
 
 /// Waits (up to 30 s) until `check` on the workstation's history is true.
