@@ -4,7 +4,10 @@
 # durable commits (or the empty database BENCH_DATABASE names).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+# As many open descriptors as the hard limit allows (10,000 event streams
+# take one each here and in the server); the harness says when that is
+# too few and scales its streams down.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ "${BENCH_BACKEND:-sqlite}" = postgres ] && [ -z "${BENCH_DATABASE:-}" ]; then
     export ATELIER_PG_DIR=/tmp/atelier-bench-postgres ATELIER_PG_DURABLE=1
     admin=$(scripts/postgres.sh start)

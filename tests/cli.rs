@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{http, is_token, start_server, text, Db};
+use common::{http, is_token, refused_within, start_server, text, Db};
 
 #[test]
 fn token_create_prints_only_the_token_and_creates_the_user() {
@@ -348,4 +348,24 @@ fn operators_commands_are_recorded_and_admins_read_them() {
     assert_eq!(records[1]["detail"], "gpus=2");
     assert_eq!(records[2]["detail"], "for alice, read-only");
     assert_eq!(records[5]["detail"], "an admin of the instance");
+}
+
+/// A server remembers the credentials it accepted for at most a second: a
+/// token revoked by another process (here the command line) is refused
+/// within it. (A revocation made through the server itself is refused at
+/// once: see the API suite.) The bound is asserted with a second's margin
+/// for this shared machine.
+#[test]
+fn a_token_revoked_by_another_process_is_refused_within_a_second() {
+    let db = Db::new();
+    let token = text(&db.run(&["token", "create", "--user", "rita"]).stdout).trim().to_owned();
+    let (mut child, addr) = start_server(&db, &[]);
+    for _ in 0..3 {
+        assert_eq!(http(&addr, "GET", "/v1/workstations", &token, None).0, 200);
+    }
+    assert!(db.run(&["token", "revoke", &token[..12]]).status.success());
+    let took = refused_within(&addr, &token, Instant::now(), Duration::from_secs(2));
+    child.kill().unwrap();
+    let _ = child.wait();
+    eprintln!("refused {took:?} after the revocation");
 }

@@ -89,3 +89,42 @@ fn a_job_of_a_killed_instance_is_finished_by_another_and_streams_follow_both() {
     let done = seen.find("Ready: the workstation").unwrap();
     assert!(took_over < done, "{seen}");
 }
+
+/// Each instance remembers the credentials it accepted for at most a second:
+/// a token revoked elsewhere (by the command line, as by another instance)
+/// is refused by both within it; a user disabled elsewhere likewise. The
+/// bound is asserted with a second's margin for this shared machine.
+#[test]
+fn a_token_revoked_elsewhere_is_refused_by_every_instance_within_a_second() {
+    let Some(db) = Db::postgres() else {
+        eprintln!("ATELIER_TEST_POSTGRES is not set: the two-instance test needs PostgreSQL");
+        return;
+    };
+    let revoked = text(&db.run(&["token", "create", "--user", "rhea"]).stdout).trim().to_owned();
+    let disabled = text(&db.run(&["token", "create", "--user", "dora"]).stdout).trim().to_owned();
+    let (mut a, addr_a) = start_server(&db, &[]);
+    let (mut b, addr_b) = start_server(&db, &[]);
+    for addr in [&addr_a, &addr_b] {
+        assert_eq!(http(addr, "GET", "/v1/workstations", &revoked, None).0, 200, "{addr}");
+    }
+    assert!(db.run(&["token", "revoke", &revoked[..12]]).status.success());
+    let since = Instant::now();
+    for addr in [&addr_a, &addr_b] {
+        let took = refused_within(addr, &revoked, since, Duration::from_secs(2));
+        eprintln!("{addr} refused the revoked token {took:?} after");
+    }
+    // Accepted again just before, so both remember it.
+    for addr in [&addr_a, &addr_b] {
+        assert_eq!(http(addr, "GET", "/v1/workstations", &disabled, None).0, 200, "{addr}");
+    }
+    assert!(db.run(&["user", "disable", "dora"]).status.success());
+    let since = Instant::now();
+    for addr in [&addr_a, &addr_b] {
+        let took = refused_within(addr, &disabled, since, Duration::from_secs(2));
+        eprintln!("{addr} refused the disabled user's token {took:?} after");
+    }
+    for child in [&mut a, &mut b] {
+        child.kill().unwrap();
+        let _ = child.wait();
+    }
+}

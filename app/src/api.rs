@@ -77,7 +77,9 @@ mod ssr {
 
     pub async fn current_user(state: &AppState) -> Result<Option<User>, AppError> {
         match session_cookie() {
-            Some(value) => auth::session_user(&state.pool, &value).await.map_err(internal),
+            Some(value) => {
+                auth::session_user_remembered(&state.pool, &state.credentials, &value).await.map_err(internal)
+            }
             None => Ok(None),
         }
     }
@@ -240,9 +242,13 @@ mod ssr {
 pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     let state = ssr::state()?;
     let Some(user) = ssr::current_user(&state).await? else { return Ok(None) };
-    let admin = crate::backend::accounts::is_admin(&state.pool, &user).await.map_err(ssr::internal)?;
     let caller = crate::backend::auth::Principal::from(user);
-    let projects = crate::backend::projects::list(&state.pool, &caller).await.map_err(ssr::internal)?;
+    // Every page asks this: its two reads go out together.
+    let (admin, projects) = tokio::try_join!(
+        crate::backend::accounts::is_admin(&state.pool, &caller.user),
+        crate::backend::projects::list(&state.pool, &caller),
+    )
+    .map_err(ssr::internal)?;
     Ok(Some(SessionUser { name: caller.user.name, projects, admin }))
 }
 

@@ -17,7 +17,8 @@
 //! bottom as one script; splitting it would scatter that order.
 //!
 //! Environment: `ATELIER_BIN` (default `target/release/atelier`),
-//! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (1000),
+//! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (10,000,
+//! fewer when the descriptor limit does not allow them, and then it says so),
 //! `BENCH_DATABASE` (default: SQLite files in a temporary directory).
 
 use std::io::{BufRead, BufReader, Write};
@@ -58,7 +59,8 @@ async fn bench() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
     std::env::set_current_dir(root).expect("the workspace root");
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
-    let subscribers: usize = env_or("BENCH_SUBSCRIBERS", 1000);
+    let wanted: usize = env_or("BENCH_SUBSCRIBERS", 10_000);
+    let subscribers = fit_descriptors(wanted);
     let bin = PathBuf::from(std::env::var("ATELIER_BIN").unwrap_or_else(|_| "target/release/atelier".into()));
     assert!(bin.exists(), "build the release server first ({} is missing): make bench does", bin.display());
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +72,14 @@ async fn bench() {
     println!("- machine: {}", machine());
     println!("- load: wrk {}, {seconds} s per run, over 127.0.0.1", wrk_version());
     println!("- create body: one workstation (NVIDIA L4, us-east-1), a unique name per request");
+    let (soft, hard) = descriptor_limits();
+    println!("- open descriptors allowed: {soft} (hard limit {hard}); this process and the server each hold one per stream");
+    if subscribers < wanted {
+        println!(
+            "- **scaled down**: {subscribers} event streams instead of {wanted}, to fit the descriptor limit \
+             (raise the hard limit, `ulimit -Hn`, to run them all)"
+        );
+    }
     match &postgres {
         Some(_) => println!(
             "- database: PostgreSQL {}, on the same machine\n",
@@ -139,11 +149,19 @@ async fn bench() {
         list.rps, list.p50_ms, list.p99_ms, list.non_2xx
     );
 
-    let (p50, p99, received, expected) = server.fan_out(subscribers).await;
+    let before_streams = server.rss_mb();
+    let fan = server.fan_out(subscribers).await;
     println!("\n## Fan-out: {subscribers} subscribers on `/v1/events`\n");
     println!(
-        "From sending a create to each subscriber's receipt of its first event: p50 {p50:.1} ms, p99 {p99:.1} ms \
-         ({received} of {expected} deliveries)"
+        "From sending a create to each subscriber's receipt of its first event: p50 {:.1} ms, p99 {:.1} ms \
+         ({} of {} deliveries)",
+        fan.p50_ms, fan.p99_ms, fan.received, fan.expected
+    );
+    println!(
+        "\nServer RSS: {before_streams:.1} MB before the streams opened, {:.1} MB with all {subscribers} open \
+         ({:.1} KB per stream)",
+        fan.rss_open_mb,
+        (fan.rss_open_mb - before_streams) * 1024.0 / subscribers.max(1) as f64
     );
 
     println!("\n## Memory and size\n");
@@ -157,11 +175,31 @@ async fn bench() {
         ),
         Err(_) => println!("- release wasm: not built ({} missing)", wasm.display()),
     }
-    match hydrate_ms(&server.url) {
-        Some(ms) => println!("- time to a hydrated sign-in page in headless Chromium: {ms:.0} ms"),
+    match hydrate_ms(&server.url, &server.token) {
+        Some(ms) => println!(
+            "- time to the hydrated home page (signed in, its first page of 50 workstations) in headless Chromium, \
+             median of 5 loads: {ms:.0} ms"
+        ),
         None => println!("- time to hydrated page: not measured (no Chromium or Playwright)"),
     }
     drop(server);
+}
+
+/// This process's descriptor limits (soft, hard), from `/proc/self/limits`.
+/// `make bench` raises the soft one to the hard one before it starts.
+fn descriptor_limits() -> (usize, usize) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap_or_default();
+    let mut numbers = line.split_whitespace().filter_map(|w| w.parse::<usize>().ok());
+    let soft = numbers.next().unwrap_or(1024);
+    (soft, numbers.next().unwrap_or(soft))
+}
+
+/// How many event streams fit: each takes a descriptor here and one in the
+/// server (which inherits this limit), and each side keeps a few hundred
+/// for its database, wrk's runs and the rest.
+fn fit_descriptors(wanted: usize) -> usize {
+    wanted.min(descriptor_limits().0.saturating_sub(512))
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> T {
@@ -478,8 +516,9 @@ impl Atelier {
     }
 
     /// Opens `n` subscribers, sends creates one at a time, and measures the
-    /// time from each create's send to each subscriber's receipt.
-    async fn fan_out(&self, n: usize) -> (f64, f64, usize, usize) {
+    /// time from each create's send to each subscriber's receipt, and the
+    /// server's memory while they are all open.
+    async fn fan_out(&self, n: usize) -> FanOut {
         let creates = 20;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
         let newest = scalar(&self.db, "SELECT MAX(id) FROM events").await;
@@ -511,6 +550,7 @@ impl Atelier {
             }));
         }
         tokio::time::sleep(Duration::from_secs(2)).await; // all connected
+        let rss_open_mb = self.rss_mb();
         let mut sent = std::collections::HashMap::new();
         for i in 0..creates {
             let body = format!(
@@ -542,16 +582,42 @@ impl Atelier {
                 .copied()
                 .unwrap_or(f64::NAN)
         };
-        (pct(0.5), pct(0.99), delays.len(), n * creates)
+        FanOut {
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            received: delays.len(),
+            expected: n * creates,
+            rss_open_mb,
+        }
     }
 
+    /// The server's resident memory now (VmRSS), in MB.
+    fn rss_mb(&self) -> f64 {
+        self.status_mb("VmRSS:")
+    }
+
+    /// The most the server has held resident (VmHWM), in MB.
     fn peak_rss_mb(&self) -> f64 {
+        self.status_mb("VmHWM:")
+    }
+
+    fn status_mb(&self, field: &str) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+            .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
             .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
             .map_or(f64::NAN, |kb| kb / 1024.0)
     }
+}
+
+/// What a fan-out measured.
+struct FanOut {
+    p50_ms: f64,
+    p99_ms: f64,
+    received: usize,
+    expected: usize,
+    /// Server RSS with every subscriber connected.
+    rss_open_mb: f64,
 }
 
 impl Drop for Atelier {
@@ -590,19 +656,26 @@ fn gzipped_len(path: &Path) -> usize {
     out.map(|o| o.stdout.len()).unwrap_or(0)
 }
 
-/// Loads the sign-in page in headless Chromium (Playwright from end2end/)
-/// until it has hydrated; the milliseconds from navigation start.
-fn hydrate_ms(url: &str) -> Option<f64> {
+/// Signs in with `token` in headless Chromium (Playwright from end2end/),
+/// then loads the home page until it has hydrated with its list shown, five
+/// times; the median milliseconds from navigation start.
+fn hydrate_ms(url: &str, token: &str) -> Option<f64> {
     let script = r#"
 const { chromium } = require('@playwright/test');
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
   const page = await browser.newPage();
+  await page.goto(process.argv[2] + '/sign-in');
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByLabel('API token').fill(process.argv[3]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(process.argv[2] + '/');
   const times = [];
   for (let i = 0; i < 5; i++) {
     const start = Date.now();
-    await page.goto(process.argv[2] + '/sign-in');
+    await page.goto(process.argv[2] + '/');
     await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('.ws-card');
     times.push(Date.now() - start);
   }
   times.sort((a, b) => a - b);
@@ -613,6 +686,7 @@ const { chromium } = require('@playwright/test');
     let mut child = Command::new("node")
         .arg("-")
         .arg(url)
+        .arg(token)
         .current_dir("end2end")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -193,6 +193,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         creates,
         streams,
         terminals,
+        credentials: Arc::default(),
     })
 }
 

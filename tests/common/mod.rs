@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct Db {
     pub dir: tempfile::TempDir,
@@ -109,4 +109,22 @@ pub fn start_server(db: &Db, extra: &[&str]) -> (std::process::Child, String) {
         }
     };
     (child, addr)
+}
+
+/// Asks `addr` for the list with `token` until it answers `401`; panics if
+/// it still accepts the token `bound` after `since`. Returns how long it took.
+pub fn refused_within(addr: &str, token: &str, since: Instant, bound: Duration) -> Duration {
+    loop {
+        let (status, body) = http(addr, "GET", "/v1/workstations", token, None);
+        if status == 401 {
+            return since.elapsed();
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            since.elapsed() < bound,
+            "{addr} still accepts the token {:?} after it was revoked",
+            since.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -16,17 +16,22 @@ pub async fn get_account() -> Result<AccountPage, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let pool = &state.pool;
-    let admin = accounts::is_admin(pool, &user).await.map_err(ssr::internal)?;
-    let tokens = accounts::token_views(pool, Some(&user.name)).await.map_err(ssr::internal)?;
-    let projects = projects::list(pool, &Principal::from(user.clone())).await.map_err(ssr::internal)?;
+    let caller = Principal::from(user.clone());
+    let (admin, tokens, projects) = tokio::try_join!(
+        accounts::is_admin(pool, &user),
+        accounts::token_views(pool, Some(&user.name)),
+        projects::list(pool, &caller),
+    )
+    .map_err(ssr::internal)?;
     // A token made by a form posted without JavaScript, shown this once.
-    let created = ssr::cookie(CREATED_COOKIE).filter(|t| auth::looks_like_token(t)).and_then(|token| {
+    let carried = ssr::cookie(CREATED_COOKIE);
+    if carried.is_some() {
+        ssr::set_cookie(&created_cookie("", 0, state.settings.secure_cookies))?;
+    }
+    let created = carried.filter(|t| auth::looks_like_token(t)).and_then(|token| {
         let prefix = token.get(..auth::SHOWN_PREFIX_LEN)?.to_owned();
         tokens.iter().any(|t| t.prefix == prefix).then_some(CreatedToken { token, prefix })
     });
-    if ssr::cookie(CREATED_COOKIE).is_some() {
-        ssr::set_cookie(&created_cookie("", 0, state.settings.secure_cookies))?;
-    }
     Ok(AccountPage { name: user.name, admin, tokens, projects, created })
 }
 

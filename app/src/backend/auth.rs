@@ -5,6 +5,7 @@ use crate::backend::store::Db;
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
+use super::credentials::{self, Credentials};
 use super::store::{self, User};
 use super::Error;
 
@@ -142,12 +143,40 @@ pub async fn authenticate_token(pool: &Db, token: &str) -> Result<Option<User>, 
 
 /// The same, with what the token may do.
 pub async fn authenticate_token_scoped(pool: &Db, token: &str) -> Result<Option<(Principal, Scope)>, Error> {
+    accept_token(pool, None, token).await
+}
+
+/// The same, answered from what this server accepted within the last second
+/// when it can (see [`super::credentials`]): what requests use.
+pub async fn authenticate_token_remembered(
+    pool: &Db,
+    remembered: &Credentials,
+    token: &str,
+) -> Result<Option<(Principal, Scope)>, Error> {
+    accept_token(pool, Some(remembered), token).await
+}
+
+async fn accept_token(
+    pool: &Db,
+    remembered: Option<&Credentials>,
+    token: &str,
+) -> Result<Option<(Principal, Scope)>, Error> {
     if !looks_like_token(token) {
         return Ok(None);
     }
-    Ok(store::user_for_token(pool, &hash_secret(token))
-        .await?
-        .map(|(user, scope, project)| (Principal { user, project }, Scope::parse(&scope))))
+    let hash = hash_secret(token);
+    if let Some(hit) = remembered.and_then(|r| r.token(&hash)) {
+        return Ok(Some(hit));
+    }
+    let since = credentials::generation();
+    let Some(owner) = store::user_for_token(pool, &hash).await? else {
+        return Ok(None);
+    };
+    let accepted = (Principal { user: owner.user, project: owner.project_id }, Scope::parse(&owner.scope));
+    if let (Some(remembered), true) = (remembered, owner.lasting) {
+        remembered.remember_token(hash, accepted.clone(), since);
+    }
+    Ok(Some(accepted))
 }
 
 /// Whether `s` has the shape of one of our tokens (cheap check before any query).
@@ -190,10 +219,39 @@ pub async fn start_session(pool: &Db, user: &User, ttl: std::time::Duration) -> 
 
 /// The user of the session named by a cookie value.
 pub async fn session_user(pool: &Db, cookie_value: &str) -> Result<Option<User>, Error> {
+    accept_session(pool, None, cookie_value).await
+}
+
+/// The same, answered from what this server accepted within the last second
+/// when it can (see [`super::credentials`]): what requests use.
+pub async fn session_user_remembered(
+    pool: &Db,
+    remembered: &Credentials,
+    cookie_value: &str,
+) -> Result<Option<User>, Error> {
+    accept_session(pool, Some(remembered), cookie_value).await
+}
+
+async fn accept_session(
+    pool: &Db,
+    remembered: Option<&Credentials>,
+    cookie_value: &str,
+) -> Result<Option<User>, Error> {
     if cookie_value.is_empty() || cookie_value.len() > 128 {
         return Ok(None);
     }
-    store::user_for_session(pool, &hash_secret(cookie_value)).await
+    let hash = hash_secret(cookie_value);
+    if let Some(hit) = remembered.and_then(|r| r.session(&hash)) {
+        return Ok(Some(hit));
+    }
+    let since = credentials::generation();
+    let Some((user, lasting)) = store::user_for_session(pool, &hash).await? else {
+        return Ok(None);
+    };
+    if let (Some(remembered), true) = (remembered, lasting) {
+        remembered.remember_session(hash, user.clone(), since);
+    }
+    Ok(Some(user))
 }
 
 /// Ends the session named by a cookie value.

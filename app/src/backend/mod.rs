@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod auto_stop;
 pub mod creates;
+pub mod credentials;
 pub mod engine;
 pub mod events;
 pub mod health;

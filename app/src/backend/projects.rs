@@ -69,6 +69,8 @@ pub async fn delete(db: &Db, user: &Principal, reference: &ProjectRef) -> Result
     }
     store::delete_project(&mut tx, project.account.id).await?;
     tx.commit().await?;
+    // Tokens limited to the project went with it.
+    super::credentials::changed();
     Ok(())
 }
 

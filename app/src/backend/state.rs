@@ -27,6 +27,8 @@ pub struct AppState {
     pub terminals: super::terminals::Terminals,
     /// Where the edges record every change asked of the service.
     pub audit: super::audit::AuditLog,
+    /// Credentials accepted within the last second (see [`super::credentials`]).
+    pub credentials: Arc<super::credentials::Credentials>,
 }
 
 /// Server settings the backend needs at request time.

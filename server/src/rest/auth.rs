@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for AuthUser {
             detail: "the Authorization header must be `Bearer <token>`",
             token_presented: true,
         })?;
-        let found = auth::authenticate_token_scoped(&state.pool, token).await?;
+        let found = auth::authenticate_token_remembered(&state.pool, &state.credentials, token).await?;
         if let (Some((user, _)), Some(slot)) = (&found, parts.extensions.get::<super::audit::ActorSlot>()) {
             slot.set(user);
         }
@@ -49,7 +49,9 @@ impl FromRequestParts<AppState> for AuthUser {
 
 async fn session_user(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
     match Credential::of(&parts.headers) {
-        Some(Credential::Session(cookie)) => Ok(auth::session_user(&state.pool, &cookie).await?),
+        Some(Credential::Session(cookie)) => {
+            Ok(auth::session_user_remembered(&state.pool, &state.credentials, &cookie).await?)
+        }
         _ => Ok(None),
     }
 }

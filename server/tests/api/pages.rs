@@ -161,14 +161,18 @@ async fn a_server_failure_is_a_500_page_in_the_app_style() {
     let first = home().await.unwrap();
     let status = first.status().as_u16();
     assert_eq!(status, 200, "{}", first.text().await.unwrap());
-    // The sessions table goes away: the page cannot know who is asking.
-    app.state.pool.execute_script("ALTER TABLE sessions RENAME TO sessions_gone").await.unwrap();
+    // The members table goes away: the page cannot know whose projects to show.
+    app.state
+        .pool
+        .execute_script("ALTER TABLE project_members RENAME TO project_members_gone")
+        .await
+        .unwrap();
     let res = home().await.unwrap();
     assert_eq!(res.status().as_u16(), 500);
     let page = res.text().await.unwrap();
     assert!(page.contains("Something went wrong on our side"), "{page}");
     assert!(page.contains("Try again"));
-    assert!(!page.contains("sessions"), "the cause stays in the log");
+    assert!(!page.contains("project_members"), "the cause stays in the log");
 }
 
 /// Signs in with `token` through the page's form, which must refuse it

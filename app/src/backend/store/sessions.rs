@@ -25,16 +25,20 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The user of a session that has not expired, unless the user is disabled.
-pub async fn user_for_session(db: &Db, session_hash: &str) -> Result<Option<User>, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, User>(&format!(
-        "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
+/// The user of a session that has not expired, unless the user is disabled;
+/// and whether it is still valid a second from now (then it may be
+/// remembered for that long).
+pub async fn user_for_session(db: &Db, session_hash: &str) -> Result<Option<(User, bool)>, Error> {
+    let row = on_pool!(db, |pool, d| sqlx::query_as::<_, (i64, String, bool)>(&format!(
+        "SELECT u.id, u.name, s.expires_at > {in_a_second} FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.session_hash = $1 AND s.expires_at > {now} AND u.disabled_at IS NULL",
+        in_a_second = d.now_plus("1"),
         now = d.now
     ))
     .bind(session_hash)
     .fetch_optional(pool)
-    .await)?)
+    .await)?;
+    Ok(row.map(|(id, name, lasting)| (User { id, name }, lasting)))
 }
 
 /// Of these session hashes, the ones still open (not ended, not expired,
@@ -66,14 +70,17 @@ pub async fn delete_session(db: &Db, session_hash: &str) -> Result<(), Error> {
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
     Ok(())
 }
 
 /// Ends every session of a user.
 pub async fn delete_user_sessions(db: &Db, user_id: i64) -> Result<u64, Error> {
-    Ok(on_pool!(db, |pool, d| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    let ended = on_pool!(db, |pool, d| sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?)
+        .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
+    Ok(ended)
 }

@@ -60,27 +60,42 @@ pub async fn insert_token(db: &Db, token: NewToken<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The owner of a live token, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user: User,
+    /// `full` or `read`.
+    pub scope: String,
+    /// The one project it is limited to, if any.
+    pub project_id: Option<i64>,
+    /// Still valid a second from now (not about to expire), so it may be
+    /// remembered for that long.
+    pub lasting: bool,
+}
+
 /// The owner and scope of a live (not revoked, not expired, its user not
-/// disabled) token, recording
-/// its use. The use time is written at most once a minute, so reads do not
-/// turn into writes.
-pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, String, Option<i64>)>, Error> {
-    let row = on_pool!(db, |pool, d| sqlx::query_as::<_, (i64, String, i64, bool, String, Option<i64>)>(
-        &format!(
-            "SELECT u.id, u.name, t.id,
+/// disabled) token, recording its use. The use time is written at most once
+/// a minute, so reads do not turn into writes.
+pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<TokenOwner>, Error> {
+    let row =
+        on_pool!(db, |pool, d| sqlx::query_as::<_, (i64, String, i64, bool, String, Option<i64>, bool)>(
+            &format!(
+                "SELECT u.id, u.name, t.id,
                 t.last_used_at IS NULL OR t.last_used_at < {minute_ago},
-                t.scope, t.project_id
+                t.scope, t.project_id,
+                t.expires_at IS NULL OR t.expires_at > {in_a_second}
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now})
            AND u.disabled_at IS NULL",
-            minute_ago = d.now_plus("-60"),
-            now = d.now
+                minute_ago = d.now_plus("-60"),
+                in_a_second = d.now_plus("1"),
+                now = d.now
+            )
         )
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await)?;
-    let Some((user_id, name, token_id, stale, scope, project_id)) = row else {
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await)?;
+    let Some((user_id, name, token_id, stale, scope, project_id, lasting)) = row else {
         return Ok(None);
     };
     if stale {
@@ -100,7 +115,7 @@ pub async fn user_for_token(db: &Db, token_hash: &str) -> Result<Option<(User, S
             }
         });
     }
-    Ok(Some((User { id: user_id, name }, scope, project_id)))
+    Ok(Some(TokenOwner { user: User { id: user_id, name }, scope, project_id, lasting }))
 }
 
 /// Revokes the live tokens whose hash or prefix matches, of one user only
@@ -122,6 +137,7 @@ pub async fn revoke_tokens(
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
     Ok(done)
 }
 
@@ -152,6 +168,7 @@ pub async fn set_token_expiry(db: &Db, token_hash: &str, secs: i64) -> Result<()
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
     Ok(())
 }
 

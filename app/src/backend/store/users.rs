@@ -59,6 +59,7 @@ pub async fn delete_user(db: &Db, user_id: i64) -> Result<(), Error> {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
     Ok(())
 }
 
@@ -84,6 +85,7 @@ pub async fn set_user_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
+    crate::backend::credentials::changed();
     Ok(changed > 0)
 }
 
