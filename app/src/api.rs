@@ -607,12 +607,14 @@ pub async fn get_quota(#[server(default)] project: String) -> Result<crate::doma
     crate::backend::quota::status(&state, &account).await.map_err(ssr::internal)
 }
 
-/// What the signed-in user's workstations (or one of them) used this month.
+/// What the signed-in user's workstations (or one of them) used this month,
+/// in total: what the pages show. (The per-workstation rows stay with the
+/// API's usage report: a page must not carry one row per workstation.)
 #[server]
 pub async fn get_usage(
     workstation: Option<String>,
     #[server(default)] project: String,
-) -> Result<crate::domain::UsageReport, AppError> {
+) -> Result<crate::domain::UsageTotals, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
     let owner = match &workstation {
@@ -621,6 +623,7 @@ pub async fn get_usage(
     };
     crate::backend::usage::this_month_report(&state, &owner, workstation.as_deref())
         .await
+        .map(|report| report.total)
         .map_err(ssr::internal)
 }
 

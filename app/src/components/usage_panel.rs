@@ -2,12 +2,12 @@
 
 use leptos::prelude::*;
 
-use crate::domain::UsageReport;
+use crate::domain::UsageTotals;
 
 /// This month's usage (of all the user's workstations, or of one).
 #[component]
-pub fn UsagePanel(report: UsageReport, #[prop(into)] title: String) -> impl IntoView {
-    let t = report.total;
+pub fn UsagePanel(total: UsageTotals, #[prop(into)] title: String) -> impl IntoView {
+    let t = total;
     let gpus = if t.gpu_hours.is_empty() {
         "none".to_owned()
     } else {

@@ -96,7 +96,7 @@ fn Dashboard() -> impl IntoView {
                 </Transition>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        usage.await.ok().map(|report| view! { <UsagePanel report title="Used this month"/> })
+                        usage.await.ok().map(|report| view! { <UsagePanel total=report title="Used this month"/> })
                     })}
                 </Transition>
             </section>

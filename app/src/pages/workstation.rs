@@ -46,7 +46,7 @@ fn WorkstationDetailPanel() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     usage.await.ok().map(|report| view! {
-                        <section class="panel" aria-label="Usage"><UsagePanel report title="Used this month"/></section>
+                        <section class="panel" aria-label="Usage"><UsagePanel total=report title="Used this month"/></section>
                     })
                 })}
             </Transition>
