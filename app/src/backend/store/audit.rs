@@ -29,36 +29,56 @@ pub struct NewAuditRecord {
     pub detail: Option<String>,
 }
 
-/// Appends one record.
-pub async fn insert_audit(tx: &mut Tx, record: &NewAuditRecord) -> Result<i64, Error> {
-    let action = record.action.ok_or_else(|| decode_error("audit_log.action", "missing"))?;
-    let outcome = record.outcome.ok_or_else(|| decode_error("audit_log.outcome", "missing"))?;
-    let (kind, id) = match &record.object {
-        Some((kind, id)) => (Some(kind.as_str()), Some(id.as_str())),
-        None => (None, None),
-    };
-    Ok(on_tx!(tx, |conn, d| sqlx::query_scalar::<_, i64>(&format!(
+/// Appends records, in their order, with one statement (on SQLite every
+/// statement is a hand-off to the connection's thread, and the audit writer
+/// shares the one write lock with every change it records).
+pub async fn insert_audit_records(tx: &mut Tx, records: &[NewAuditRecord]) -> Result<(), Error> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows = records
+        .iter()
+        .map(|record| {
+            let action = record.action.ok_or_else(|| decode_error("audit_log.action", "missing"))?;
+            let outcome = record.outcome.ok_or_else(|| decode_error("audit_log.outcome", "missing"))?;
+            let (kind, id) = match &record.object {
+                Some((kind, id)) => (Some(kind.as_str()), Some(id.as_str())),
+                None => (None, None),
+            };
+            Ok(serde_json::json!([
+                record.at,
+                record.actor_id,
+                record.actor_name,
+                record.credential,
+                action.as_str(),
+                kind,
+                id,
+                record.account_id,
+                record.project_id,
+                record.address,
+                record.request_id,
+                outcome.as_str(),
+                record.status,
+                record.detail,
+            ]))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let input = serde_json::Value::Array(rows).to_string();
+    on_tx!(tx, |conn, d| sqlx::query(&format!(
         "INSERT INTO audit_log (at, actor_id, actor_name, credential, action, object_kind, object_id,
                                 account_id, project_id, address, request_id, outcome, status, detail)
-         VALUES (COALESCE($14, {now}), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-        now = d.now
+         SELECT COALESCE(value->>0, {now}), CAST(value->>1 AS BIGINT), value->>2, value->>3, value->>4,
+                value->>5, value->>6, CAST(value->>7 AS BIGINT), CAST(value->>8 AS BIGINT), value->>9,
+                value->>10, value->>11, CAST(value->>12 AS BIGINT), value->>13
+         FROM {rows} ORDER BY key",
+        now = d.now,
+        rows = d.json_rows("$1")
     ))
-    .bind(record.actor_id)
-    .bind(record.actor_name.as_deref())
-    .bind(&record.credential)
-    .bind(action.as_str())
-    .bind(kind)
-    .bind(id)
-    .bind(record.account_id)
-    .bind(record.project_id)
-    .bind(record.address.as_deref())
-    .bind(record.request_id.as_deref())
-    .bind(outcome.as_str())
-    .bind(record.status.map(i64::from))
-    .bind(record.detail.as_deref())
-    .bind(record.at.as_deref())
-    .fetch_one(&mut *conn)
-    .await)?)
+    .bind(&input)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Whose records a reader sees.
