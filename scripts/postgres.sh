@@ -48,21 +48,28 @@ start() {
     rm -rf "$dir"
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    # A free port: one in the ephemeral range that nothing answers on.
-    local port
-    while :; do
-        port=$((49152 + RANDOM % 16000))
-        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-    done
-    echo "$port" >"$dir/port"
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log"
-    # Enough connections for parallel tests, each with its own server pool.
-    local settings="-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir -c max_connections=400"
-    if [ "${ATELIER_PG_DURABLE:-0}" != 1 ]; then
-        settings="$settings -c fsync=off -c full_page_writes=off"
-    fi
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "$settings" >/dev/null
-    url
+    # A port the kernel gives as free to bind. (One nothing answers on may
+    # still be taken: a connection's own end, or one in TIME_WAIT after a
+    # benchmark.) Between asking and PostgreSQL binding it, another process
+    # can take it: then another port, a few times.
+    local attempt settings
+    for attempt in 1 2 3 4 5; do
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
+            >"$dir/port"
+        # Enough connections for parallel tests, each with its own server pool.
+        settings="-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir -c max_connections=400"
+        if [ "${ATELIER_PG_DURABLE:-0}" != 1 ]; then
+            settings="$settings -c fsync=off -c full_page_writes=off"
+        fi
+        if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "$settings" >/dev/null; then
+            url
+            return
+        fi
+        echo "PostgreSQL did not start on port $(cat "$dir/port") (try $attempt of 5):" >&2
+        tail -n 3 "$dir/server.log" >&2 || true
+    done
+    return 1
 }
 
 stop() {
