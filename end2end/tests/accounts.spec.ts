@@ -113,6 +113,10 @@ test("an admin sets a user's own quota, and it holds at once", async ({ page, re
   await form.getByLabel('GPUs').fill('0');
   await form.getByRole('button', { name: 'Save quota' }).click();
   await expect(fresh.getByTestId('user-quota')).toHaveText('0 GPUs');
+  // The form holds the chosen account's own limits, so saving one keeps the others.
+  await form.getByLabel('User or project').selectOption('fresh');
+  await expect(form.getByLabel('GPUs')).toHaveValue('0');
+  await expect(form.getByLabel('CPU cores')).toHaveValue('');
   const auth = { Authorization: `Bearer ${token('fresh')}` };
   const refused = await request.post('/v1/workstations', {
     headers: auth,

@@ -28,7 +28,6 @@ use openidconnect::{
     EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
     RequestTokenError, Scope, TokenResponse,
 };
-use rand::distr::{Alphanumeric, SampleString};
 
 use crate::AppState;
 
@@ -156,7 +155,7 @@ async fn start(
         .add_scope(Scope::new("email".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
-    let browser = Alphanumeric.sample_string(&mut rand::rng(), 43);
+    let browser = app::backend::auth::random_secret(43);
     if let Err(e) = sso::begin(&state.pool, csrf.secret(), nonce.secret(), verifier.secret(), &browser).await
     {
         return crate::rest::ApiError::internal(e).into_response();
@@ -338,7 +337,10 @@ async fn finish(
     let name = sso::name_from_claim(&settings.username_claim, &value);
     let identity =
         sso::Identity { issuer: claims.issuer().as_str(), subject: claims.subject().as_str(), name: &name };
-    sso::user_for(&state.pool, identity).await?.map_err(|e| refuse(e, &format!("as {name:?}")))
+    // The name is vouched for when it is a verified email's local part in an
+    // allowed domain (checked above): then it may take an existing user.
+    let vouched = settings.username_claim == "email" && !settings.allowed_domains.is_empty();
+    sso::user_for(&state.pool, identity, vouched).await?.map_err(|e| refuse(e, &format!("as {name:?}")))
 }
 
 /// A list of strings in a (verified) JWT's payload; empty if absent.

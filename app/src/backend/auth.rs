@@ -27,7 +27,8 @@ pub fn hash_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn random_secret(len: usize) -> String {
+/// A random secret of `len` letters and digits.
+pub fn random_secret(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 

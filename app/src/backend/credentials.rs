@@ -4,8 +4,10 @@
 //!
 //! Revocation still holds:
 //! - Every store function that takes a credential away (revoking a token or
-//!   moving its expiry, ending sessions, disabling or deleting a user,
-//!   deleting a project) calls [`changed`] once its change is committed.
+//!   moving its expiry, ending sessions, disabling or deleting a user) calls
+//!   [`changed`] once its change is committed; deleting a project, which
+//!   runs in a transaction, calls it after the commit (`projects::delete`).
+//!   A new way of taking a credential away must do the same.
 //!   That forgets everything this process remembers, so the very next request
 //!   asks the database again.
 //! - A change made by another process (another instance on PostgreSQL, the

@@ -69,10 +69,17 @@ pub struct Identity<'a> {
 }
 
 /// The user an identity signs in as: the one it signed in as before; else
-/// the user of that name (made by an operator, say) that no other identity
-/// of this provider has taken, now linked to it; else a new user. Whether
-/// the user was made now.
-pub async fn user_for(db: &Db, identity: Identity<'_>) -> Result<Result<(User, bool), SignOnError>, Error> {
+/// a new user of its name. An existing user of that name (made by an
+/// operator, say) that no other identity of this provider has taken is
+/// linked to it only when `vouched`: the name is the local part of an
+/// email the provider verified, in a domain the server allows. Otherwise a
+/// name someone can choose at the provider would take over that account.
+/// Whether the user was made now.
+pub async fn user_for(
+    db: &Db,
+    identity: Identity<'_>,
+    vouched: bool,
+) -> Result<Result<(User, bool), SignOnError>, Error> {
     let Identity { issuer, subject, name } = identity;
     if let Some((user, disabled)) = store::identity_user(db, issuer, subject).await? {
         return Ok(if disabled { Err(SignOnError::Disabled) } else { Ok((user, false)) });
@@ -83,6 +90,7 @@ pub async fn user_for(db: &Db, identity: Identity<'_>) -> Result<Result<(User, b
     let (user, created) = match store::user_for_sign_on(db, issuer, name).await? {
         Some((_, _, true)) => return Ok(Err(SignOnError::BadName)),
         Some((_, true, _)) => return Ok(Err(SignOnError::Disabled)),
+        Some((_, false, false)) if !vouched => return Ok(Err(SignOnError::NameTaken)),
         Some((user, false, false)) => (user, false),
         None => match store::create_user(db, name).await {
             Ok(user) => (user, true),
@@ -105,12 +113,14 @@ pub fn name_from_claim(claim: &str, value: &str) -> String {
 }
 
 /// Whether the email's domain is one of `allowed` (any, when it is empty).
+/// The provider must say it verified the email: without that claim an
+/// address may be one the user typed in.
 pub fn domain_allowed(email: Option<&str>, verified: Option<bool>, allowed: &[String]) -> bool {
     if allowed.is_empty() {
         return true;
     }
     let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d) else { return false };
-    verified != Some(false) && allowed.iter().any(|a| a.eq_ignore_ascii_case(domain))
+    verified == Some(true) && allowed.iter().any(|a| a.eq_ignore_ascii_case(domain))
 }
 
 /// Whether one of `groups` is `allowed` (any, when it is empty).
@@ -128,7 +138,7 @@ mod tests {
         assert_eq!(name_from_claim("preferred_username", "ada@x"), "ada@x");
         let allowed = vec!["example.com".to_owned()];
         assert!(domain_allowed(Some("a@Example.COM"), Some(true), &allowed));
-        assert!(domain_allowed(Some("a@example.com"), None, &allowed));
+        assert!(!domain_allowed(Some("a@example.com"), None, &allowed), "not said to be verified");
         assert!(!domain_allowed(Some("a@example.com"), Some(false), &allowed), "unverified");
         assert!(!domain_allowed(Some("a@evil.com"), Some(true), &allowed));
         assert!(!domain_allowed(None, None, &allowed));

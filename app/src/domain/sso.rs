@@ -35,11 +35,14 @@ pub enum SignOnError {
     Group,
     /// The user is disabled.
     Disabled,
+    /// A user of that name exists, and the name is not one this provider
+    /// vouches for (see `backend::sso::user_for`).
+    NameTaken,
 }
 
 impl SignOnError {
     /// Every refusal.
-    pub const ALL: [SignOnError; 15] = [
+    pub const ALL: [SignOnError; 16] = [
         Self::State,
         Self::TooSlow,
         Self::ProviderRefused,
@@ -55,6 +58,7 @@ impl SignOnError {
         Self::Domain,
         Self::Group,
         Self::Disabled,
+        Self::NameTaken,
     ];
 
     /// The code in the sign-in page's URL.
@@ -75,6 +79,7 @@ impl SignOnError {
             Self::Domain => "domain",
             Self::Group => "group",
             Self::Disabled => "disabled",
+            Self::NameTaken => "name-taken",
         }
     }
 
@@ -114,6 +119,10 @@ impl SignOnError {
             Self::Domain => "Your email address's domain may not sign in here.",
             Self::Group => "You are in none of the groups allowed to sign in here.",
             Self::Disabled => "Your account is disabled. Ask an administrator.",
+            Self::NameTaken => {
+                "A user of your name already exists here and was not made by this sign-in provider. Ask an \
+                 administrator."
+            }
         }
     }
 }

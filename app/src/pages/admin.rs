@@ -60,9 +60,8 @@ fn AdminView(
     revoke: ServerAction<RevokeToken>,
     quota: ServerAction<SetUserQuota>,
 ) -> impl IntoView {
-    let names: Vec<String> = page.users.iter().map(|u| u.name.clone()).collect();
-    let projects = page.projects.clone();
-    let project_names: Vec<String> = projects.iter().map(|(name, _)| name.clone()).collect();
+    let users: Vec<(String, QuotaOverrides)> = page.users.iter().map(|u| (u.name.clone(), u.quota)).collect();
+    let projects = page.projects;
     let defaults = page.default_quota;
     let action_error = move || {
         let disable = disable.value().get().and_then(Result::err);
@@ -102,7 +101,7 @@ fn AdminView(
                 "What one user's, or one project's, workstations may hold in all (a project's count apart from its members' own). "
                 "A field left empty is the server's default (" {describe(defaults)} ")."
             </p>
-            <QuotaForm names project_names defaults quota/>
+            <QuotaForm users projects=projects.clone() defaults quota/>
             <ProjectQuotas projects/>
         </section>
         <section class="panel" aria-labelledby="all-tokens-heading">
@@ -225,11 +224,15 @@ fn ProjectQuotas(projects: Vec<(String, QuotaOverrides)>) -> impl IntoView {
     })
 }
 
-/// Sets one user's or project's four limits at once.
+/// Reads one of an account's own limits.
+type OwnLimit = fn(&QuotaOverrides) -> Option<u64>;
+
+/// Sets one user's or project's four limits at once. The fields hold the
+/// chosen account's own limits, so changing one keeps the others.
 #[component]
 fn QuotaForm(
-    names: Vec<String>,
-    project_names: Vec<String>,
+    users: Vec<(String, QuotaOverrides)>,
+    projects: Vec<(String, QuotaOverrides)>,
     defaults: Quota,
     quota: ServerAction<SetUserQuota>,
 ) -> impl IntoView {
@@ -238,43 +241,51 @@ fn QuotaForm(
         Some(Err(AppError::Invalid { .. })) | None => None,
         Some(Err(error)) => Some(view! { <ErrorNotice error/> }.into_any()),
     };
-    let fields = [
-        ("q-cpu", "cpu_cores", "#/cpuCores", "CPU cores", defaults.cpu_cores),
-        ("q-memory", "memory_gb", "#/memoryGB", "Memory (GB)", defaults.memory_gb),
-        ("q-gpus", "gpus", "#/gpus", "GPUs", defaults.gpus),
-        ("q-storage", "storage_gb", "#/storageGB", "Storage (GB)", defaults.storage_gb),
-    ]
-    .into_iter()
-    .map(|(id, name, pointer, label, default)| {
-        let error = field_error(quota, pointer);
-        let described = format!("{id}-error");
-        view! {
-            <div class="field" class:invalid=move || error().is_some()>
-                <label for=id>{label}</label>
-                <input id=id name=name type="text" inputmode="numeric" autocomplete="off"
-                    placeholder=default.to_string()
-                    aria-invalid=move || error().is_some().to_string()
-                    aria-describedby=described.clone()/>
-                <p class="field-error" id=described>{error}</p>
-            </div>
-        }
-    })
-    .collect_view();
+    let options = |accounts: &[(String, QuotaOverrides)]| {
+        accounts.iter().map(|(n, _)| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()
+    };
+    let (user_options, project_options) = (options(&users), options(&projects));
+    let selected = RwSignal::new(users.first().map(|(name, _)| name.clone()).unwrap_or_default());
+    let accounts = StoredValue::new(users.into_iter().chain(projects).collect::<Vec<_>>());
+    let own = move |limit: OwnLimit| {
+        accounts
+            .with_value(|all| {
+                selected.with(|name| all.iter().find(|(n, _)| n == name).and_then(|(_, q)| limit(q)))
+            })
+            .map_or_else(String::new, |n| n.to_string())
+    };
+    let fields: [(&str, &str, &str, &str, u64, OwnLimit); 4] = [
+        ("q-cpu", "cpu_cores", "#/cpuCores", "CPU cores", defaults.cpu_cores, |q| q.cpu_cores),
+        ("q-memory", "memory_gb", "#/memoryGB", "Memory (GB)", defaults.memory_gb, |q| q.memory_gb),
+        ("q-gpus", "gpus", "#/gpus", "GPUs", defaults.gpus, |q| q.gpus),
+        ("q-storage", "storage_gb", "#/storageGB", "Storage (GB)", defaults.storage_gb, |q| q.storage_gb),
+    ];
+    let fields = fields
+        .into_iter()
+        .map(|(id, name, pointer, label, default, limit)| {
+            let error = field_error(quota, pointer);
+            let described = format!("{id}-error");
+            view! {
+                <div class="field" class:invalid=move || error().is_some()>
+                    <label for=id>{label}</label>
+                    <input id=id name=name type="text" inputmode="numeric" autocomplete="off"
+                        placeholder=default.to_string()
+                        value=own(limit) prop:value=move || own(limit)
+                        aria-invalid=move || error().is_some().to_string()
+                        aria-describedby=described.clone()/>
+                    <p class="field-error" id=described>{error}</p>
+                </div>
+            }
+        })
+        .collect_view();
     view! {
         <ActionForm action=quota attr:class="ws-form quota-form" attr:aria-label="A user's quota">
             {status}
             <div class="field">
                 <label for="q-user">"User or project"</label>
-                <select id="q-user" name="name">
-                    <optgroup label="Users">
-                        {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
-                    </optgroup>
-                    <optgroup label="Projects">
-                        {project_names
-                            .into_iter()
-                            .map(|n| view! { <option value=n.clone()>{n.clone()}</option> })
-                            .collect_view()}
-                    </optgroup>
+                <select id="q-user" name="name" on:change=move |ev| selected.set(event_target_value(&ev))>
+                    <optgroup label="Users">{user_options}</optgroup>
+                    <optgroup label="Projects">{project_options}</optgroup>
                 </select>
             </div>
             {fields}

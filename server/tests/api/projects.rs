@@ -316,8 +316,11 @@ async fn every_role_meets_every_workstation_action_as_the_domain_table_says() {
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
             if role.allows(*permission) {
-                assert_ne!(status, 403, "{what} as {role}: {}", res.text().await.unwrap());
-                assert_ne!(status, 404, "{what} as {role}");
+                // Allowed: whatever the workstation's state makes of it (a 409
+                // for a launch while provisioning, say), but never a refusal
+                // of the caller nor a failure of the server.
+                let allowed = !matches!(status, 401 | 403 | 404) && status < 500;
+                assert!(allowed, "{what} as {role}: {status} {}", res.text().await.unwrap());
             } else {
                 refused_for_role(res, permission.role_needed().as_str(), role.as_str()).await;
             }

@@ -115,3 +115,35 @@ async fn an_unreachable_provider_is_said_and_the_sign_in_page_offers_the_provide
     let res = plain.client.get(plain.url("/auth/oidc/start")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
 }
+
+/// Which user an identity from the provider signs in as: a new one of its
+/// name; the same one ever after, whatever its name becomes; an existing
+/// user of that name only when the name is vouched for (never one another
+/// identity holds); never a disabled one.
+#[tokio::test]
+async fn an_identity_takes_an_existing_user_only_when_its_name_is_vouched_for() {
+    use app::backend::store;
+    let app = TestApp::spawn().await;
+    let db = &app.state.pool;
+    let issuer = "https://idp.example";
+    let who = |subject: &'static str, name: &'static str| sso::Identity { issuer, subject, name };
+
+    let (ada, created) = sso::user_for(db, who("s-ada", "ada"), false).await.unwrap().unwrap();
+    assert!(created && ada.name == "ada");
+    let (again, created) = sso::user_for(db, who("s-ada", "ada-renamed"), false).await.unwrap().unwrap();
+    assert_eq!((again.id, created), (ada.id, false), "the subject keeps its user whatever its name becomes");
+
+    // An operator made `root`: a name anyone may choose at the provider does not take it.
+    let root = store::create_user(db, "root").await.unwrap();
+    assert_eq!(
+        sso::user_for(db, who("s-mallory", "root"), false).await.unwrap(),
+        Err(SignOnError::NameTaken)
+    );
+    let (taken, created) = sso::user_for(db, who("s-root", "root"), true).await.unwrap().unwrap();
+    assert_eq!((taken.id, created), (root.id, false), "a vouched-for name takes the operator's user");
+    // Now linked: no other identity takes it, vouched for or not.
+    assert_eq!(sso::user_for(db, who("s-other", "root"), true).await.unwrap(), Err(SignOnError::BadName));
+
+    store::set_user_disabled(db, ada.id, true).await.unwrap();
+    assert_eq!(sso::user_for(db, who("s-ada", "ada"), false).await.unwrap(), Err(SignOnError::Disabled));
+}

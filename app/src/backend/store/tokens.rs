@@ -137,7 +137,9 @@ pub async fn revoke_tokens(
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
-    crate::backend::credentials::changed();
+    if done > 0 {
+        crate::backend::credentials::changed();
+    }
     Ok(done)
 }
 

@@ -85,7 +85,9 @@ pub async fn set_user_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
-    crate::backend::credentials::changed();
+    if disabled && changed > 0 {
+        crate::backend::credentials::changed();
+    }
     Ok(changed > 0)
 }
 
