@@ -471,10 +471,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(UserCommand::Create { name, admin }) => {
             let pool = open(&cli.database_url).await?;
             auth::check_user_name(&name).map_err(|e| format!("user name {e}"))?;
-            let user = accounts::create_user(&pool, &name).await.map_err(|e| e.to_string())?;
-            if admin {
-                accounts::set_admin(&pool, &user, true).await.map_err(|e| e.to_string())?;
-            }
+            let user = accounts::create_user(&pool, &name, admin).await.map_err(|e| e.to_string())?;
             let what = if admin { "an admin of the instance" } else { "a user" };
             operator_did(&pool, AuditAction::UserCreate, &user.name, (user.id, false), what).await;
             eprintln!("created {what}, {}", user.name);
@@ -549,11 +546,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "PREFIX", "USER", "SCOPE", "PROJECT", "CREATED", "LAST USED", "EXPIRES", "STATE"
             );
             for t in tokens {
-                let state = match (&t.revoked_at, t.expired) {
-                    (Some(_), _) => "revoked",
-                    (None, true) => "expired",
-                    (None, false) => "active",
-                };
+                let state = accounts::token_state(&t).as_str();
                 println!(
                     "{:<14} {:<16} {:<6} {:<16} {:<26} {:<26} {:<26} {:<8} {}",
                     t.prefix,
@@ -793,8 +786,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), String> {
     let url = format!("http://{addr}/");
 
     if !args.no_demo_user && !accounts::has_users(&state.pool).await.map_err(|e| e.to_string())? {
-        let user = accounts::create_user(&state.pool, "demo").await.map_err(|e| e.to_string())?;
-        accounts::set_admin(&state.pool, &user, true).await.map_err(|e| e.to_string())?;
+        let user = accounts::create_user(&state.pool, "demo", true).await.map_err(|e| e.to_string())?;
         let issued = auth::issue_token(&state.pool, &user, Some("demo")).await.map_err(|e| e.to_string())?;
         println!("Created user `demo`. Its API token (shown only now):\n\n    {}\n", issued.token);
         println!("Sign in at {url} with it, or call the API:\n");

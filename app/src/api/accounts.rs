@@ -198,14 +198,12 @@ pub async fn create_user(name: String, #[server(default)] admin: String) -> Resu
             errors: vec![FieldError::new("#/name", format!("The name {e}."))],
             submitted: None,
         })?;
-        let created = accounts::create_user(&state.pool, &name).await.map_err(|e| match e {
-            Error::Conflict(error) => AppError::Invalid { errors: vec![error], submitted: None },
-            e => ssr::internal(e),
-        })?;
+        let created =
+            accounts::create_user(&state.pool, &name, !admin.is_empty()).await.map_err(|e| match e {
+                Error::Conflict(error) => AppError::Invalid { errors: vec![error], submitted: None },
+                e => ssr::internal(e),
+            })?;
         account = Some((created.id, false));
-        if !admin.is_empty() {
-            accounts::set_admin(&state.pool, &created, true).await.map_err(ssr::internal)?;
-        }
         Ok(())
     }
     .await;

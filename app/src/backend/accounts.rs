@@ -6,14 +6,10 @@ use super::store::{self, Db, TokenInfo, User};
 use super::Error;
 use crate::domain::{QuotaOverrides, TokenState, TokenView, UserView};
 
-/// Creates a user (the name checked by the caller, [`super::auth::check_user_name`]).
-pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
-    store::create_user(db, name).await
-}
-
-/// Makes the user an admin of the instance (or not).
-pub async fn set_admin(db: &Db, user: &User, admin: bool) -> Result<(), Error> {
-    store::set_admin(db, user.id, admin).await
+/// Creates a user, an admin of the instance if `admin` (the name checked
+/// by the caller, [`super::auth::check_user_name`]).
+pub async fn create_user(db: &Db, name: &str, admin: bool) -> Result<User, Error> {
+    store::create_user_as(db, name, admin).await
 }
 
 /// The user named `name`, if there is one.
@@ -114,14 +110,19 @@ pub async fn token_views(db: &Db, user: Option<&str>) -> Result<Vec<TokenView>, 
     Ok(tokens(db, user).await?.into_iter().map(token_view).collect())
 }
 
-fn token_view(info: TokenInfo) -> TokenView {
-    let state = if info.revoked_at.is_some() {
+/// Whether a token is active, revoked or expired.
+pub fn token_state(info: &TokenInfo) -> TokenState {
+    if info.revoked_at.is_some() {
         TokenState::Revoked
     } else if info.expired {
         TokenState::Expired
     } else {
         TokenState::Active
-    };
+    }
+}
+
+fn token_view(info: TokenInfo) -> TokenView {
+    let state = token_state(&info);
     TokenView {
         prefix: info.prefix,
         user: info.user_name,

@@ -16,10 +16,16 @@ pub struct User {
 
 /// Creates a user; a taken name is a conflict.
 pub async fn create_user(db: &Db, name: &str) -> Result<User, Error> {
+    create_user_as(db, name, false).await
+}
+
+/// Creates a user, an admin of the instance if `admin`, in one statement.
+pub async fn create_user_as(db: &Db, name: &str, admin: bool) -> Result<User, Error> {
     on_pool!(db, |pool, d| sqlx::query_as::<_, User>(
-        "INSERT INTO users (name) VALUES ($1) RETURNING id, name"
+        "INSERT INTO users (name, admin) VALUES ($1, $2) RETURNING id, name"
     )
     .bind(name)
+    .bind(admin)
     .fetch_one(pool)
     .await)
     .map_err(|e| {
