@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod oidc;
 pub mod ops;
 pub mod remote;

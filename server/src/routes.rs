@@ -108,8 +108,7 @@ pub async fn serve(
     // Every route turned into its final service once (`with_state`), then one
     // cheap clone of the router per connection; serving the `Router` itself
     // would rebuild every route for each new connection.
-    let service = router(state).with_state(()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
+    crate::connections::serve(listener, router(state).with_state(()), shutdown).await?;
     // The last requests' records are written before the process goes.
     audit.flush().await;
     Ok(())

@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +22,6 @@ use utoipa_axum::routes;
 
 use super::openapi::{Invalid, NotFound, ServerError, Unauthorized};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 
 use super::auth::{AuthUser, Credential};
 use super::ApiError;
@@ -207,23 +206,30 @@ fn stream(
     after: i64,
     open: OpenStream,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let (tx, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(pump(state, scope, after, tx, open));
-    let events =
-        futures_util::stream::unfold(
-            rx,
-            |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) },
-        );
+    // Subscribe before reading the store, so nothing falls between the two;
+    // anything seen twice is dropped by position.
+    let pump = Pump {
+        live: state.bus.subscribe(),
+        closing: Box::pin(state.bus.closing()),
+        state,
+        scope,
+        cursor: after,
+        catch_up: true,
+        stored: Vec::new().into_iter(),
+        open,
+        ended: false,
+    };
+    // The response body asks for each event when it can send one: no task
+    // and no queue per stream, so an open stream costs little more than its
+    // connection (the bench opens 10,000).
+    let events = futures_util::stream::unfold(pump, |mut pump| async move {
+        pump.next().await.map(|event| (Ok(event), pump))
+    });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
 }
 
 fn to_sse(scope: &Scope, event: &WorkstationEvent, json: &str) -> Event {
     Event::default().id(scope.position(event).to_string()).data(json)
-}
-
-/// The last words of a stream, sent if the client reads them within a second.
-async fn farewell(tx: &mpsc::Sender<Event>, event: Event) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(event)).await;
 }
 
 fn unauthorized() -> Event {
@@ -232,75 +238,83 @@ fn unauthorized() -> Event {
         .data("the token or session of this stream was revoked or has expired")
 }
 
-/// Sends one event, unless the stream's credential stops being accepted
-/// first (a client that reads slowly must not keep a revoked stream going).
-/// `false`: the stream ends.
-async fn deliver(tx: &mpsc::Sender<Event>, open: &mut OpenStream, event: Event) -> bool {
-    tokio::select! {
-        sent = tx.send(event) => sent.is_ok(),
-        () = open.slot.revoked() => {
-            farewell(tx, unauthorized()).await;
-            false
-        }
-    }
+/// One stream's events: stored ones after the resume point, then live ones.
+/// Ends when its credential stops being accepted or the server shuts down
+/// (each with a last event saying so); the client going away drops it.
+struct Pump {
+    state: AppState,
+    scope: Scope,
+    /// The position of the last event sent.
+    cursor: i64,
+    /// The store may hold events after `cursor` the bus no longer has.
+    catch_up: bool,
+    /// Read from the store, not yet sent.
+    stored: std::vec::IntoIter<WorkstationEvent>,
+    live: tokio::sync::broadcast::Receiver<std::sync::Arc<Broadcast>>,
+    closing: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    open: OpenStream,
+    ended: bool,
 }
 
-/// Feeds one stream: stored events after `after`, then live ones. Ends when
-/// the client goes away, its credential is revoked, or the server shuts down.
-async fn pump(state: AppState, scope: Scope, after: i64, tx: mpsc::Sender<Event>, mut open: OpenStream) {
-    // Subscribe before reading the store, so nothing falls between the two;
-    // anything seen twice is dropped by position.
-    let mut live = state.bus.subscribe();
-    let closing = state.bus.closing();
-    tokio::pin!(closing);
-    let mut cursor = after;
-    let mut catch_up = true;
-    loop {
-        // Read the store in batches until it has nothing newer than the cursor.
-        while catch_up {
-            let stored = match scope.stored_after(&state, cursor).await {
-                Ok(stored) => stored,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read stored events for a stream");
-                    return;
-                }
-            };
-            catch_up = stored.len() >= events::EVENT_BATCH;
-            for event in stored {
-                cursor = scope.position(&event);
+impl Pump {
+    async fn next(&mut self) -> Option<Event> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            // A revoked credential gets no further event, stored or live.
+            if self.open.slot.revoked().now_or_never().is_some() {
+                return self.end(unauthorized());
+            }
+            if let Some(event) = self.stored.next() {
+                self.cursor = self.scope.position(&event);
                 let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
-                if !deliver(&tx, &mut open, to_sse(&scope, &event, &json)).await {
-                    return;
+                return Some(to_sse(&self.scope, &event, &json));
+            }
+            if self.catch_up {
+                // Boxed: the read is rare, and its future is large.
+                let stored = match Box::pin(self.scope.stored_after(&self.state, self.cursor)).await {
+                    Ok(stored) => stored,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read stored events for a stream");
+                        self.ended = true;
+                        return None;
+                    }
+                };
+                self.catch_up = stored.len() >= events::EVENT_BATCH;
+                self.stored = stored.into_iter();
+                continue;
+            }
+            let received = tokio::select! {
+                () = &mut self.closing => {
+                    return self.end(Event::default().event("shutdown").data("the server is restarting; reconnect to resume"));
+                }
+                () = self.open.slot.revoked() => return self.end(unauthorized()),
+                received = self.live.recv() => received,
+            };
+            match received {
+                Ok(published) => {
+                    let event = &published.event;
+                    if !self.scope.matches(&published) || self.scope.position(event) <= self.cursor {
+                        continue;
+                    }
+                    self.cursor = self.scope.position(event);
+                    return Some(to_sse(&self.scope, event, &published.json));
+                }
+                // Fell behind the bus: the store has everything.
+                Err(RecvError::Lagged(_)) => self.catch_up = true,
+                Err(RecvError::Closed) => {
+                    self.ended = true;
+                    return None;
                 }
             }
         }
-        let event = tokio::select! {
-            () = &mut closing => {
-                farewell(&tx, Event::default().event("shutdown").data("the server is restarting; reconnect to resume")).await;
-                return;
-            }
-            () = tx.closed() => return,
-            () = open.slot.revoked() => {
-                farewell(&tx, unauthorized()).await;
-                return;
-            }
-            received = live.recv() => received,
-        };
-        match event {
-            Ok(published) => {
-                let event = &published.event;
-                if !scope.matches(&published) || scope.position(event) <= cursor {
-                    continue;
-                }
-                cursor = scope.position(event);
-                if !deliver(&tx, &mut open, to_sse(&scope, event, &published.json)).await {
-                    return;
-                }
-            }
-            // Fell behind the bus: the store has everything.
-            Err(RecvError::Lagged(_)) => catch_up = true,
-            Err(RecvError::Closed) => return,
-        }
+    }
+
+    /// The stream's last event.
+    fn end(&mut self, last: Event) -> Option<Event> {
+        self.ended = true;
+        Some(last)
     }
 }
 
