@@ -13,8 +13,8 @@ pub struct Dialect {
     /// What a claim's subquery adds so instances claiming at once skip each
     /// other's rows (SQLite's single `UPDATE` is atomic by itself).
     pub skip_locked: &'static str,
-    /// The aggregate that reads a page of rows as one JSON array of objects
-    /// (from `'key', column` pairs) in one row, where the backend wants it:
+    /// The aggregate that reads a page of rows as one JSON array in one row,
+    /// each row an array of the columns given, where the backend wants it:
     /// SQLite's driver hands rows over between threads one at a time, and a
     /// page is many rows; PostgreSQL's rows come over one connection as they are.
     pub json_page: Option<fn(&str) -> String>,
@@ -63,7 +63,7 @@ pub static SQLITE: Dialect = Dialect {
     now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     like_any_case: "LIKE",
     skip_locked: "",
-    json_page: Some(|fields| format!("json_group_array(json_object({fields}))")),
+    json_page: Some(|columns| format!("json_group_array(json_array({columns}))")),
     now_plus: |secs| format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({secs}) || ' seconds')"),
     seconds_between: |from, to| format!("(julianday({to}) - julianday({from})) * 86400.0"),
     json_texts: |param| format!("SELECT value FROM json_each({param})"),

@@ -392,14 +392,34 @@ pub struct ListFilter {
     pub before_seq: Option<i64>,
 }
 
-/// The keys and columns of a workstation row with its position, keyed like [`WorkstationRow`].
-const PAGE_ROW_FIELDS: &str = "'seq', seq, 'id', id, 'name', name, 'owner_id', owner_id,
-    'owner_kind', owner_kind, 'owner_name', owner_name, 'status', status,
-    'cpu_cores', cpu_cores, 'memory_gb', memory_gb, 'gpu', gpu, 'storage_gb', storage_gb,
-    'region', region, 'phase', phase, 'progress', progress, 'status_reason', status_reason,
-    'created_at', created_at, 'version', version, 'pending_configuration', pending_configuration,
-    'auto_stop_idle_secs', auto_stop_idle_secs, 'auto_stop_running_secs', auto_stop_running_secs,
-    'last_activity_at', last_activity_at, 'running_since', running_since";
+/// The columns of a workstation row with its position, in the order of
+/// [`WorkstationRow`]'s fields: SQLite sends each row of a page as a JSON
+/// array of them (no keys to write, send and match), which serde reads
+/// into the struct by position. A test holds the two orders together.
+const PAGE_ROW_COLUMNS: [&str; 22] = [
+    "seq",
+    "id",
+    "name",
+    "owner_id",
+    "owner_kind",
+    "owner_name",
+    "status",
+    "cpu_cores",
+    "memory_gb",
+    "gpu",
+    "storage_gb",
+    "region",
+    "phase",
+    "progress",
+    "status_reason",
+    "created_at",
+    "version",
+    "pending_configuration",
+    "auto_stop_idle_secs",
+    "auto_stop_running_secs",
+    "last_activity_at",
+    "running_since",
+];
 
 /// One page of the owner's workstations, newest first, with each one's
 /// position; `limit + 1` rows are read so the caller knows if more follow.
@@ -413,9 +433,9 @@ pub async fn list_workstation_page(
         let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
         format!("{escaped}%")
     });
-    // On SQLite the page comes back as one JSON array in one row: its driver
-    // hands rows over between threads one at a time, and a page is many
-    // rows. PostgreSQL's rows come over one connection as they are.
+    // On SQLite the page comes back as one JSON array (of arrays) in one
+    // row: its driver hands rows over between threads one at a time, and a
+    // page is many rows. PostgreSQL's rows come over one connection as they are.
     // The name prefix matches in any case, as SQLite's LIKE does.
     // Only the filters given are in the statement: a condition such as
     // `$2 IS NULL OR status = $2` would have PostgreSQL plan for any value
@@ -445,7 +465,8 @@ pub async fn list_workstation_page(
         .collect();
     let limit_param = filters.len() + 2;
     let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
-    let columns = dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(PAGE_ROW_FIELDS));
+    let columns =
+        dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(&PAGE_ROW_COLUMNS.join(", ")));
     let sql = format!(
         "SELECT {columns} FROM (
          SELECT seq, {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations
@@ -482,4 +503,45 @@ pub async fn count_workstations(db: &Db) -> Result<i64, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM workstations")
         .fetch_one(pool)
         .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+    /// A deserializer that only learns the field names serde gives a struct.
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for FieldNames<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("the field names are read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    /// SQLite's page rows are arrays read by position: the columns must be
+    /// in the order of the row's fields.
+    #[test]
+    fn a_page_rows_columns_are_in_the_order_of_its_fields() {
+        let mut fields: &'static [&'static str] = &[];
+        assert!(WorkstationRow::deserialize(FieldNames(&mut fields)).is_err());
+        assert_eq!(fields, PAGE_ROW_COLUMNS);
+    }
 }
