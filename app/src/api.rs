@@ -491,9 +491,12 @@ pub async fn keep_running(id: String) -> Result<(), AppError> {
     match auto_stop::keep_running(&state.pool, &state.bus, state.settings.auto_stop, &owner, &id).await {
         Ok(Activity::Recorded(_)) => Ok(()),
         Ok(Activity::NotFound) => Err(AppError::ActionRefused("you have no workstation with that id".into())),
-        Ok(Activity::NotRunning(status)) => Err(AppError::ActionRefused(format!(
+        Ok(Activity::NotRunning { status, phase: None }) => Err(AppError::ActionRefused(format!(
             "it is {status}: only a running workstation stops by itself"
         ))),
+        Ok(Activity::NotRunning { status, phase: Some(phase) }) => {
+            Err(AppError::ActionRefused(format!("it is {status} and {phase}: wait for that to finish")))
+        }
         Err(e) => Err(ssr::internal(e)),
     }
 }

@@ -472,12 +472,7 @@ impl Atelier {
             Some(url) => url.to_owned(),
             None => format!("sqlite://{}", dir.join("atelier.db").display()),
         };
-        let token = Command::new(bin)
-            .args(["--database", &db, "token", "create", "--user", "bench"])
-            .output()
-            .unwrap();
-        let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-        assert!(token.starts_with("atl_"), "a token for the bench user");
+        let token = new_token(bin, &db, "bench");
         let catalog = dir.join("catalog.toml");
         let toml = include_str!("../../app/catalog.toml").replace("default = 16", "default = 100000000");
         std::fs::write(&catalog, toml).unwrap();
@@ -508,12 +503,7 @@ impl Atelier {
 
     /// A new user with `n` workstations; their token.
     async fn user_with(&self, bin: &Path, name: &str, n: usize) -> String {
-        let out = Command::new(bin)
-            .args(["--database", &self.db, "token", "create", "--user", name])
-            .output()
-            .unwrap();
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(token.starts_with("atl_"), "a token for {name}");
+        let token = new_token(bin, &self.db, name);
         for i in 0..n {
             let body = format!(
                 r#"{{"name":"{name}-{i}","configuration":{{"cpuCores":1,"memoryGB":1,"gpu":"NVIDIA L4","storageGB":16,"region":"us-east-1"}}}}"#
@@ -528,12 +518,7 @@ impl Atelier {
     /// database in one statement (the usage triggers run as for any insert);
     /// their token.
     async fn seeded_user(&self, bin: &Path, name: &str, rows: i64) -> String {
-        let out = Command::new(bin)
-            .args(["--database", &self.db, "token", "create", "--user", name])
-            .output()
-            .unwrap();
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(token.starts_with("atl_"), "a token for {name}");
+        let token = new_token(bin, &self.db, name);
         // The same statement on both backends: a recursive count, not
         // PostgreSQL's generate_series.
         let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
@@ -647,6 +632,14 @@ impl Atelier {
             .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
             .map_or(f64::NAN, |kb| kb / 1024.0)
     }
+}
+
+/// A token for `user` (made with them if new), from the CLI.
+fn new_token(bin: &Path, db: &str, user: &str) -> String {
+    let out = Command::new(bin).args(["--database", db, "token", "create", "--user", user]).output().unwrap();
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("atl_"), "no token for {user}: {}", String::from_utf8_lossy(&out.stderr));
+    token
 }
 
 /// What a fan-out measured.

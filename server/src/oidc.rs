@@ -56,11 +56,20 @@ pub fn router(settings: SignOnSettings) -> Router<AppState> {
         .layer(Extension(provider))
 }
 
+/// How long a failure to read the discovery document is remembered: the
+/// sign-ins waiting for it are refused at once instead of each trying (and
+/// waiting out the timeout) in turn.
+const METADATA_FAILURE_TTL: Duration = Duration::from_secs(5);
+
 /// The configured provider, with its discovery document once read.
 struct Provider {
     settings: SignOnSettings,
-    http: openidconnect::reqwest::Client,
-    metadata: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
+    /// The client for the provider's endpoints, or why it could not be made
+    /// (then every sign-in is refused as unavailable, and the log says why).
+    http: Result<openidconnect::reqwest::Client, String>,
+    /// The last reading of the discovery document, and when it was made.
+    /// One reading at a time: the others wait for its answer.
+    metadata: tokio::sync::Mutex<Option<(Result<CoreProviderMetadata, String>, Instant)>>,
 }
 
 impl Provider {
@@ -70,23 +79,37 @@ impl Provider {
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
-            .unwrap_or_default();
+            .map_err(|e| format!("cannot make an HTTP client for the provider: {e}"));
+        if let Err(e) = &http {
+            tracing::error!(error = %e, issuer = %settings.issuer, "single sign-on is unavailable");
+        }
         Self { settings, http, metadata: tokio::sync::Mutex::new(None) }
+    }
+
+    fn http(&self) -> Result<&openidconnect::reqwest::Client, String> {
+        self.http.as_ref().map_err(Clone::clone)
     }
 
     /// The discovery document, read again every few minutes (keys rotate).
     async fn metadata(&self) -> Result<CoreProviderMetadata, String> {
         let mut cached = self.metadata.lock().await;
-        if let Some((metadata, read_at)) = cached.as_ref() {
-            if read_at.elapsed() < METADATA_TTL {
-                return Ok(metadata.clone());
+        if let Some((read, at)) = cached.as_ref() {
+            let ttl = if read.is_ok() { METADATA_TTL } else { METADATA_FAILURE_TTL };
+            if at.elapsed() < ttl {
+                return read.clone();
             }
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| e.to_string())?;
-        let metadata =
-            CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(|e| e.to_string())?;
-        *cached = Some((metadata.clone(), Instant::now()));
-        Ok(metadata)
+        let read = match IssuerUrl::new(self.settings.issuer.clone()) {
+            Ok(issuer) => match self.http() {
+                Ok(http) => {
+                    CoreProviderMetadata::discover_async(issuer, http).await.map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        *cached = Some((read.clone(), Instant::now()));
+        read
     }
 
     fn client(&self, metadata: CoreProviderMetadata, redirect: RedirectUrl) -> Client {
@@ -294,7 +317,7 @@ async fn finish(
         .exchange_code(AuthorizationCode::new(code.clone()))
         .map_err(|e| refuse(SignOnError::Unavailable, &e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
-        .request_async(&provider.http)
+        .request_async(provider.http().map_err(|e| refuse(SignOnError::Unavailable, &e))?)
         .await;
     let tokens = exchange.map_err(|e| match e {
         RequestTokenError::ServerResponse(answer) => {

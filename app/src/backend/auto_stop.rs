@@ -180,21 +180,26 @@ pub enum Activity {
     Recorded(Option<(String, StopReason)>),
     /// The owner has no such workstation.
     NotFound,
-    /// It is not running (its status).
-    NotRunning(WorkstationStatus),
+    /// It is not running, or a job works on it (its phase).
+    NotRunning { status: WorkstationStatus, phase: Option<crate::domain::Phase> },
 }
 
 /// Records activity on the owner's workstation `id`.
 pub async fn activity(pool: &Db, policy: AutoStopPolicy, owner: &User, id: &str) -> Result<Activity, Error> {
-    if !store::touch_activity(pool, owner.id, id).await? {
+    // The activity and the deadline it gives in one write, so a sweep that
+    // stops the workstation comes wholly before or after them.
+    let mut tx = store::begin_write(pool).await?;
+    if !store::touch_activity(&mut tx, owner.id, id).await? {
+        drop(tx);
         return Ok(match store::get_workstation(pool, owner.id, id).await? {
             None => Activity::NotFound,
-            Some(ws) => Activity::NotRunning(ws.status),
+            Some(ws) => Activity::NotRunning { status: ws.status, phase: ws.phase },
         });
     }
-    let running = store::running_workstations(pool, Some(id)).await?;
+    let running = store::running_workstation_in_tx(&mut tx, id).await?;
+    tx.commit().await?;
     let next =
-        running.first().and_then(|ws| policy.deadline_of(ws)).map(|(at, why)| (format_utc_millis(at), why));
+        running.as_ref().and_then(|ws| policy.deadline_of(ws)).map(|(at, why)| (format_utc_millis(at), why));
     Ok(Activity::Recorded(next))
 }
 
@@ -238,7 +243,13 @@ pub async fn keep_running(
 
 /// Records activity of a terminal on workstation `id` of `owner_id`.
 pub async fn terminal_activity(pool: &Db, owner_id: i64, id: &str) {
-    if let Err(e) = store::touch_activity(pool, owner_id, id).await {
+    let touched = async {
+        let mut tx = store::begin_write(pool).await?;
+        store::touch_activity(&mut tx, owner_id, id).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    };
+    if let Err(e) = touched.await {
         tracing::debug!(error = %e, "cannot record a terminal's activity");
     }
 }

@@ -99,7 +99,15 @@ pub async fn user_for(
             Err(e) => return Err(e),
         },
     };
-    store::link_identity(db, issuer, subject, user.id).await?;
+    if !store::link_identity(db, issuer, subject, user.id).await? {
+        // Another sign-in linked first: this identity's own (it is that
+        // user now), or another identity's to the same user.
+        return Ok(match store::identity_user(db, issuer, subject).await? {
+            Some((user, false)) => Ok((user, false)),
+            Some((_, true)) => Err(SignOnError::Disabled),
+            None => Err(SignOnError::NameTaken),
+        });
+    }
     Ok(Ok((user, created)))
 }
 

@@ -525,10 +525,15 @@ async fn activity(
             auto_stop_at: next.map(|(at, _)| at),
         })),
         Activity::NotFound => Err(ApiError::NotFound(format!("you have no workstation with id {id:?}"))),
-        Activity::NotRunning(status) => Err(ApiError::InvalidTransition {
-            detail: format!("only a running workstation has activity to record; this one is {status}"),
+        Activity::NotRunning { status, phase } => Err(ApiError::InvalidTransition {
+            detail: match &phase {
+                Some(phase) => format!(
+                    "activity is recorded while a workstation runs with no job at work; this one is {status} and {phase}"
+                ),
+                None => format!("only a running workstation has activity to record; this one is {status}"),
+            },
             status: status.as_str().to_owned(),
-            phase: None,
+            phase: phase.map(|p| p.as_str().to_owned()),
             allowed: Vec::new(),
         }),
     }

@@ -144,6 +144,20 @@ async fn an_identity_takes_an_existing_user_only_when_its_name_is_vouched_for() 
     // Now linked: no other identity takes it, vouched for or not.
     assert_eq!(sso::user_for(db, who("s-other", "root"), true).await.unwrap(), Err(SignOnError::BadName));
 
+    // Two identities of one vouched-for name signing in at the same moment:
+    // one of them takes the user, the other is refused.
+    let eve = store::create_user(db, "eve").await.unwrap();
+    let (first, second) = tokio::join!(
+        sso::user_for(db, who("s-eve-1", "eve"), true),
+        sso::user_for(db, who("s-eve-2", "eve"), true)
+    );
+    let outcomes = [first.unwrap(), second.unwrap()];
+    let taken: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(taken.len(), 1, "one identity takes eve: {outcomes:?}");
+    assert_eq!(taken[0].0.id, eve.id);
+    // The store links no second identity of a provider to a user.
+    assert!(!store::link_identity(db, issuer, "s-eve-3", eve.id).await.unwrap());
+
     store::set_user_disabled(db, ada.id, true).await.unwrap();
     assert_eq!(sso::user_for(db, who("s-ada", "ada"), false).await.unwrap(), Err(SignOnError::Disabled));
 }

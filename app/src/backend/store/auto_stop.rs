@@ -65,18 +65,19 @@ pub async fn running_workstation_in_tx(tx: &mut Tx, id: &str) -> Result<Option<R
 }
 
 /// Records activity on the owner's running workstation now; false when it
-/// is not the owner's or not running. (Not a change of the workstation: its
-/// version stays.)
-pub async fn touch_activity(db: &Db, owner_id: i64, id: &str) -> Result<bool, Error> {
-    Ok(on_pool!(db, |pool, d| {
+/// is not the owner's, not running, or a job works on it (a stop already
+/// under way is not held back by it). (Not a change of the workstation:
+/// its version stays.)
+pub async fn touch_activity(tx: &mut Tx, owner_id: i64, id: &str) -> Result<bool, Error> {
+    Ok(on_tx!(tx, |conn, d| {
         sqlx::query(&format!(
-        "UPDATE workstations SET last_activity_at = {now} WHERE id = $1 AND owner_id = $2 AND status = '{running}'",
+        "UPDATE workstations SET last_activity_at = {now} WHERE id = $1 AND owner_id = $2 AND status = '{running}' AND phase IS NULL",
         now = d.now,
         running = WorkstationStatus::Running.as_str()
     ))
     .bind(id)
     .bind(owner_id)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected())
     })? == 1)

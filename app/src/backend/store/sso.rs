@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use super::users::User;
-use super::Db;
+use super::{is_unique_violation, Db};
 use crate::backend::Error;
 use crate::on_pool;
 
@@ -101,9 +101,11 @@ pub async fn user_for_sign_on(
     Ok(row.map(|(id, name, disabled, linked)| (User { id, name }, disabled, linked)))
 }
 
-/// Records that an identity of the provider is this user.
-pub async fn link_identity(db: &Db, issuer: &str, subject: &str, user_id: i64) -> Result<(), Error> {
-    on_pool!(db, |pool, d| sqlx::query(
+/// Records that an identity of the provider is this user; `false` when
+/// the identity is already linked, or the user already is another identity
+/// of this provider (a sign-in at the same moment linked first).
+pub async fn link_identity(db: &Db, issuer: &str, subject: &str, user_id: i64) -> Result<bool, Error> {
+    let linked = on_pool!(db, |pool, d| sqlx::query(
         "INSERT INTO oidc_identities (issuer, subject, user_id) VALUES ($1, $2, $3)"
     )
     .bind(issuer)
@@ -111,6 +113,10 @@ pub async fn link_identity(db: &Db, issuer: &str, subject: &str, user_id: i64) -
     .bind(user_id)
     .execute(pool)
     .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    .map(|r| r.rows_affected()));
+    match linked {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
