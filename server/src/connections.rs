@@ -71,6 +71,8 @@ pub async fn serve(
             drop(closed);
         });
     }
+    // No more connections: one made now is refused rather than left waiting.
+    drop(listener);
     drop(stop);
     drop(closed);
     closed_tx.closed().await;
