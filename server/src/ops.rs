@@ -163,6 +163,19 @@ async fn metrics(
     out.push_str("# HELP atelier_creates_stored_total Workstations stored by those transactions.\n");
     out.push_str("# TYPE atelier_creates_stored_total counter\n");
     let _ = writeln!(out, "atelier_creates_stored_total {stored}");
+    let (one_statement, undone) = state.creates.one_statement_counts();
+    out.push_str(
+        "# HELP atelier_create_batches_one_statement_total Batches stored by one statement that also read \
+         what they were checked against (PostgreSQL).\n",
+    );
+    out.push_str("# TYPE atelier_create_batches_one_statement_total counter\n");
+    let _ = writeln!(out, "atelier_create_batches_one_statement_total {one_statement}");
+    out.push_str(
+        "# HELP atelier_create_batches_undone_total Such statements rolled back because a create was refused \
+         (the others then stored the general way).\n",
+    );
+    out.push_str("# TYPE atelier_create_batches_undone_total counter\n");
+    let _ = writeln!(out, "atelier_create_batches_undone_total {undone}");
     out.push_str("# HELP atelier_event_streams_open Server-Sent Event streams open now.\n");
     out.push_str("# TYPE atelier_event_streams_open gauge\n");
     let _ = writeln!(out, "atelier_event_streams_open {}", state.streams.open_count());

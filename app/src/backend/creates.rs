@@ -8,7 +8,7 @@
 //! are exactly as strict as one transaction per create.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::admission::{self, Ask, Refusal, Seen};
 use super::engine::Engine;
 use super::events::EventBus;
-use super::{quota, store, workstations, Error};
+use super::{store, workstations, Error};
 use crate::domain::{Catalog, Configuration, Quota, Workstation, WorkstationSpec};
 
 /// The most creates one transaction takes.
@@ -38,6 +38,12 @@ pub struct Counts {
     pub batches: AtomicU64,
     /// Creates stored by them.
     pub stored: AtomicU64,
+    /// Batches stored by one statement that also read what they were
+    /// checked against (where the backend can: PostgreSQL).
+    pub one_statement: AtomicU64,
+    /// Such statements rolled back because a create of the batch was
+    /// refused (the others were then stored the general way).
+    pub undone: AtomicU64,
 }
 
 /// What the writer task needs.
@@ -98,6 +104,11 @@ impl Creates {
     pub fn counts(&self) -> (u64, u64) {
         (self.counts.batches.load(Ordering::Relaxed), self.counts.stored.load(Ordering::Relaxed))
     }
+
+    /// Batches stored by one statement, and such statements undone, so far.
+    pub fn one_statement_counts(&self) -> (u64, u64) {
+        (self.counts.one_statement.load(Ordering::Relaxed), self.counts.undone.load(Ordering::Relaxed))
+    }
 }
 
 fn stopped() -> Error {
@@ -116,7 +127,8 @@ impl Writer {
             // are answered as failed (their replies dropped) and the writer
             // goes on with the next.
             let this = writer.clone();
-            match tokio::spawn(async move { this.write(&mut batch).await }).await {
+            let shared = counts.clone();
+            match tokio::spawn(async move { this.write(&mut batch, &shared).await }).await {
                 Ok(Written { commits, stored }) => {
                     counts.batches.fetch_add(commits, Ordering::Relaxed);
                     counts.stored.fetch_add(stored, Ordering::Relaxed);
@@ -130,8 +142,8 @@ impl Writer {
     }
 
     /// Stores the batch (emptying it) and answers each create.
-    async fn write(&self, batch: &mut Vec<Pending>) -> Written {
-        match self.store(batch).await {
+    async fn write(&self, batch: &mut Vec<Pending>, counts: &Counts) -> Written {
+        match self.store(batch, counts).await {
             Ok(verdicts) => {
                 let stored = self.answer(batch.drain(..).zip(verdicts)).await;
                 Written { commits: u64::from(stored > 0), stored }
@@ -145,7 +157,7 @@ impl Writer {
                 let mut written = Written::default();
                 for pending in batch.drain(..) {
                     let one = std::slice::from_ref(&pending);
-                    match self.store(one).await.map(|mut verdicts| verdicts.pop()) {
+                    match self.store(one, counts).await.map(|mut verdicts| verdicts.pop()) {
                         Ok(Some(verdict)) => {
                             let stored = self.answer(std::iter::once((pending, verdict))).await;
                             written.commits += u64::from(stored > 0);
@@ -219,67 +231,37 @@ impl Writer {
     /// One transaction for the batch: each create checked in order against
     /// what the ones before it took, all stored with a few statements, the
     /// events published before any other writer commits.
-    async fn store(&self, batch: &[Pending]) -> Result<Vec<Result<Workstation, Refused>>, Error> {
+    async fn store(
+        &self,
+        batch: &[Pending],
+        counts: &Counts,
+    ) -> Result<Vec<Result<Workstation, Refused>>, Error> {
         self.bus
             .record(|| async {
+                let rows: Vec<(&str, i64, &WorkstationSpec)> =
+                    batch.iter().map(|p| (p.id.as_str(), p.owner_id, &p.spec)).collect();
                 let mut tx = store::begin_write(&self.pool).await?;
-                // Per owner: limits, what is held, and which of the batch's names are taken.
-                let mut names: HashMap<i64, Vec<&str>> = HashMap::new();
-                for p in batch {
-                    names.entry(p.owner_id).or_default().push(p.spec.name.as_str());
-                }
-                let mut owners = HashMap::with_capacity(names.len());
-                for (owner_id, names) in names {
-                    let status = quota::read(&mut tx, self.default_quota, owner_id).await?;
-                    let taken = store::taken_names(&mut tx, owner_id, &names).await?;
-                    owners.insert(owner_id, (status.limits, status.used, taken));
-                }
-                let mut in_use: HashMap<(&str, &str), i64> = HashMap::new();
-                let mut verdicts: Vec<Result<(), Refused>> = Vec::with_capacity(batch.len());
-                let mut accepted = Vec::with_capacity(batch.len());
-                for p in batch {
-                    let configuration = Configuration::from(&p.spec);
-                    let name = p.spec.name.as_str();
-                    let ask = Ask::create(name, &configuration);
-                    let (region, gpu) =
-                        (p.spec.configuration.region.as_str(), p.spec.configuration.gpu.as_str());
-                    let placed = match in_use.entry((region, gpu)) {
-                        Entry::Occupied(e) => e.into_mut(),
-                        Entry::Vacant(e) => e.insert(store::placement_in_use(&mut tx, region, gpu).await?),
-                    };
-                    let Some((limits, held, taken)) = owners.get_mut(&p.owner_id) else {
-                        return Err(Error::Database(sqlx::Error::RowNotFound));
-                    };
-                    // Checked against what the creates before it in the batch took.
-                    let seen = Seen {
-                        name_taken: taken.contains(name),
-                        limits: *limits,
-                        held: *held,
-                        placed: *placed,
-                        capacity: self.catalog.capacity_for(region, gpu),
-                    };
-                    match admission::first_refusal(&ask, &seen) {
-                        None => {}
-                        // Answered after the commit, with where else there is room.
-                        Some(Refusal::Full) => {
-                            verdicts.push(Err(Refused::Full));
-                            continue;
-                        }
-                        Some(refusal) => {
-                            verdicts.push(Err(Refused::Because(refusal.into_error(
-                                &ask,
-                                &self.catalog,
-                                &[],
-                            ))));
-                            continue;
-                        }
+                // Where the backend can, the usual case takes one statement:
+                // store every create and read what was held before them, then
+                // keep it if every create passes its checks against that.
+                if let Some((stored, events, held)) =
+                    store::insert_new_workstations_reading_held(&mut tx, &rows).await?
+                {
+                    let verdicts = self.check(batch, &held)?;
+                    if stored.len() == batch.len() && verdicts.iter().all(Result::is_ok) {
+                        tx.commit().await?;
+                        counts.one_statement.fetch_add(1, Ordering::Relaxed);
+                        return Ok((stored.into_iter().map(Ok).collect(), events));
                     }
-                    taken.insert(name.to_owned());
-                    *placed += 1;
-                    *held = held.plus(ask.adds);
-                    accepted.push((p.id.as_str(), p.owner_id, &p.spec));
-                    verdicts.push(Ok(()));
+                    // Some are refused: undone, and the others stored below.
+                    tx.rollback().await?;
+                    counts.undone.fetch_add(1, Ordering::Relaxed);
+                    tx = store::begin_write(&self.pool).await?;
                 }
+                let held = store::held_before(&mut tx, &rows).await?;
+                let verdicts = self.check(batch, &held)?;
+                let accepted: Vec<_> =
+                    rows.iter().zip(&verdicts).filter(|(_, v)| v.is_ok()).map(|(row, _)| *row).collect();
                 let (stored, events) = store::insert_new_workstations(&mut tx, &accepted).await?;
                 let mut stored = stored.into_iter();
                 tx.commit().await?;
@@ -294,5 +276,53 @@ impl Writer {
                 Ok((verdicts, events))
             })
             .await
+    }
+
+    /// Each create of the batch checked in arrival order against what was
+    /// held before the batch and what the creates before it took.
+    fn check(&self, batch: &[Pending], held: &store::HeldBefore) -> Result<Vec<Result<(), Refused>>, Error> {
+        // Per owner: limits and what is held so far; per place: workstations in it so far.
+        let mut owners: HashMap<i64, (Quota, Quota)> = HashMap::new();
+        let mut placed: HashMap<(&str, &str), i64> = HashMap::new();
+        let mut named: HashSet<(i64, &str)> = HashSet::new();
+        let mut verdicts = Vec::with_capacity(batch.len());
+        for p in batch {
+            let configuration = Configuration::from(&p.spec);
+            let name = p.spec.name.as_str();
+            let ask = Ask::create(name, &configuration);
+            let (region, gpu) = (p.spec.configuration.region.as_str(), p.spec.configuration.gpu.as_str());
+            let in_place = placed.entry((region, gpu)).or_insert_with(|| {
+                held.placed.get(&(region.to_owned(), gpu.to_owned())).copied().unwrap_or(0)
+            });
+            let (limits, used) = match owners.entry(p.owner_id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let Some((own, used)) = held.owners.get(&p.owner_id) else {
+                        return Err(Error::Database(sqlx::Error::RowNotFound));
+                    };
+                    e.insert((own.over(self.default_quota), *used))
+                }
+            };
+            let seen = Seen {
+                name_taken: named.contains(&(p.owner_id, name))
+                    || held.taken.contains(&(p.owner_id, name.to_owned())),
+                limits: *limits,
+                held: *used,
+                placed: *in_place,
+                capacity: self.catalog.capacity_for(region, gpu),
+            };
+            verdicts.push(match admission::first_refusal(&ask, &seen) {
+                None => {
+                    named.insert((p.owner_id, name));
+                    *in_place += 1;
+                    *used = used.plus(ask.adds);
+                    Ok(())
+                }
+                // Answered after the commit, with where else there is room.
+                Some(Refusal::Full) => Err(Refused::Full),
+                Some(refusal) => Err(Refused::Because(refusal.into_error(&ask, &self.catalog, &[]))),
+            });
+        }
+        Ok(verdicts)
     }
 }

@@ -36,11 +36,23 @@ async fn one_batch(app: &TestApp, user: &str, bodies: Vec<Value>) -> Vec<Result<
         })
         .collect();
     let (commits, _) = app.state.creates.counts();
+    let (one_statement, undone) = app.state.creates.one_statement_counts();
     let creates = specs
         .into_iter()
         .map(|spec| app.state.creates.create(owner.id, app::backend::workstations::new_id(), spec));
     let results = join_all(creates).await;
     assert_eq!(app.state.creates.counts().0 - commits, 1, "one commit: {results:?}");
+    // On PostgreSQL a batch is first stored by one statement, kept when no
+    // create is refused, else undone and stored the general way; SQLite
+    // always goes the general way.
+    let way = app.state.creates.one_statement_counts();
+    let refused = results.iter().any(Result::is_err);
+    let expected = match (&app.state.pool, refused) {
+        (store::Db::Postgres(_), false) => (one_statement + 1, undone),
+        (store::Db::Postgres(_), true) => (one_statement, undone + 1),
+        (store::Db::Sqlite(_), _) => (0, 0),
+    };
+    assert_eq!(way, expected, "(one statement, undone): {results:?}");
     results
 }
 

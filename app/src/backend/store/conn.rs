@@ -253,16 +253,11 @@ async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
         match db {
             Db::Sqlite(pool) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
             Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                if write {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(WRITE_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Ok(Tx::Postgres(tx))
-            }
+            // The lock is taken in BEGIN's own round trip (one simple query of two statements).
+            Db::Postgres(pool) if write => Ok(Tx::Postgres(
+                pool.begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")).await?,
+            )),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     })
     .await

@@ -18,6 +18,12 @@ pub struct Dialect {
     /// SQLite's driver hands rows over between threads one at a time, and a
     /// page is many rows; PostgreSQL's rows come over one connection as they are.
     pub json_page: Option<fn(&str) -> String>,
+    /// Whether `INSERT … RETURNING` may stand in a `WITH` (PostgreSQL's
+    /// data-modifying `WITH`; SQLite has none): several writes and reads in
+    /// one statement, one round trip.
+    pub writes_in_with: bool,
+    /// The aggregate that reads rows as one JSON text, an array of arrays of the columns given (`[]` for none).
+    json_list: fn(&str) -> String,
     /// The same, `secs` (an SQL expression) seconds from now.
     now_plus: fn(&str) -> String,
     /// Seconds from one stored time (an SQL expression) to another.
@@ -39,6 +45,11 @@ impl Dialect {
     /// Seconds from the stored time `from` to the stored time `to` (SQL expressions).
     pub fn seconds_between(&self, from: &str, to: &str) -> String {
         (self.seconds_between)(from, to)
+    }
+
+    /// The rows' `columns` (SQL expressions) as one JSON text: an array of arrays, `[]` for no rows.
+    pub fn json_list(&self, columns: &str) -> String {
+        (self.json_list)(columns)
     }
 
     /// `SELECT` of the text elements of the JSON array in `param`.
@@ -64,6 +75,8 @@ pub static SQLITE: Dialect = Dialect {
     like_any_case: "LIKE",
     skip_locked: "",
     json_page: Some(|columns| format!("json_group_array(json_array({columns}))")),
+    writes_in_with: false,
+    json_list: |columns| format!("json_group_array(json_array({columns}))"),
     now_plus: |secs| format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ({secs}) || ' seconds')"),
     seconds_between: |from, to| format!("(julianday({to}) - julianday({from})) * 86400.0"),
     json_texts: |param| format!("SELECT value FROM json_each({param})"),
@@ -77,6 +90,8 @@ pub static POSTGRES: Dialect = Dialect {
     like_any_case: "ILIKE",
     skip_locked: "FOR UPDATE SKIP LOCKED",
     json_page: None,
+    writes_in_with: true,
+    json_list: |columns| format!("CAST(COALESCE(json_agg(json_build_array({columns})), '[]') AS TEXT)"),
     now_plus: |secs| format!("atelier_ts(now() + make_interval(secs => ({secs})))"),
     seconds_between: |from, to| format!("EXTRACT(EPOCH FROM ({to}::timestamptz - {from}::timestamptz))"),
     json_texts: |param| format!("SELECT jsonb_array_elements_text(({param})::jsonb) AS value"),

@@ -21,34 +21,52 @@ pub(super) async fn insert_first_events(
     }
     let input = json_param(workstations)?;
     let rows = on_tx!(tx, |conn, d| {
-        sqlx::query_as::<_, OwnedEventRow>(&format!(
+        sqlx::query_as::<_, OwnedEventRow>(&insert_first_events_sql(
+            "value->>0",
+            "CAST(value->>1 AS BIGINT)",
+            &format!("{rows} ORDER BY key", rows = d.json_rows("$1")),
+        ))
+        .bind(&input)
+        .fetch_all(&mut *conn)
+        .await
+    })?;
+    published(rows)
+}
+
+/// The `INSERT` of new workstations' first events from the rows of `from`
+/// (a FROM clause, in the order the events take their ids), each
+/// workstation's id and owner read by the SQL expressions given; it returns
+/// [`OwnedEventRow`]s.
+pub(super) fn insert_first_events_sql(workstation_id: &str, owner_id: &str, from: &str) -> String {
+    format!(
         "INSERT INTO events (workstation_id, owner_id, seq, kind, status, phase, progress, message)
-         SELECT value->>0, CAST(value->>1 AS BIGINT), 1, '{status_kind}', '{provisioning}', '{first_phase}', 0,
+         SELECT {workstation_id}, {owner_id}, 1, '{status_kind}', '{provisioning}', '{first_phase}', 0,
                 '{FIRST_MESSAGE}'
-         FROM {rows} ORDER BY key
+         FROM {from}
          RETURNING owner_id, {EVENT_COLUMNS}",
         status_kind = EventKind::Status.as_str(),
         provisioning = WorkstationStatus::Provisioning.as_str(),
         first_phase = FIRST_PHASE.as_str(),
-        rows = d.json_rows("$1")
-    ))
-    .bind(&input)
-    .fetch_all(&mut *conn)
-    .await
-    })?;
+    )
+}
+
+/// Stored events as published, in id order (`RETURNING` gives rows in no promised order).
+pub(super) fn published(rows: Vec<OwnedEventRow>) -> Result<Vec<Published>, Error> {
     let mut events = rows
         .into_iter()
         .map(|row| Ok(Published { owner_id: row.owner_id, event: row.event.try_into()? }))
         .collect::<Result<Vec<_>, Error>>()?;
-    // RETURNING gives rows in no promised order.
     events.sort_by_key(|p| p.event.id);
     Ok(events)
 }
 
-#[derive(FromRow)]
-struct OwnedEventRow {
+/// An event with its owner, as `RETURNING owner_id, {EVENT_COLUMNS}` gives it
+/// (or a JSON object of those columns).
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct OwnedEventRow {
     owner_id: i64,
     #[sqlx(flatten)]
+    #[serde(flatten)]
     event: EventRow,
 }
 
@@ -64,7 +82,7 @@ pub struct NewEvent<'a> {
     pub message: Option<&'a str>,
 }
 
-#[derive(FromRow)]
+#[derive(FromRow, serde::Deserialize)]
 struct EventRow {
     id: i64,
     workstation_id: String,

@@ -17,18 +17,26 @@ pub(super) async fn insert_provision_jobs(tx: &mut Tx, workstation_ids: &[&str])
     }
     let ids = json_param(workstation_ids)?;
     on_tx!(tx, |conn, d| {
-        sqlx::query(&format!(
-        "INSERT INTO jobs (workstation_id, kind, state) SELECT value, '{provision}', '{queued}' FROM ({list}) AS ids",
-        provision = JobKind::Provision.as_str(),
-        queued = JobState::Queued.as_str(),
-        list = d.json_texts("$1")
-    ))
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(&insert_provision_jobs_sql(
+            "value",
+            &format!("({list}) AS ids", list = d.json_texts("$1")),
+        ))
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// The `INSERT` of a queued provisioning job for each row of `from` (a FROM
+/// clause, in the order the jobs take their ids), its workstation's id read by `workstation_id`.
+pub(super) fn insert_provision_jobs_sql(workstation_id: &str, from: &str) -> String {
+    format!(
+        "INSERT INTO jobs (workstation_id, kind, state) SELECT {workstation_id}, '{provision}', '{queued}' FROM {from}",
+        provision = JobKind::Provision.as_str(),
+        queued = JobState::Queued.as_str(),
+    )
 }
 
 /// A job a worker has claimed.

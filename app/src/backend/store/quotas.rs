@@ -15,14 +15,21 @@ pub async fn user_quota(tx: &mut Tx, user_id: i64) -> Result<QuotaOverrides, Err
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await)?;
-    let Some((cpu_cores, memory_gb, gpus, storage_gb)) = row else { return Ok(QuotaOverrides::default()) };
+    Ok(row.map(overrides_from).unwrap_or_default())
+}
+
+/// A user's own limits from their stored columns `(cpu_cores, memory_gb,
+/// gpus, storage_gb)` of `user_quotas`: a missing or negative one is the default.
+pub(super) fn overrides_from(
+    (cpu_cores, memory_gb, gpus, storage_gb): (Option<i64>, Option<i64>, Option<i64>, Option<i64>),
+) -> QuotaOverrides {
     let limit = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
-    Ok(QuotaOverrides {
+    QuotaOverrides {
         cpu_cores: limit(cpu_cores),
         memory_gb: limit(memory_gb),
         gpus: limit(gpus),
         storage_gb: limit(storage_gb),
-    })
+    }
 }
 
 /// Sets some of a user's own limits, keeping the others.
@@ -69,13 +76,21 @@ pub async fn replace_user_quota(db: &Db, user_id: i64, limits: QuotaOverrides) -
 /// What a user's workstations hold (those in `error` hold nothing).
 pub async fn quota_usage(tx: &mut Tx, owner_id: i64) -> Result<crate::domain::Quota, Error> {
     // Running totals kept by triggers (migration 0007).
-    let (cpu, mem, count, disk) = on_tx!(tx, |conn, d| sqlx::query_as::<_, (i64, i64, i64, i64)>(
-        "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE owner_id = $1",
-    )
-    .bind(owner_id)
-    .fetch_optional(&mut *conn)
-    .await)?
-    .unwrap_or_default();
-    let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    Ok(crate::domain::Quota { cpu_cores: n(cpu), memory_gb: n(mem), gpus: n(count), storage_gb: n(disk) })
+    let row =
+        on_tx!(tx, |conn, d| sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(
+            "SELECT cpu_cores, memory_gb, gpus, storage_gb FROM owner_usage WHERE owner_id = $1",
+        )
+        .bind(owner_id)
+        .fetch_optional(&mut *conn)
+        .await)?;
+    Ok(row.map(usage_from).unwrap_or_default())
+}
+
+/// What an owner's workstations hold from their `owner_usage` columns
+/// `(cpu_cores, memory_gb, gpus, storage_gb)`: none stored is nothing held.
+pub(super) fn usage_from(
+    (cpu, mem, count, disk): (Option<i64>, Option<i64>, Option<i64>, Option<i64>),
+) -> crate::domain::Quota {
+    let n = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    crate::domain::Quota { cpu_cores: n(cpu), memory_gb: n(mem), gpus: n(count), storage_gb: n(disk) }
 }

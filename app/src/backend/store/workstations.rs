@@ -1,6 +1,8 @@
 //! The `workstations` table, and the running totals of what they hold
 //! (`owner_usage`, `placement_usage`, kept by triggers).
 
+use std::collections::{HashMap, HashSet};
+
 use sqlx::FromRow;
 
 use super::events::insert_first_events;
@@ -10,8 +12,8 @@ use crate::backend::events::Published;
 use crate::backend::Error;
 use crate::domain::time::format_utc_millis;
 use crate::domain::{
-    holds_resources, AutoStop, Configuration, Owner, OwnerKind, Phase, Workstation, WorkstationSpec,
-    WorkstationState, WorkstationStatus,
+    holds_resources, AutoStop, Configuration, Owner, OwnerKind, Phase, Quota, QuotaOverrides, Workstation,
+    WorkstationSpec, WorkstationState, WorkstationStatus,
 };
 use crate::on_pool;
 use crate::on_tx;
@@ -170,27 +172,45 @@ async fn insert_workstation_rows(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let input = serde_json::Value::Array(
-        rows.iter()
-            .map(|(id, owner_id, spec)| {
-                let c = &spec.configuration;
-                serde_json::json!([
-                    id,
-                    owner_id,
-                    spec.name.as_str(),
-                    c.cpu_cores.get(),
-                    c.memory_gb.get(),
-                    c.gpu.as_str(),
-                    c.storage_gb.get(),
-                    c.region.as_str(),
-                    spec.auto_stop.idle_timeout_seconds,
-                    spec.auto_stop.running_timeout_seconds
-                ])
-            })
-            .collect(),
-    )
-    .to_string();
+    let input = new_rows_param(rows)?;
     let stored = on_tx!(tx, |conn, d| sqlx::query_as::<_, WorkstationRow>(&format!(
+        "{insert} RETURNING {WORKSTATION_COLUMNS}",
+        insert = insert_workstations_sql(d, "$1")
+    ))
+    .bind(&input)
+    .fetch_all(&mut *conn)
+    .await)?;
+    in_given_order(stored, rows)
+}
+
+/// New workstations `(id, owner, spec)` as one JSON parameter, an array
+/// of `[id, owner, name, cpu, memory, gpu, storage, region, idle, running]`.
+fn new_rows_param(rows: &[(&str, i64, &WorkstationSpec)]) -> Result<String, Error> {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|(id, owner_id, spec)| {
+            let c = &spec.configuration;
+            (
+                id,
+                owner_id,
+                spec.name.as_str(),
+                c.cpu_cores.get(),
+                c.memory_gb.get(),
+                c.gpu.as_str(),
+                c.storage_gb.get(),
+                c.region.as_str(),
+                spec.auto_stop.idle_timeout_seconds,
+                spec.auto_stop.running_timeout_seconds,
+            )
+        })
+        .collect();
+    json_param(&rows)
+}
+
+/// The `INSERT` (without `RETURNING`) of the new workstations in the
+/// parameter `param` (see [`new_rows_param`]), as `provisioning`, queued, in its order.
+fn insert_workstations_sql(d: &super::Dialect, param: &str) -> String {
+    format!(
         "INSERT INTO workstations
             (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region,
              auto_stop_idle_secs, auto_stop_running_secs, status, phase, progress)
@@ -198,15 +218,18 @@ async fn insert_workstation_rows(
                 CAST(value->>4 AS BIGINT), value->>5, CAST(value->>6 AS BIGINT), value->>7,
                 CAST(value->>8 AS BIGINT), CAST(value->>9 AS BIGINT),
                 '{provisioning}', '{first_phase}', 0
-         FROM {rows} ORDER BY key
-         RETURNING {WORKSTATION_COLUMNS}",
+         FROM {rows} ORDER BY key",
         provisioning = WorkstationStatus::Provisioning.as_str(),
         first_phase = FIRST_PHASE.as_str(),
-        rows = d.json_rows("$1")
-    ))
-    .bind(&input)
-    .fetch_all(&mut *conn)
-    .await)?;
+        rows = d.json_rows(param)
+    )
+}
+
+/// Stored rows as the new workstations of `rows`, in their order.
+fn in_given_order(
+    stored: Vec<WorkstationRow>,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<Vec<Workstation>, Error> {
     // RETURNING gives rows in no promised order.
     let mut by_id: std::collections::HashMap<String, Workstation> = stored
         .into_iter()
@@ -220,6 +243,151 @@ async fn insert_workstation_rows(
     rows.iter()
         .map(|(id, _, _)| by_id.remove(*id).ok_or_else(|| Error::Database(sqlx::Error::RowNotFound)))
         .collect()
+}
+
+/// What the owners and places a batch of creates asks for held before it:
+/// each owner's own limits and what their workstations hold, which of the
+/// batch's names each owner already uses, and the workstations holding each
+/// place (region, GPU type) asked for.
+#[derive(Debug, Default)]
+pub struct HeldBefore {
+    pub owners: HashMap<i64, (QuotaOverrides, Quota)>,
+    pub taken: HashSet<(i64, String)>,
+    pub placed: HashMap<(String, String), i64>,
+}
+
+/// The three JSON texts of a [`HeldBefore`] (`owners`, `taken`, `placed`)
+/// for the new workstations in the parameter `param` ([`new_rows_param`]).
+fn held_before_sql(d: &super::Dialect, param: &str) -> String {
+    let rows = d.json_rows(param);
+    format!(
+        "SELECT
+            (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>1 AS BIGINT) AS id FROM {rows}) AS o
+                LEFT JOIN user_quotas q ON q.user_id = o.id
+                LEFT JOIN owner_usage u ON u.owner_id = o.id) AS owners,
+            (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>1 AS BIGINT) AS owner_id, value->>2 AS name FROM {rows}) AS n
+                JOIN workstations w ON w.owner_id = n.owner_id AND w.name = n.name) AS taken,
+            (SELECT {placed} FROM (SELECT DISTINCT value->>7 AS region, value->>5 AS gpu FROM {rows}) AS r
+                JOIN placement_usage p ON p.region = r.region AND p.gpu = r.gpu) AS placed",
+        owners = d.json_list(
+            "o.id, q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb, u.cpu_cores, u.memory_gb, u.gpus, u.storage_gb"
+        ),
+        taken = d.json_list("w.owner_id, w.name"),
+        placed = d.json_list("p.region, p.gpu, p.count"),
+    )
+}
+
+/// The JSON texts of [`held_before_sql`] read back.
+#[derive(FromRow)]
+struct HeldBeforeRow {
+    owners: String,
+    taken: String,
+    placed: String,
+}
+
+type Columns4 = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+impl TryFrom<HeldBeforeRow> for HeldBefore {
+    type Error = Error;
+
+    fn try_from(row: HeldBeforeRow) -> Result<Self, Error> {
+        let decode = |what: &str, e: serde_json::Error| decode_error(what, e);
+        #[allow(clippy::type_complexity)]
+        let owners: Vec<(
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        )> = serde_json::from_str(&row.owners).map_err(|e| decode("owners held", e))?;
+        let taken: Vec<(i64, String)> =
+            serde_json::from_str(&row.taken).map_err(|e| decode("names taken", e))?;
+        let placed: Vec<(String, String, i64)> =
+            serde_json::from_str(&row.placed).map_err(|e| decode("places held", e))?;
+        Ok(HeldBefore {
+            owners: owners
+                .into_iter()
+                .map(|(id, q1, q2, q3, q4, u1, u2, u3, u4)| {
+                    let own: Columns4 = (q1, q2, q3, q4);
+                    let used: Columns4 = (u1, u2, u3, u4);
+                    (id, (super::quotas::overrides_from(own), super::quotas::usage_from(used)))
+                })
+                .collect(),
+            taken: taken.into_iter().collect(),
+            placed: placed.into_iter().map(|(region, gpu, n)| ((region, gpu), n)).collect(),
+        })
+    }
+}
+
+/// What the owners and places of new workstations `(id, owner, spec)` hold, in one statement.
+pub async fn held_before(tx: &mut Tx, rows: &[(&str, i64, &WorkstationSpec)]) -> Result<HeldBefore, Error> {
+    let input = new_rows_param(rows)?;
+    on_tx!(tx, |conn, d| sqlx::query_as::<_, HeldBeforeRow>(&held_before_sql(d, "$1"))
+        .bind(&input)
+        .fetch_one(&mut *conn)
+        .await)?
+    .try_into()
+}
+
+/// Where the backend can do it in one statement ([`Dialect::writes_in_with`](super::Dialect)):
+/// reads what the owners and places held before, and stores the new
+/// workstations with their jobs and first events as
+/// [`insert_new_workstations`] does; a name already taken skips its row
+/// instead of failing the statement. The caller checks the batch against
+/// what was held and rolls back unless every row should be stored.
+/// `None` where the backend cannot (nothing was done).
+#[allow(clippy::type_complexity)]
+pub async fn insert_new_workstations_reading_held(
+    tx: &mut Tx,
+    rows: &[(&str, i64, &WorkstationSpec)],
+) -> Result<Option<(Vec<Workstation>, Vec<Published>, HeldBefore)>, Error> {
+    let input = new_rows_param(rows)?;
+    let row = on_tx!(tx, |conn, d| if d.writes_in_with {
+        sqlx::query_as::<_, StoredAndHeldRow>(&format!(
+            "WITH stored AS ({insert} ON CONFLICT DO NOTHING RETURNING seq, {WORKSTATION_COLUMNS}),
+                  jobs AS ({jobs}),
+                  firsts AS ({firsts})
+             SELECT (SELECT CAST(COALESCE(json_agg(stored), '[]') AS TEXT) FROM stored) AS stored,
+                    (SELECT CAST(COALESCE(json_agg(firsts), '[]') AS TEXT) FROM firsts) AS events,
+                    held.owners, held.taken, held.placed
+             FROM ({held}) AS held",
+            insert = insert_workstations_sql(d, "$1"),
+            jobs = super::jobs::insert_provision_jobs_sql("id", "stored ORDER BY seq"),
+            firsts = super::events::insert_first_events_sql("id", "owner_id", "stored ORDER BY seq"),
+            held = held_before_sql(d, "$1"),
+        ))
+        .bind(&input)
+        .fetch_one(&mut *conn)
+        .await
+        .map(Some)
+    } else {
+        Ok(None)
+    })?;
+    let Some(row) = row else { return Ok(None) };
+    let stored: Vec<WorkstationRow> =
+        serde_json::from_str(&row.stored).map_err(|e| decode_error("workstations stored", e))?;
+    let events: Vec<super::events::OwnedEventRow> =
+        serde_json::from_str(&row.events).map_err(|e| decode_error("events stored", e))?;
+    let held =
+        HeldBefore::try_from(HeldBeforeRow { owners: row.owners, taken: row.taken, placed: row.placed })?;
+    // Rows skipped for a taken name are missing; the caller's check refuses those.
+    let stored_ids: HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+    let present: Vec<_> = rows.iter().filter(|(id, _, _)| stored_ids.contains(id)).copied().collect();
+    let workstations = in_given_order(stored, &present)?;
+    Ok(Some((workstations, super::events::published(events)?, held)))
+}
+
+#[derive(FromRow)]
+struct StoredAndHeldRow {
+    stored: String,
+    events: String,
+    owners: String,
+    taken: String,
+    placed: String,
 }
 
 /// The owner's workstation, read inside a transaction that will change it.
