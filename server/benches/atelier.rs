@@ -19,7 +19,8 @@
 //! Environment: `ATELIER_BIN` (default `target/release/atelier`),
 //! `BENCH_SECONDS` per wrk run (default 10), `BENCH_SUBSCRIBERS` (10,000,
 //! fewer when the descriptor limit does not allow them, and then it says so),
-//! `BENCH_DATABASE` (default: SQLite files in a temporary directory).
+//! `BENCH_DATABASE` (default: SQLite files in a temporary directory),
+//! `BENCH_PARTS` (default `create,list,streams,page`: which parts to run).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ async fn bench() {
     assert!(bin.exists(), "build the release server first ({} is missing): make bench does", bin.display());
     let dir = tempfile::tempdir().unwrap();
     let postgres = std::env::var("BENCH_DATABASE").ok().filter(|url| !url.is_empty());
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "create,list,streams,page".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     let script = dir.path().join("create.lua");
     std::fs::write(&script, CREATE_LUA).unwrap();
 
@@ -72,6 +75,7 @@ async fn bench() {
     println!("- machine: {}", machine());
     println!("- load: wrk {}, {seconds} s per run, over 127.0.0.1", wrk_version());
     println!("- create body: one workstation (NVIDIA L4, us-east-1), a unique name per request");
+    println!("- parts run: {parts}");
     let (soft, hard) = descriptor_limits();
     println!("- open descriptors allowed: {soft} (hard limit {hard}); this process and the server each hold one per stream");
     if subscribers < wanted {
@@ -88,94 +92,103 @@ async fn bench() {
         None => println!("- database: SQLite (WAL), a file on local disk\n"),
     }
 
-    // The floors, in this process.
-    let mut floors = Vec::new();
-    for (label, durable) in [("floor NORMAL", false), ("floor FULL", true)] {
-        let url = match &postgres {
-            Some(url) => format!("http://{}", floor_postgres(url, durable).await),
-            None => {
-                let sync = if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
-                format!("http://{}", floor(dir.path(), label, sync).await)
-            }
-        };
-        let mut runs = Vec::new();
-        for c in LEVELS {
-            runs.push(wrk(&url, "/floor", &script, None, c, seconds).await);
-        }
-        floors.push((label, runs));
-    }
-
     // Atelier, as `make run` builds it.
     let server = Atelier::start(&bin, dir.path(), postgres.as_deref(), subscribers).await;
-    let mut atelier = Vec::new();
-    for c in LEVELS {
-        atelier.push(wrk(&server.url, "/v1/workstations", &script, Some(&server.token), c, seconds).await);
-    }
+    if part("create") {
+        // The floors, in this process.
+        let mut floors = Vec::new();
+        for (label, durable) in [("floor NORMAL", false), ("floor FULL", true)] {
+            let url = match &postgres {
+                Some(url) => format!("http://{}", floor_postgres(url, durable).await),
+                None => {
+                    let sync = if durable { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+                    format!("http://{}", floor(dir.path(), label, sync).await)
+                }
+            };
+            let mut runs = Vec::new();
+            for c in LEVELS {
+                runs.push(wrk(&url, "/floor", &script, None, c, seconds).await);
+            }
+            floors.push((label, runs));
+        }
 
-    println!("## Create: `POST` one workstation\n");
-    println!("| server | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    let rows = floors.iter().map(|(l, r)| (*l, r)).chain([("Atelier (FULL)", &atelier)]);
-    for (label, runs) in rows {
-        for (c, r) in LEVELS.iter().zip(runs.iter()) {
+        let mut atelier = Vec::new();
+        for c in LEVELS {
+            atelier
+                .push(wrk(&server.url, "/v1/workstations", &script, Some(&server.token), c, seconds).await);
+        }
+
+        println!("## Create: `POST` one workstation\n");
+        println!("| server | connections | requests/s | p50 ms | p99 ms | non-2xx | socket errors |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let rows = floors.iter().map(|(l, r)| (*l, r)).chain([("Atelier (FULL)", &atelier)]);
+        for (label, runs) in rows {
+            for (c, r) in LEVELS.iter().zip(runs.iter()) {
+                println!(
+                    "| {label} | {c} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                    r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.errors
+                );
+            }
+        }
+        println!();
+        for (i, c) in LEVELS.iter().enumerate() {
+            let a = &atelier[i];
+            let (normal, full) = (&floors[0].1[i], &floors[1].1[i]);
             println!(
-                "| {label} | {c} | {:.0} | {:.2} | {:.2} | {} | {} |",
-                r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.errors
+                "- {c} connections: Atelier / floor NORMAL = {:.2}× throughput, p99 {:.2}×; Atelier / floor FULL = {:.2}× throughput, p99 {:.2}×",
+                a.rps / normal.rps,
+                a.p99_ms / normal.p99_ms,
+                a.rps / full.rps,
+                a.p99_ms / full.p99_ms
             );
         }
     }
-    println!();
-    for (i, c) in LEVELS.iter().enumerate() {
-        let a = &atelier[i];
-        let (normal, full) = (&floors[0].1[i], &floors[1].1[i]);
+
+    if part("list") {
+        // A page of the list for users with 1,000, 100,000 and 1,000,000
+        // workstations, each seeded straight into the database.
+        println!("\n## List: `GET /v1/workstations` (one page of 50), 16 connections\n");
         println!(
-            "- {c} connections: Atelier / floor NORMAL = {:.2}× throughput, p99 {:.2}×; Atelier / floor FULL = {:.2}× throughput, p99 {:.2}×",
-            a.rps / normal.rps,
-            a.p99_ms / normal.p99_ms,
-            a.rps / full.rps,
-            a.p99_ms / full.p99_ms
+            "| the user's workstations | requests/s | p50 ms | p99 ms | non-2xx | p99 / p99 at 100,000 |"
         );
+        println!("|---:|---:|---:|---:|---:|---:|");
+        let mut lists = Vec::new();
+        for rows in [1_000, 100_000, 1_000_000] {
+            let started = Instant::now();
+            let token = server.seeded_user(&bin, &format!("rows{rows}"), rows).await;
+            eprintln!("seeded {rows} workstations in {:.1} s", started.elapsed().as_secs_f64());
+            let none = dir.path().join("none.lua");
+            lists.push((rows, wrk(&server.url, "/v1/workstations", &none, Some(&token), 16, seconds).await));
+        }
+        let middle = lists[1].1.p99_ms;
+        for (rows, list) in &lists {
+            println!(
+                "| {rows} | {:.0} | {:.2} | {:.2} | {} | {:.2} |",
+                list.rps,
+                list.p50_ms,
+                list.p99_ms,
+                list.non_2xx,
+                list.p99_ms / middle
+            );
+        }
     }
 
-    // A page of the list for users with 1,000, 100,000 and 1,000,000
-    // workstations, each seeded straight into the database.
-    println!("\n## List: `GET /v1/workstations` (one page of 50), 16 connections\n");
-    println!("| the user's workstations | requests/s | p50 ms | p99 ms | non-2xx | p99 / p99 at 100,000 |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut lists = Vec::new();
-    for rows in [1_000, 100_000, 1_000_000] {
-        let started = Instant::now();
-        let token = server.seeded_user(&bin, &format!("rows{rows}"), rows).await;
-        eprintln!("seeded {rows} workstations in {:.1} s", started.elapsed().as_secs_f64());
-        let none = dir.path().join("none.lua");
-        lists.push((rows, wrk(&server.url, "/v1/workstations", &none, Some(&token), 16, seconds).await));
-    }
-    let middle = lists[1].1.p99_ms;
-    for (rows, list) in &lists {
+    if part("streams") {
+        let before_streams = server.rss_mb();
+        let fan = server.fan_out(subscribers).await;
+        println!("\n## Fan-out: {subscribers} subscribers on `/v1/events`\n");
         println!(
-            "| {rows} | {:.0} | {:.2} | {:.2} | {} | {:.2} |",
-            list.rps,
-            list.p50_ms,
-            list.p99_ms,
-            list.non_2xx,
-            list.p99_ms / middle
+            "From sending a create to each subscriber's receipt of its first event: p50 {:.1} ms, p99 {:.1} ms \
+             ({} of {} deliveries)",
+            fan.p50_ms, fan.p99_ms, fan.received, fan.expected
+        );
+        println!(
+            "\nServer RSS: {before_streams:.1} MB before the streams opened, {:.1} MB with all {subscribers} open \
+             ({:.1} KB per stream)",
+            fan.rss_open_mb,
+            (fan.rss_open_mb - before_streams) * 1024.0 / subscribers.max(1) as f64
         );
     }
-
-    let before_streams = server.rss_mb();
-    let fan = server.fan_out(subscribers).await;
-    println!("\n## Fan-out: {subscribers} subscribers on `/v1/events`\n");
-    println!(
-        "From sending a create to each subscriber's receipt of its first event: p50 {:.1} ms, p99 {:.1} ms \
-         ({} of {} deliveries)",
-        fan.p50_ms, fan.p99_ms, fan.received, fan.expected
-    );
-    println!(
-        "\nServer RSS: {before_streams:.1} MB before the streams opened, {:.1} MB with all {subscribers} open \
-         ({:.1} KB per stream)",
-        fan.rss_open_mb,
-        (fan.rss_open_mb - before_streams) * 1024.0 / subscribers.max(1) as f64
-    );
 
     println!("\n## Memory and size\n");
     println!("- server peak RSS (VmHWM) after all of the above: {:.1} MB", server.peak_rss_mb());
@@ -188,15 +201,17 @@ async fn bench() {
         ),
         Err(_) => println!("- release wasm: not built ({} missing)", wasm.display()),
     }
-    // A user as people have them: 50 workstations (the bench user holds
-    // tens of thousands, which is the list's figure above, not the page's).
-    let page_user = server.user_with(&bin, "page", 50).await;
-    match hydrate_ms(&server.url, &page_user) {
-        Some(ms) => println!(
-            "- time to the hydrated home page of a user with 50 workstations, signed in, in headless Chromium \
-             (navigation start to hydrated with the list shown), median of 5 loads: {ms:.0} ms"
-        ),
-        None => println!("- time to hydrated page: not measured (no Chromium or Playwright)"),
+    if part("page") {
+        // A user as people have them: 50 workstations (the bench user holds
+        // tens of thousands, which is the list's figure above, not the page's).
+        let page_user = server.user_with(&bin, "page", 50).await;
+        match hydrate_ms(&server.url, &page_user) {
+            Some(ms) => println!(
+                "- time to the hydrated home page of a user with 50 workstations, signed in, in headless Chromium \
+                 (navigation start to hydrated with the list shown), median of 5 loads: {ms:.0} ms"
+            ),
+            None => println!("- time to hydrated page: not measured (no Chromium or Playwright)"),
+        }
     }
     drop(server);
 }

@@ -138,9 +138,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             AuditAction::ProjectCreate => {
                 change.object.as_deref().and_then(|id| id.parse().ok()).map(|id| (id, true))
             }
-            _ => match change.object.as_deref() {
-                Some(id) => audit::workstation_account(&state.pool, id).await.unwrap_or(None),
-                None => None,
+            // The create says whose it is; read only if it did not.
+            _ => match (response.extensions().get::<CreatedIn>(), change.object.as_deref()) {
+                (Some(CreatedIn(account)), _) => Some(*account),
+                (None, Some(id)) => audit::workstation_account(&state.pool, id).await.unwrap_or(None),
+                (None, None) => None,
             },
         };
     }
@@ -174,6 +176,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     state.audit.record(record).await;
     response
 }
+
+/// Set on a create's response: the account that holds the new workstation,
+/// and whether it is a project's (so its record needs no read).
+#[derive(Debug, Clone, Copy)]
+pub struct CreatedIn(pub (i64, bool));
 
 /// The account a change's object belongs to, read before the change.
 async fn account_of(state: &AppState, change: &Change, id: Option<String>) -> Option<(i64, bool)> {

@@ -5,7 +5,7 @@ use app::backend::lifecycle::{self, Expected};
 use app::backend::store::ListFilter;
 use app::backend::workstations;
 use app::domain::request::{GpuType, Region};
-use app::domain::{Action, Permission, ReconfigureRequest, WorkstationState};
+use app::domain::{Action, OwnerKind, Permission, ReconfigureRequest, WorkstationState};
 use app::domain::{Catalog, FieldError, ProjectRef, WorkstationName, WorkstationStatus};
 use app::domain::{CreateWorkstationRequest, Workstation};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -102,7 +102,10 @@ async fn create(
     let ws = workstations::create(&state, &account, &spec).await?;
     let location =
         HeaderValue::from_str(&format!("/v1/workstations/{}", ws.id)).map_err(ApiError::internal)?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response())
+    let account = super::audit::CreatedIn((ws.owner.id, ws.owner.kind == OwnerKind::Project));
+    let mut response = (StatusCode::CREATED, [(header::LOCATION, location)], Json(ws)).into_response();
+    response.extensions_mut().insert(account);
+    Ok(response)
 }
 
 /// A workstation with its `ETag`.

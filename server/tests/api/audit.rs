@@ -120,6 +120,23 @@ async fn every_workstation_change_leaves_one_record_with_who_what_where_and_how_
 }
 
 #[tokio::test]
+async fn a_create_in_a_project_is_recorded_as_the_projects() {
+    let app = TestApp::spawn().await;
+    let alice = app.token_for("alice").await;
+    let res = app.post_json("/v1/projects", &alice, &json!({ "name": "render" })).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let project = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut body = valid_body("farm");
+    body["project"] = json!("render");
+    let res = app.post_json("/v1/workstations", &alice, &body).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let created = one(&app, &alice, "workstation.create", &id).await;
+    assert_eq!(created["project"], project, "{created}");
+    assert_eq!(created["outcome"], "succeeded");
+}
+
+#[tokio::test]
 async fn a_user_reads_their_own_records_and_an_admin_reads_everyones() {
     let app = TestApp::spawn().await;
     let alice = app.token_for("alice").await;

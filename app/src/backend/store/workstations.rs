@@ -266,13 +266,15 @@ fn held_before_sql(d: &super::Dialect, param: &str) -> String {
                 LEFT JOIN user_quotas q ON q.user_id = o.id
                 LEFT JOIN owner_usage u ON u.owner_id = o.id) AS owners,
             (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>1 AS BIGINT) AS owner_id, value->>2 AS name FROM {rows}) AS n
-                JOIN workstations w ON w.owner_id = n.owner_id AND w.name = n.name) AS taken,
+                WHERE (SELECT w.name FROM workstations w WHERE w.owner_id = n.owner_id AND w.name = n.name) IS NOT NULL) AS taken,
             (SELECT {placed} FROM (SELECT DISTINCT value->>7 AS region, value->>5 AS gpu FROM {rows}) AS r
                 JOIN placement_usage p ON p.region = r.region AND p.gpu = r.gpu) AS placed",
         owners = d.json_list(
             "o.id, q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb, u.cpu_cores, u.memory_gb, u.gpus, u.storage_gb"
         ),
-        taken = d.json_list("w.owner_id, w.name"),
+        // A lookup per name in the (owner, name) index, as a subquery the
+        // planner keeps: a join may be planned as a scan of the whole table.
+        taken = d.json_list("n.owner_id, n.name"),
         placed = d.json_list("p.region, p.gpu, p.count"),
     )
 }
