@@ -253,9 +253,14 @@ async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
         match db {
             Db::Sqlite(pool) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
             Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
-            // The lock is taken in BEGIN's own round trip (one simple query of two statements).
+            // The lock is taken in BEGIN's own round trip: one simple query
+            // whose lock, taken first in its implicit transaction, BEGIN then
+            // makes part of the transaction it opens. Should the lock time
+            // out, nothing was begun and the connection goes back to the pool
+            // clean (with the lock after BEGIN, it would go back inside a
+            // failed transaction).
             Db::Postgres(pool) if write => Ok(Tx::Postgres(
-                pool.begin_with(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")).await?,
+                pool.begin_with(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK}); BEGIN")).await?,
             )),
             Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
