@@ -7,15 +7,13 @@
 //! totals read in the same transaction, so capacity, quota and unique names
 //! are exactly as strict as one transaction per create.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::backend::store::Db;
 use tokio::sync::{mpsc, oneshot};
 
-use super::admission::{self, Ask, Refusal, Seen};
+use super::admission::{Ask, Ledger, Refusal};
 use super::engine::Engine;
 use super::events::EventBus;
 use super::{store, workstations, Error};
@@ -245,7 +243,8 @@ impl Writer {
                 // store every create and read what was held before them, then
                 // keep it if every create passes its checks against that.
                 if let Some((stored, events, held)) =
-                    store::insert_new_workstations_reading_held(&mut tx, &rows).await?
+                    store::insert_new_workstations_reading_held(&mut tx, &rows, self.bus.publishes_recorded())
+                        .await?
                 {
                     let verdicts = self.check(batch, &held)?;
                     if stored.len() == batch.len() && verdicts.iter().all(Result::is_ok) {
@@ -258,7 +257,14 @@ impl Writer {
                     counts.undone.fetch_add(1, Ordering::Relaxed);
                     tx = store::begin_write(&self.pool).await?;
                 }
-                let held = store::held_before(&mut tx, &rows).await?;
+                let asks: Vec<store::Asked<'_>> = batch
+                    .iter()
+                    .map(|p| {
+                        let c = &p.spec.configuration;
+                        (p.owner_id, Some(p.spec.name.as_str()), Some((c.region.as_str(), c.gpu.as_str())))
+                    })
+                    .collect();
+                let held = store::held_before(&mut tx, &asks).await?;
                 let verdicts = self.check(batch, &held)?;
                 let accepted: Vec<_> =
                     rows.iter().zip(&verdicts).filter(|(_, v)| v.is_ok()).map(|(row, _)| *row).collect();
@@ -281,48 +287,20 @@ impl Writer {
     /// Each create of the batch checked in arrival order against what was
     /// held before the batch and what the creates before it took.
     fn check(&self, batch: &[Pending], held: &store::HeldBefore) -> Result<Vec<Result<(), Refused>>, Error> {
-        // Per owner: limits and what is held so far; per place: workstations in it so far.
-        let mut owners: HashMap<i64, (Quota, Quota)> = HashMap::new();
-        let mut placed: HashMap<(&str, &str), i64> = HashMap::new();
-        let mut named: HashSet<(i64, &str)> = HashSet::new();
-        let mut verdicts = Vec::with_capacity(batch.len());
-        for p in batch {
-            let configuration = Configuration::from(&p.spec);
-            let name = p.spec.name.as_str();
-            let ask = Ask::create(name, &configuration);
-            let (region, gpu) = (p.spec.configuration.region.as_str(), p.spec.configuration.gpu.as_str());
-            let in_place = placed.entry((region, gpu)).or_insert_with(|| {
-                held.placed.get(&(region.to_owned(), gpu.to_owned())).copied().unwrap_or(0)
-            });
-            let (limits, used) = match owners.entry(p.owner_id) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => {
-                    let Some((own, used)) = held.owners.get(&p.owner_id) else {
-                        return Err(Error::Database(sqlx::Error::RowNotFound));
-                    };
-                    e.insert((own.over(self.default_quota), *used))
-                }
-            };
-            let seen = Seen {
-                name_taken: named.contains(&(p.owner_id, name))
-                    || held.taken.contains(&(p.owner_id, name.to_owned())),
-                limits: *limits,
-                held: *used,
-                placed: *in_place,
-                capacity: self.catalog.capacity_for(region, gpu),
-            };
-            verdicts.push(match admission::first_refusal(&ask, &seen) {
-                None => {
-                    named.insert((p.owner_id, name));
-                    *in_place += 1;
-                    *used = used.plus(ask.adds);
-                    Ok(())
-                }
-                // Answered after the commit, with where else there is room.
-                Some(Refusal::Full) => Err(Refused::Full),
-                Some(refusal) => Err(Refused::Because(refusal.into_error(&ask, &self.catalog, &[]))),
-            });
-        }
-        Ok(verdicts)
+        let configurations: Vec<Configuration> = batch.iter().map(|p| Configuration::from(&p.spec)).collect();
+        let mut ledger = Ledger::new(held, &self.catalog, self.default_quota);
+        batch
+            .iter()
+            .zip(&configurations)
+            .map(|(p, configuration)| {
+                let ask = Ask::create(p.spec.name.as_str(), configuration);
+                Ok(match ledger.admit(p.owner_id, &ask)? {
+                    None => Ok(()),
+                    // Answered after the commit, with where else there is room.
+                    Some(Refusal::Full) => Err(Refused::Full),
+                    Some(refusal) => Err(Refused::Because(refusal.into_error(&ask, &self.catalog, &[]))),
+                })
+            })
+            .collect()
     }
 }

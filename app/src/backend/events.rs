@@ -95,6 +95,13 @@ impl EventBus {
         self.inner.tx.subscribe()
     }
 
+    /// Whether the events a write returns to [`record`](Self::record) are
+    /// published from there; a followed bus reads them from the database
+    /// instead, so a writer need not return them.
+    pub fn publishes_recorded(&self) -> bool {
+        !self.inner.followed
+    }
+
     /// Runs `write`, which commits events and returns them, and publishes
     /// them before any other writer can commit.
     pub async fn record<T, F, Fut>(&self, write: F) -> Result<T, Error>

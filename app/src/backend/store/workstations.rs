@@ -139,24 +139,6 @@ pub async fn insert_new_workstations(
     Ok((stored, events))
 }
 
-/// Which of `names` the owner already uses.
-pub async fn taken_names(
-    tx: &mut Tx,
-    owner_id: i64,
-    names: &[&str],
-) -> Result<std::collections::HashSet<String>, Error> {
-    let names = json_param(names)?;
-    let taken: Vec<String> = on_tx!(tx, |conn, d| sqlx::query_scalar(&format!(
-        "SELECT name FROM workstations WHERE owner_id = $1 AND {names}",
-        names = d.in_json_texts("name", "$2")
-    ))
-    .bind(owner_id)
-    .bind(&names)
-    .fetch_all(&mut *conn)
-    .await)?;
-    Ok(taken.into_iter().collect())
-}
-
 /// The phase and message a new workstation starts with.
 pub(super) const FIRST_PHASE: Phase = Phase::Queued;
 
@@ -231,7 +213,7 @@ fn in_given_order(
     rows: &[(&str, i64, &WorkstationSpec)],
 ) -> Result<Vec<Workstation>, Error> {
     // RETURNING gives rows in no promised order.
-    let mut by_id: std::collections::HashMap<String, Workstation> = stored
+    let mut by_id: HashMap<String, Workstation> = stored
         .into_iter()
         .map(|row| {
             let mut ws = WorkstationState::try_from(row)?.workstation;
@@ -256,18 +238,48 @@ pub struct HeldBefore {
     pub placed: HashMap<(String, String), i64>,
 }
 
+/// Where [`held_before_sql`] finds an owner, a name, a region and a GPU
+/// type in each element of its JSON parameter.
+struct AskedAt {
+    owner: u8,
+    name: u8,
+    region: u8,
+    gpu: u8,
+}
+
+/// In the new rows of [`new_rows_param`].
+const IN_NEW_ROWS: AskedAt = AskedAt { owner: 1, name: 2, region: 7, gpu: 5 };
+/// In the asks of [`asks_param`].
+const IN_ASKS: AskedAt = AskedAt { owner: 0, name: 1, region: 2, gpu: 3 };
+
+/// What requests ask to hold, as [`held_before`] reads it: the owner, a
+/// new name (`None`: no name is taken) and a place `(region, gpu)` newly
+/// taken (`None`: none).
+pub type Asked<'a> = (i64, Option<&'a str>, Option<(&'a str, &'a str)>);
+
+fn asks_param(asks: &[Asked<'_>]) -> Result<String, Error> {
+    let rows: Vec<_> = asks
+        .iter()
+        .map(|(owner, name, place)| (owner, name, place.map(|p| p.0), place.map(|p| p.1)))
+        .collect();
+    json_param(&rows)
+}
+
 /// The three JSON texts of a [`HeldBefore`] (`owners`, `taken`, `placed`)
-/// for the new workstations in the parameter `param` ([`new_rows_param`]).
-fn held_before_sql(d: &super::Dialect, param: &str) -> String {
+/// for the requests in the parameter `param`, whose fields are found `at`.
+/// A null name or place reads as nothing taken or held.
+fn held_before_sql(d: &super::Dialect, param: &str, at: &AskedAt) -> String {
     let rows = d.json_rows(param);
+    let AskedAt { owner, name, region, gpu } = at;
     format!(
         "SELECT
-            (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>1 AS BIGINT) AS id FROM {rows}) AS o
+            (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS id FROM {rows}) AS o
                 LEFT JOIN user_quotas q ON q.user_id = o.id
                 LEFT JOIN owner_usage u ON u.owner_id = o.id) AS owners,
-            (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>1 AS BIGINT) AS owner_id, value->>2 AS name FROM {rows}) AS n
+            (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS owner_id, value->>{name} AS name
+                                  FROM {rows}) AS n
                 WHERE (SELECT w.name FROM workstations w WHERE w.owner_id = n.owner_id AND w.name = n.name) IS NOT NULL) AS taken,
-            (SELECT {placed} FROM (SELECT DISTINCT value->>7 AS region, value->>5 AS gpu FROM {rows}) AS r
+            (SELECT {placed} FROM (SELECT DISTINCT value->>{region} AS region, value->>{gpu} AS gpu FROM {rows}) AS r
                 JOIN placement_usage p ON p.region = r.region AND p.gpu = r.gpu) AS placed",
         owners = d.json_list(
             "o.id, q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb, u.cpu_cores, u.memory_gb, u.gpus, u.storage_gb"
@@ -325,10 +337,10 @@ impl TryFrom<HeldBeforeRow> for HeldBefore {
     }
 }
 
-/// What the owners and places of new workstations `(id, owner, spec)` hold, in one statement.
-pub async fn held_before(tx: &mut Tx, rows: &[(&str, i64, &WorkstationSpec)]) -> Result<HeldBefore, Error> {
-    let input = new_rows_param(rows)?;
-    on_tx!(tx, |conn, d| sqlx::query_as::<_, HeldBeforeRow>(&held_before_sql(d, "$1"))
+/// What the owners, names and places that requests ask for hold, in one statement.
+pub async fn held_before(tx: &mut Tx, asks: &[Asked<'_>]) -> Result<HeldBefore, Error> {
+    let input = asks_param(asks)?;
+    on_tx!(tx, |conn, d| sqlx::query_as::<_, HeldBeforeRow>(&held_before_sql(d, "$1", &IN_ASKS))
         .bind(&input)
         .fetch_one(&mut *conn)
         .await)?
@@ -340,12 +352,14 @@ pub async fn held_before(tx: &mut Tx, rows: &[(&str, i64, &WorkstationSpec)]) ->
 /// workstations with their jobs and first events as
 /// [`insert_new_workstations`] does; a name already taken skips its row
 /// instead of failing the statement. The caller checks the batch against
-/// what was held and rolls back unless every row should be stored.
+/// what was held and rolls back unless every row should be stored. The
+/// first events are read back only when `with_events` (else none are returned).
 /// `None` where the backend cannot (nothing was done).
 #[allow(clippy::type_complexity)]
 pub async fn insert_new_workstations_reading_held(
     tx: &mut Tx,
     rows: &[(&str, i64, &WorkstationSpec)],
+    with_events: bool,
 ) -> Result<Option<(Vec<Workstation>, Vec<Published>, HeldBefore)>, Error> {
     let input = new_rows_param(rows)?;
     let row = on_tx!(tx, |conn, d| if d.writes_in_with {
@@ -354,13 +368,19 @@ pub async fn insert_new_workstations_reading_held(
                   jobs AS ({jobs}),
                   firsts AS ({firsts})
              SELECT (SELECT CAST(COALESCE(json_agg(stored), '[]') AS TEXT) FROM stored) AS stored,
-                    (SELECT CAST(COALESCE(json_agg(firsts), '[]') AS TEXT) FROM firsts) AS events,
+                    {events} AS events,
                     held.owners, held.taken, held.placed
              FROM ({held}) AS held",
             insert = insert_workstations_sql(d, "$1"),
             jobs = super::jobs::insert_provision_jobs_sql("id", "stored ORDER BY seq"),
             firsts = super::events::insert_first_events_sql("id", "owner_id", "stored ORDER BY seq"),
-            held = held_before_sql(d, "$1"),
+            held = held_before_sql(d, "$1", &IN_NEW_ROWS),
+            // Stored either way: a data-modifying WITH runs whether or not it is read.
+            events = if with_events {
+                "(SELECT CAST(COALESCE(json_agg(firsts), '[]') AS TEXT) FROM firsts)"
+            } else {
+                "'[]'"
+            },
         ))
         .bind(&input)
         .fetch_one(&mut *conn)
@@ -503,19 +523,6 @@ pub async fn capacity_in_use(db: &Db, region: &str, gpu: &str, except: &str) -> 
     .bind(except)
     .fetch_one(pool)
     .await)?)
-}
-
-/// How many workstations hold capacity in one region for one GPU type
-/// (a running total, migration 0007).
-pub async fn placement_in_use(tx: &mut Tx, region: &str, gpu: &str) -> Result<i64, Error> {
-    Ok(on_tx!(tx, |conn, d| sqlx::query_scalar::<_, i64>(
-        "SELECT count FROM placement_usage WHERE region = $1 AND gpu = $2"
-    )
-    .bind(region)
-    .bind(gpu)
-    .fetch_optional(&mut *conn)
-    .await)?
-    .unwrap_or(0))
 }
 
 /// How many workstations hold capacity, per region and GPU type (all users;
