@@ -270,20 +270,27 @@ fn asks_param(asks: &[Asked<'_>]) -> Result<String, Error> {
 /// A null name or place reads as nothing taken or held.
 fn held_before_sql(d: &super::Dialect, param: &str, at: &AskedAt) -> String {
     let rows = d.json_rows(param);
+    // Each a lookup by primary key: a join may be planned as a scan of every
+    // user's row, the planner taking the batch for a hundred owners.
+    let columns_of = |table: &str, key: &str| {
+        ["cpu_cores", "memory_gb", "gpus", "storage_gb"]
+            .map(|c| format!("(SELECT {c} FROM {table} WHERE {key} = o.id)"))
+            .join(", ")
+    };
     let AskedAt { owner, name, region, gpu } = at;
     format!(
         "SELECT
-            (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS id FROM {rows}) AS o
-                LEFT JOIN user_quotas q ON q.user_id = o.id
-                LEFT JOIN owner_usage u ON u.owner_id = o.id) AS owners,
+            (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS id FROM {rows}) AS o) AS owners,
             (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS owner_id, value->>{name} AS name
                                   FROM {rows}) AS n
                 WHERE (SELECT w.name FROM workstations w WHERE w.owner_id = n.owner_id AND w.name = n.name) IS NOT NULL) AS taken,
             (SELECT {placed} FROM (SELECT DISTINCT value->>{region} AS region, value->>{gpu} AS gpu FROM {rows}) AS r
                 JOIN placement_usage p ON p.region = r.region AND p.gpu = r.gpu) AS placed",
-        owners = d.json_list(
-            "o.id, q.cpu_cores, q.memory_gb, q.gpus, q.storage_gb, u.cpu_cores, u.memory_gb, u.gpus, u.storage_gb"
-        ),
+        owners = d.json_list(&format!(
+            "o.id, {own}, {used}",
+            own = columns_of("user_quotas", "user_id"),
+            used = columns_of("owner_usage", "owner_id")
+        )),
         // A lookup per name in the (owner, name) index, as a subquery the
         // planner keeps: a join may be planned as a scan of the whole table.
         taken = d.json_list("n.owner_id, n.name"),
