@@ -158,7 +158,8 @@ impl<'a> Ledger<'a> {
         });
         let seen = Seen {
             name_taken: ask.name.is_some_and(|name| {
-                self.named.contains(&(owner_id, name)) || self.held.taken.contains(&(owner_id, name.to_owned()))
+                self.named.contains(&(owner_id, name))
+                    || self.held.taken.contains(&(owner_id, name.to_owned()))
             }),
             limits: *limits,
             held: *used,
@@ -208,7 +209,13 @@ mod tests {
     use crate::domain::QuotaOverrides;
 
     fn configuration(cpu_cores: u32, region: &str, gpu: &str) -> Configuration {
-        Configuration { cpu_cores, memory_gb: 16, gpu: gpu.to_owned(), storage_gb: 100, region: region.to_owned() }
+        Configuration {
+            cpu_cores,
+            memory_gb: 16,
+            gpu: gpu.to_owned(),
+            storage_gb: 100,
+            region: region.to_owned(),
+        }
     }
 
     /// Owner 1 may hold 8 cores and already holds 4 in one workstation named

@@ -20,6 +20,7 @@ mod listing;
 mod openapi;
 mod ops;
 mod pages;
+mod pool;
 mod projects;
 mod provisioners;
 mod quota;

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
@@ -62,6 +63,25 @@ pub fn without_password(url: &str) -> String {
     }
 }
 
+/// A pooled connection idle for this long is tested before it is handed out.
+const TESTED_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Pool options that test a connection before handing it out only when it
+/// sat idle for [`TESTED_AFTER_IDLE`] (the database may have restarted
+/// meanwhile). sqlx tests every connection when it comes back to the pool;
+/// testing it again when taken a moment later is one more round trip for
+/// every transaction, which the one create writer pays between batches.
+fn tested_when_idle<DB: sqlx::Database>(options: PoolOptions<DB>) -> PoolOptions<DB> {
+    options.test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= TESTED_AFTER_IDLE {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 /// Opens (creating if needed) the database at `url`, applies its backend's
 /// migrations, and returns the process's one pool.
 ///
@@ -81,7 +101,8 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
                     tokio::fs::create_dir_all(parent).await.map_err(sqlx::Error::Io)?;
                 }
             }
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool =
+                tested_when_idle(SqlitePoolOptions::new()).max_connections(8).connect_with(options).await?;
             SQLITE_MIGRATOR.run(&pool).await?;
             Ok(Db::Sqlite(pool))
         }
@@ -91,7 +112,7 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
             let options = PgConnectOptions::from_str(url)?
                 .application_name("atelier")
                 .options([("lock_timeout", "5s")]);
-            let pool = PgPoolOptions::new()
+            let pool = tested_when_idle(PgPoolOptions::new())
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
