@@ -91,7 +91,7 @@ pub async fn enforce(
     policy: AutoStopPolicy,
 ) -> Result<(), Error> {
     let now = super::usage::now_millis();
-    for ws in store::running_workstations(pool, None).await? {
+    for ws in store::running_workstations(pool).await? {
         let Some((at, reason)) = policy.deadline_of(&ws) else { continue };
         if now >= at {
             if queue_stop(pool, bus, &ws, policy).await? {

@@ -35,16 +35,15 @@ const RUNNING_COLUMNS: &str =
     "w.id, w.owner_id, w.version, u.started_at AS running_since, w.last_activity_at,
     w.auto_stop_warned_for, w.auto_stop_idle_secs, w.auto_stop_running_secs";
 
-/// Every running workstation no job is working on (or only `only`).
-pub async fn running_workstations(db: &Db, only: Option<&str>) -> Result<Vec<RunningWorkstation>, Error> {
+/// Every running workstation no job is working on.
+pub async fn running_workstations(db: &Db) -> Result<Vec<RunningWorkstation>, Error> {
     Ok(on_pool!(db, |pool, d| sqlx::query_as::<_, RunningWorkstation>(&format!(
         "SELECT {RUNNING_COLUMNS}
          FROM workstations w
          JOIN usage_intervals u ON u.workstation_id = w.id AND u.kind = 'running' AND u.ended_at IS NULL
-         WHERE w.status = '{running}' AND w.phase IS NULL AND ($1 IS NULL OR w.id = $1)",
+         WHERE w.status = '{running}' AND w.phase IS NULL",
         running = WorkstationStatus::Running.as_str()
     ))
-    .bind(only)
     .fetch_all(pool)
     .await)?)
 }
