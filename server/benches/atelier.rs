@@ -535,10 +535,11 @@ impl Atelier {
     async fn seeded_user(&self, bin: &Path, name: &str, rows: i64) -> String {
         let token = new_token(bin, &self.db, name);
         // The same statement on both backends: a recursive count, not
-        // PostgreSQL's generate_series. On PostgreSQL in slices of 500:
-        // the usage triggers update one totals row per insert, and within
-        // one transaction each update walks the row's earlier versions (a
-        // single statement of 100,000 rows took over two minutes).
+        // PostgreSQL's generate_series. On PostgreSQL in slices of 500, for
+        // servers before migration postgres 0012: their usage triggers update
+        // one totals row per insert, and within one transaction each update
+        // walks the row's earlier versions (a single statement of 100,000
+        // rows took over two minutes).
         let sql = "WITH RECURSIVE n(i) AS (SELECT CAST($3 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $1)
             INSERT INTO workstations (id, owner_id, name, cpu_cores, memory_gb, gpu, storage_gb, region, status)
             SELECT 'ws-' || $2 || '-' || i, (SELECT id FROM users WHERE name = $2), $2 || '-' || i,
