@@ -44,6 +44,11 @@ impl<'a> Ask<'a> {
         }
     }
 
+    /// What `owner_id` asking this needs read ([`store::held_before`]).
+    pub fn asked(&self, owner_id: i64) -> store::Asked<'a> {
+        (owner_id, self.name, self.place)
+    }
+
     /// A workstation holding `now` (nothing when `now` is `None`: it holds
     /// nothing, as in `error`) that would hold `next`.
     pub fn change(now: Option<&Configuration>, next: &'a Configuration) -> Self {
@@ -152,14 +157,11 @@ impl<'a> Ledger<'a> {
             }
         };
         let in_place = ask.place.map(|(region, gpu)| {
-            self.placed.entry((region, gpu)).or_insert_with(|| {
-                self.held.placed.get(&(region.to_owned(), gpu.to_owned())).copied().unwrap_or(0)
-            })
+            self.placed.entry((region, gpu)).or_insert_with(|| self.held.placed(region, gpu))
         });
         let seen = Seen {
             name_taken: ask.name.is_some_and(|name| {
-                self.named.contains(&(owner_id, name))
-                    || self.held.taken.contains(&(owner_id, name.to_owned()))
+                self.named.contains(&(owner_id, name)) || self.held.is_taken(owner_id, name)
             }),
             limits: *limits,
             held: *used,
@@ -189,7 +191,7 @@ pub async fn admit(
     owner_id: i64,
     ask: &Ask<'_>,
 ) -> Result<(), Error> {
-    let held = store::held_before(tx, &[(owner_id, ask.name, ask.place)]).await?;
+    let held = store::held_before(tx, &[ask.asked(owner_id)]).await?;
     match Ledger::new(&held, catalog, default_quota).admit(owner_id, ask)? {
         None => Ok(()),
         Some(refusal) => {
@@ -226,9 +228,9 @@ mod tests {
         let own = QuotaOverrides { cpu_cores: Some(8), ..QuotaOverrides::default() };
         held.owners.insert(1, (own, used));
         held.owners.insert(2, (QuotaOverrides::default(), Quota::default()));
-        held.taken.insert((1, "taken".to_owned()));
+        held.take(1, "taken".to_owned());
         let capacity = i64::from(catalog.capacity_for(region, gpu));
-        held.placed.insert((region.to_owned(), gpu.to_owned()), capacity - 1);
+        held.place(region.to_owned(), gpu.to_owned(), capacity - 1);
         held
     }
 

@@ -238,6 +238,8 @@ impl Writer {
             .record(|| async {
                 let rows: Vec<(&str, i64, &WorkstationSpec)> =
                     batch.iter().map(|p| (p.id.as_str(), p.owner_id, &p.spec)).collect();
+                let configurations: Vec<Configuration> =
+                    batch.iter().map(|p| Configuration::from(&p.spec)).collect();
                 let mut tx = store::begin_write(&self.pool).await?;
                 // Where the backend can, the usual case takes one statement:
                 // store every create and read what was held before them, then
@@ -246,7 +248,7 @@ impl Writer {
                     store::insert_new_workstations_reading_held(&mut tx, &rows, self.bus.publishes_recorded())
                         .await?
                 {
-                    let verdicts = self.check(batch, &held)?;
+                    let verdicts = self.check(batch, &configurations, &held)?;
                     if stored.len() == batch.len() && verdicts.iter().all(Result::is_ok) {
                         tx.commit().await?;
                         counts.one_statement.fetch_add(1, Ordering::Relaxed);
@@ -259,13 +261,11 @@ impl Writer {
                 }
                 let asks: Vec<store::Asked<'_>> = batch
                     .iter()
-                    .map(|p| {
-                        let c = &p.spec.configuration;
-                        (p.owner_id, Some(p.spec.name.as_str()), Some((c.region.as_str(), c.gpu.as_str())))
-                    })
+                    .zip(&configurations)
+                    .map(|(p, c)| Ask::create(p.spec.name.as_str(), c).asked(p.owner_id))
                     .collect();
                 let held = store::held_before(&mut tx, &asks).await?;
-                let verdicts = self.check(batch, &held)?;
+                let verdicts = self.check(batch, &configurations, &held)?;
                 let accepted: Vec<_> =
                     rows.iter().zip(&verdicts).filter(|(_, v)| v.is_ok()).map(|(row, _)| *row).collect();
                 let (stored, events) = store::insert_new_workstations(&mut tx, &accepted).await?;
@@ -286,12 +286,16 @@ impl Writer {
 
     /// Each create of the batch checked in arrival order against what was
     /// held before the batch and what the creates before it took.
-    fn check(&self, batch: &[Pending], held: &store::HeldBefore) -> Result<Vec<Result<(), Refused>>, Error> {
-        let configurations: Vec<Configuration> = batch.iter().map(|p| Configuration::from(&p.spec)).collect();
+    fn check(
+        &self,
+        batch: &[Pending],
+        configurations: &[Configuration],
+        held: &store::HeldBefore,
+    ) -> Result<Vec<Result<(), Refused>>, Error> {
         let mut ledger = Ledger::new(held, &self.catalog, self.default_quota);
         batch
             .iter()
-            .zip(&configurations)
+            .zip(configurations)
             .map(|(p, configuration)| {
                 let ask = Ask::create(p.spec.name.as_str(), configuration);
                 Ok(match ledger.admit(p.owner_id, &ask)? {

@@ -234,8 +234,32 @@ fn in_given_order(
 #[derive(Debug, Default)]
 pub struct HeldBefore {
     pub owners: HashMap<i64, (QuotaOverrides, Quota)>,
-    pub taken: HashSet<(i64, String)>,
-    pub placed: HashMap<(String, String), i64>,
+    /// Per owner, the names taken.
+    taken: HashMap<i64, HashSet<String>>,
+    /// Per region, per GPU type, the workstations holding that place.
+    placed: HashMap<String, HashMap<String, i64>>,
+}
+
+impl HeldBefore {
+    /// Notes that `owner` already uses `name`.
+    pub fn take(&mut self, owner: i64, name: String) {
+        self.taken.entry(owner).or_default().insert(name);
+    }
+
+    /// Notes that `count` workstations hold the place `(region, gpu)`.
+    pub fn place(&mut self, region: String, gpu: String, count: i64) {
+        self.placed.entry(region).or_default().insert(gpu, count);
+    }
+
+    /// Whether `owner` already uses `name`.
+    pub fn is_taken(&self, owner: i64, name: &str) -> bool {
+        self.taken.get(&owner).is_some_and(|names| names.contains(name))
+    }
+
+    /// Workstations holding the place `(region, gpu)`.
+    pub fn placed(&self, region: &str, gpu: &str) -> i64 {
+        self.placed.get(region).and_then(|gpus| gpus.get(gpu)).copied().unwrap_or(0)
+    }
 }
 
 /// Where [`held_before_sql`] finds an owner, a name, a region and a GPU
@@ -329,7 +353,7 @@ impl TryFrom<HeldBeforeRow> for HeldBefore {
             serde_json::from_str(&row.taken).map_err(|e| decode("names taken", e))?;
         let placed: Vec<(String, String, i64)> =
             serde_json::from_str(&row.placed).map_err(|e| decode("places held", e))?;
-        Ok(HeldBefore {
+        let mut held = HeldBefore {
             owners: owners
                 .into_iter()
                 .map(|(id, q1, q2, q3, q4, u1, u2, u3, u4)| {
@@ -338,9 +362,15 @@ impl TryFrom<HeldBeforeRow> for HeldBefore {
                     (id, (super::quotas::overrides_from(own), super::quotas::usage_from(used)))
                 })
                 .collect(),
-            taken: taken.into_iter().collect(),
-            placed: placed.into_iter().map(|(region, gpu, n)| ((region, gpu), n)).collect(),
-        })
+            ..HeldBefore::default()
+        };
+        for (owner, name) in taken {
+            held.take(owner, name);
+        }
+        for (region, gpu, count) in placed {
+            held.place(region, gpu, count);
+        }
+        Ok(held)
     }
 }
 
