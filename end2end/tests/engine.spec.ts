@@ -45,6 +45,8 @@ test('a workstation on the real engine: create, provisioned, launch, running, de
   await page.getByRole('button', { name: 'Open terminal' }).click();
   const screen = page.locator('[data-terminal-screen] .xterm-rows');
   await expect(screen).toBeVisible();
+  // Typed only once the shell prompts: keys sent before it reads are lost.
+  await expect(screen).toContainText('#', { timeout: 15_000 });
   await page.locator('[data-terminal-screen] .xterm').click();
   await page.keyboard.type('echo "answer: $((6*7))"');
   await page.keyboard.press('Enter');
