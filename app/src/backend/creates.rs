@@ -248,8 +248,11 @@ impl Writer {
                     store::insert_new_workstations_reading_held(&mut tx, &rows, self.bus.publishes_recorded())
                         .await?
                 {
-                    let verdicts = self.check(batch, &configurations, &held)?;
-                    if stored.len() == batch.len() && verdicts.iter().all(Result::is_ok) {
+                    // Every row stored (none skipped for a taken name) and
+                    // every create within its limits: kept.
+                    if stored.len() == batch.len()
+                        && self.check(batch, &configurations, &held)?.iter().all(Result::is_ok)
+                    {
                         tx.commit().await?;
                         counts.one_statement.fetch_add(1, Ordering::Relaxed);
                         return Ok((stored.into_iter().map(Ok).collect(), events));

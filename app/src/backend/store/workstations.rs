@@ -263,18 +263,23 @@ impl HeldBefore {
 }
 
 /// Where [`held_before_sql`] finds an owner, a name, a region and a GPU
-/// type in each element of its JSON parameter.
+/// type in each element of its JSON parameter. Without a name, the names
+/// taken are not read.
 struct AskedAt {
     owner: u8,
-    name: u8,
+    name: Option<u8>,
     region: u8,
     gpu: u8,
 }
 
-/// In the new rows of [`new_rows_param`].
-const IN_NEW_ROWS: AskedAt = AskedAt { owner: 1, name: 2, region: 7, gpu: 5 };
+/// In the new rows of [`new_rows_param`], inserted by the same statement:
+/// its `ON CONFLICT DO NOTHING` skips a row whose name is taken, which is
+/// how the caller learns of it (looking the names up as well cost as much
+/// as the rest of the statement: a lookup per name, planned on the owner's
+/// rows while the table's statistics are young).
+const IN_NEW_ROWS: AskedAt = AskedAt { owner: 1, name: None, region: 7, gpu: 5 };
 /// In the asks of [`asks_param`].
-const IN_ASKS: AskedAt = AskedAt { owner: 0, name: 1, region: 2, gpu: 3 };
+const IN_ASKS: AskedAt = AskedAt { owner: 0, name: Some(1), region: 2, gpu: 3 };
 
 /// What requests ask to hold, as [`held_before`] reads it: the owner, a
 /// new name (`None`: no name is taken) and a place `(region, gpu)` newly
@@ -302,12 +307,21 @@ fn held_before_sql(d: &super::Dialect, param: &str, at: &AskedAt) -> String {
             .join(", ")
     };
     let AskedAt { owner, name, region, gpu } = at;
+    let taken = match name {
+        // A lookup per name in the (owner, name) index, as a subquery the
+        // planner keeps: a join may be planned as a scan of the whole table.
+        Some(name) => format!(
+            "(SELECT {list} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS owner_id, value->>{name} AS name
+                                  FROM {rows}) AS n
+                WHERE (SELECT w.name FROM workstations w WHERE w.owner_id = n.owner_id AND w.name = n.name) IS NOT NULL)",
+            list = d.json_list("n.owner_id, n.name"),
+        ),
+        None => "'[]'".to_owned(),
+    };
     format!(
         "SELECT
             (SELECT {owners} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS id FROM {rows}) AS o) AS owners,
-            (SELECT {taken} FROM (SELECT DISTINCT CAST(value->>{owner} AS BIGINT) AS owner_id, value->>{name} AS name
-                                  FROM {rows}) AS n
-                WHERE (SELECT w.name FROM workstations w WHERE w.owner_id = n.owner_id AND w.name = n.name) IS NOT NULL) AS taken,
+            {taken} AS taken,
             (SELECT {placed} FROM (SELECT DISTINCT value->>{region} AS region, value->>{gpu} AS gpu FROM {rows}) AS r
                 JOIN placement_usage p ON p.region = r.region AND p.gpu = r.gpu) AS placed",
         owners = d.json_list(&format!(
@@ -315,9 +329,6 @@ fn held_before_sql(d: &super::Dialect, param: &str, at: &AskedAt) -> String {
             own = columns_of("user_quotas", "user_id"),
             used = columns_of("owner_usage", "owner_id")
         )),
-        // A lookup per name in the (owner, name) index, as a subquery the
-        // planner keeps: a join may be planned as a scan of the whole table.
-        taken = d.json_list("n.owner_id, n.name"),
         placed = d.json_list("p.region, p.gpu, p.count"),
     )
 }
@@ -388,8 +399,9 @@ pub async fn held_before(tx: &mut Tx, asks: &[Asked<'_>]) -> Result<HeldBefore, 
 /// reads what the owners and places held before, and stores the new
 /// workstations with their jobs and first events as
 /// [`insert_new_workstations`] does; a name already taken skips its row
-/// instead of failing the statement. The caller checks the batch against
-/// what was held and rolls back unless every row should be stored. The
+/// instead of failing the statement (names taken are not read: a missing
+/// row tells). The caller checks the batch against what was held and rolls
+/// back unless every row was stored and should be. The
 /// first events are read back only when `with_events` (else none are returned).
 /// `None` where the backend cannot (nothing was done).
 #[allow(clippy::type_complexity)]
@@ -433,7 +445,8 @@ pub async fn insert_new_workstations_reading_held(
         serde_json::from_str(&row.events).map_err(|e| decode_error("events stored", e))?;
     let held =
         HeldBefore::try_from(HeldBeforeRow { owners: row.owners, taken: row.taken, placed: row.placed })?;
-    // Rows skipped for a taken name are missing; the caller's check refuses those.
+    // Rows skipped for a taken name are missing: the caller, given fewer
+    // than it asked for, stores the batch the general way, which reads names.
     let stored_ids: HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
     let present: Vec<_> = rows.iter().filter(|(id, _, _)| stored_ids.contains(id)).copied().collect();
     let workstations = in_given_order(stored, &present)?;
