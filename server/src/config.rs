@@ -11,7 +11,10 @@ use app::backend::engine::{
 };
 use app::backend::events::EventBus;
 use app::backend::store;
-use app::backend::{state::Settings, AppState};
+use app::backend::{
+    state::{AppStateInner, Settings},
+    AppState,
+};
 use app::domain::Catalog;
 use leptos::config::{Env, LeptosOptions};
 
@@ -182,7 +185,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
     tokio::spawn(app::backend::auto_stop::enforce_forever(pool.clone(), bus.clone(), engine.clone(), policy));
     tokio::spawn(terminals.clone().reap_forever());
     tokio::spawn(app::backend::audit::trim_forever(pool.clone(), options.settings.audit_retention_days));
-    Ok(AppState {
+    Ok(AppState::new(AppStateInner {
         audit: app::backend::audit::AuditLog::start(pool.clone()),
         pool,
         catalog,
@@ -194,7 +197,7 @@ pub async fn build_state(options: &ServeOptions) -> Result<AppState, StartError>
         streams,
         terminals,
         credentials: Arc::default(),
-    })
+    }))
 }
 
 async fn is_executable(path: &std::path::Path) -> bool {

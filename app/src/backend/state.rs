@@ -10,9 +10,35 @@ use super::engine::Engine;
 use super::events::EventBus;
 use crate::domain::Catalog;
 
-/// Shared, cheaply cloned process state.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Shared process state: a handle, cloned for every request by each layer
+/// and extractor that takes it, so a clone is one reference count (cloning
+/// the parts themselves took a tenth of a create's time).
+#[derive(Clone)]
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What the server's pages (leptos_axum) read from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppStateInner {
     pub pool: Db,
     pub catalog: Arc<Catalog>,
     pub leptos_options: LeptosOptions,
