@@ -95,7 +95,12 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // Statement journals (kept while an insert with triggers
+                // runs) in memory, not spilled to temporary files; the
+                // queries' sorts and temporary tables too (every list is read
+                // in index order, a page at a time).
+                .pragma("temp_store", "memory");
             if let Some(parent) = options.get_filename().parent() {
                 if !parent.as_os_str().is_empty() {
                     tokio::fs::create_dir_all(parent).await.map_err(sqlx::Error::Io)?;
