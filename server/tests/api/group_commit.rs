@@ -131,6 +131,11 @@ async fn of_creates_with_one_name_exactly_one_wins() {
     let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
     assert_eq!(outcome, [true, false, false, false], "{results:?}");
     assert!(matches!(&results[1], Err(Error::Conflict(e)) if e.pointer == "#/name"));
+    // A name taken before the batch: refused, and the rest of the batch stored.
+    let results = one_batch(&app, "alice", vec![valid_body("twin"), valid_body("fresh")]).await;
+    let outcome: Vec<bool> = results.iter().map(Result::is_ok).collect();
+    assert_eq!(outcome, [false, true], "{results:?}");
+    assert!(matches!(&results[0], Err(Error::Conflict(e)) if e.pointer == "#/name"));
     // Over HTTP, concurrently, with a name taken and one new.
     let answers = create_all(&app, &token, (0..4).map(|_| valid_body("twin-2")).collect()).await;
     assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 1, "{answers:?}");
