@@ -172,8 +172,10 @@ impl TestApp {
     /// Creates a workstation through the API and returns its id.
     pub async fn create(&self, token: &str, body: &Value) -> String {
         let res = self.post_json("/v1/workstations", token, body).send().await.unwrap();
-        assert_eq!(res.status().as_u16(), 201);
-        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        let status = res.status().as_u16();
+        let answer = res.json::<Value>().await.unwrap();
+        assert_eq!(status, 201, "{answer}");
+        answer["id"].as_str().unwrap().to_owned()
     }
 
     /// Sends `action` (`launch`, `stop`, …) to a workstation; it must be accepted (`202`).

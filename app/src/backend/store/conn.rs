@@ -71,9 +71,19 @@ const TESTED_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// meanwhile). sqlx tests every connection when it comes back to the pool;
 /// testing it again when taken a moment later is one more round trip for
 /// every transaction, which the one create writer pays between batches.
+///
+/// A connection that still counts itself inside a transaction is closed
+/// instead of handed out: SQLite ends a transaction by itself when a write
+/// finds the disk full, so the ROLLBACK sqlx sends after it fails ("no
+/// transaction is active") and sqlx keeps counting the transaction as open.
+/// Every later BEGIN IMMEDIATE on that connection would be refused.
 fn tested_when_idle<DB: sqlx::Database>(options: PoolOptions<DB>) -> PoolOptions<DB> {
     options.test_before_acquire(false).before_acquire(|conn, meta| {
         Box::pin(async move {
+            if sqlx::Connection::is_in_transaction(conn) {
+                tracing::warn!("a pooled connection was left inside a transaction; it is closed");
+                return Ok(false);
+            }
             if meta.idle_for >= TESTED_AFTER_IDLE {
                 sqlx::Connection::ping(conn).await?;
             }
