@@ -15,4 +15,7 @@ if [ "${BENCH_BACKEND:-sqlite}" = postgres ] && [ -z "${BENCH_DATABASE:-}" ]; th
     psql "$admin" -qc "CREATE DATABASE atelier_bench"
     export BENCH_DATABASE="${admin%/*}/atelier_bench"
 fi
+# The flags `cargo leptos build --release` builds with (components erased,
+# see Cargo.toml), so the harness reuses the crates `make build` compiled.
+export RUSTFLAGS="--cfg erase_components"
 cargo bench -p server --bench atelier
