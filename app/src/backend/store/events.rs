@@ -214,11 +214,18 @@ pub async fn owner_events_after(
 
 /// The next batch (at most [`EVENT_BATCH`]) of everyone's events after event
 /// id `after_id`, in order, each with its owner.
+///
+/// Planned afresh each time (not a prepared statement): PostgreSQL keeps a
+/// prepared statement's generic plan, and one made while `events` was small
+/// and not yet analyzed reads the whole table on every call (a sequential
+/// scan and a sort), once for every batch of creates its instance is told
+/// of. Planned with the id at hand, it reads the primary key from there.
 pub async fn events_after(db: &Db, after_id: i64) -> Result<Vec<Published>, Error> {
     on_pool!(db, |pool, d| sqlx::query_as::<_, OwnedEventRow>(&format!(
         "SELECT owner_id, {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT {EVENT_BATCH}"
     ))
     .bind(after_id)
+    .persistent(false)
     .fetch_all(pool)
     .await)?
     .into_iter()
