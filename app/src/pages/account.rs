@@ -16,16 +16,7 @@ use crate::domain::{AccountPage, AppError, CreatedToken, Project};
 /// The account page.
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    view! {
-        <Title text="Your account · Atelier"/>
-        <Authenticated>
-            <Account/>
-        </Authenticated>
-    }
-}
-
-#[component]
-fn Account() -> impl IntoView {
+    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let new_project = ServerAction::<CreateProject>::new();
@@ -33,6 +24,21 @@ fn Account() -> impl IntoView {
         move || (create.version().get(), revoke.version().get(), new_project.version().get()),
         |_| get_account(),
     );
+    view! {
+        <Title text="Your account · Atelier"/>
+        <Authenticated>
+            <Account account create revoke new_project/>
+        </Authenticated>
+    }
+}
+
+#[component]
+fn Account(
+    account: Resource<Result<AccountPage, AppError>>,
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+    new_project: ServerAction<CreateProject>,
+) -> impl IntoView {
     view! {
         <main class="page account">
             <p class="back"><a href="/">"← All workstations"</a></p>

@@ -16,16 +16,7 @@ use crate::domain::{AdminPage, AppError, Quota, QuotaOverrides, UserView};
 /// The admin page.
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    view! {
-        <Title text="Administration · Atelier"/>
-        <Authenticated>
-            <Admin/>
-        </Authenticated>
-    }
-}
-
-#[component]
-fn Admin() -> impl IntoView {
+    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
     let create = ServerAction::<CreateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let revoke = ServerAction::<RevokeToken>::new();
@@ -36,6 +27,22 @@ fn Admin() -> impl IntoView {
         },
         |_| get_admin(),
     );
+    view! {
+        <Title text="Administration · Atelier"/>
+        <Authenticated>
+            <Admin page create disable revoke quota/>
+        </Authenticated>
+    }
+}
+
+#[component]
+fn Admin(
+    page: Resource<Result<AdminPage, AppError>>,
+    create: ServerAction<CreateUser>,
+    disable: ServerAction<SetUserDisabled>,
+    revoke: ServerAction<RevokeToken>,
+    quota: ServerAction<SetUserQuota>,
+) -> impl IntoView {
     view! {
         <main class="page admin">
             <p class="back"><a href="/">"← All workstations"</a></p>

@@ -13,21 +13,11 @@ use super::pager::encode;
 use crate::api::get_audit;
 use crate::components::ErrorNotice;
 use crate::domain::time::exact;
-use crate::domain::{AuditAction, AuditQuery, AuditRecord, Outcome};
+use crate::domain::{AppError, AuditAction, AuditLogPage, AuditQuery, AuditRecord, Outcome};
 
 /// The audit log page.
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    view! {
-        <Title text="Audit log · Atelier"/>
-        <Authenticated>
-            <AuditLog/>
-        </Authenticated>
-    }
-}
-
-#[component]
-fn AuditLog() -> impl IntoView {
     let query_map = use_query_map();
     let query = move || {
         query_map.with(|q| AuditQuery {
@@ -38,7 +28,21 @@ fn AuditLog() -> impl IntoView {
             page: q.get("page").unwrap_or_default(),
         })
     };
+    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
     let page = Resource::new(query, get_audit);
+    view! {
+        <Title text="Audit log · Atelier"/>
+        <Authenticated>
+            <AuditLog page query/>
+        </Authenticated>
+    }
+}
+
+#[component]
+fn AuditLog(
+    page: Resource<Result<AuditLogPage, AppError>>,
+    query: impl Fn() -> AuditQuery + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     view! {
         <main class="page audit">
             <p class="back"><a href="/">"← All workstations"</a></p>

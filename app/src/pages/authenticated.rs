@@ -10,6 +10,13 @@ use crate::api::{get_session, SessionUser, SignOut};
 
 /// Renders `children` for a signed-in user under the top bar; sends anyone
 /// else to the sign-in page.
+///
+/// The `<Suspense>` here walks its children again on the server until no
+/// read in them is pending, so `children` runs up to three times for one
+/// request: pages make their resources (and actions) before it and pass
+/// them in. Made inside, each resource would be made, and its server
+/// function called and its result sent in the page, once per walk. Made
+/// before it, they also load alongside the session rather than after it.
 #[component]
 pub(super) fn Authenticated(children: ChildrenFn) -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 use super::authenticated::Authenticated;
 use super::list_filters::ListFilters;
@@ -11,41 +12,80 @@ use crate::api::{
     get_capacity, get_catalog, get_dashboard, get_project, get_quota, get_usage, CreateWorkstation,
 };
 use crate::components::{CreateWorkstationForm, ErrorNotice, LiveWorkstationList, QuotaPanel, UsagePanel};
-use crate::domain::{ListQuery, Permission};
+use crate::domain::{
+    AppError, CapacityEntry, Catalog, Dashboard as DashboardPage, ListQuery, Permission, Project,
+    QuotaStatus, UsageTotals,
+};
 
 /// The home page: the user's workstations and the form for a new one.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let data = DashboardData::load();
     view! {
         <Title text="Workstations · Atelier"/>
         <Authenticated>
-            <Dashboard/>
+            <Dashboard data/>
         </Authenticated>
     }
+}
+
+/// What the home page reads. Made by the page, outside `Authenticated`'s
+/// `<Suspense>`, which walks its children again until no read is pending:
+/// resources made in there were made, and their server functions called,
+/// up to three times for one request.
+#[derive(Clone, Copy)]
+struct DashboardData {
+    create: ServerAction<CreateWorkstation>,
+    catalog: Resource<Result<Catalog, AppError>>,
+    shown_project: Resource<Result<Option<Project>, AppError>>,
+    dashboard: Resource<Result<DashboardPage, AppError>>,
+    quota: Resource<Result<QuotaStatus, AppError>>,
+    capacity: Resource<Result<Vec<CapacityEntry>, AppError>>,
+    usage: Resource<Result<UsageTotals, AppError>>,
+}
+
+impl DashboardData {
+    fn load() -> Self {
+        let create = ServerAction::<CreateWorkstation>::new();
+        let query_map = use_query_map();
+        let project = move || query_map.with(|q| q.get("project").unwrap_or_default());
+        Self {
+            create,
+            catalog: Resource::new(|| (), |_| get_catalog()),
+            // Read apart from the list, which is read again as events arrive:
+            // the form under it must not be rebuilt (and lose what is typed)
+            // each time.
+            shown_project: Resource::new(project, get_project),
+            dashboard: Resource::new(
+                move || (create.version().get(), list_query(query_map)),
+                |(_, q)| get_dashboard(q),
+            ),
+            quota: Resource::new(move || (create.version().get(), project()), |(_, p)| get_quota(p)),
+            capacity: Resource::new(move || create.version().get(), |_| get_capacity()),
+            usage: Resource::new(move || (create.version().get(), project()), |(_, p)| get_usage(None, p)),
+        }
+    }
+}
+
+/// The list's filters and page, from the address.
+fn list_query(query_map: Memo<ParamsMap>) -> ListQuery {
+    query_map.with(|q| ListQuery {
+        status: q.get("status").unwrap_or_default(),
+        region: q.get("region").unwrap_or_default(),
+        gpu: q.get("gpu").unwrap_or_default(),
+        q: q.get("q").unwrap_or_default(),
+        page: q.get("page").unwrap_or_default(),
+        project: q.get("project").unwrap_or_default(),
+    })
 }
 
 /// The create form with the quota beside it, and the list with its filters
 /// and pages.
 #[component]
-fn Dashboard() -> impl IntoView {
-    let create = ServerAction::<CreateWorkstation>::new();
-    let catalog = Resource::new(|| (), |_| get_catalog());
+fn Dashboard(data: DashboardData) -> impl IntoView {
+    let DashboardData { create, catalog, shown_project, dashboard, quota, capacity, usage } = data;
     let query_map = use_query_map();
-    let query = move || {
-        query_map.with(|q| ListQuery {
-            status: q.get("status").unwrap_or_default(),
-            region: q.get("region").unwrap_or_default(),
-            gpu: q.get("gpu").unwrap_or_default(),
-            q: q.get("q").unwrap_or_default(),
-            page: q.get("page").unwrap_or_default(),
-            project: q.get("project").unwrap_or_default(),
-        })
-    };
-    let project = move || query_map.with(|q| q.get("project").unwrap_or_default());
-    // Read apart from the list, which is read again as events arrive: the
-    // form under it must not be rebuilt (and lose what is typed) each time.
-    let shown_project = Resource::new(project, get_project);
-    let dashboard = Resource::new(move || (create.version().get(), query()), |(_, q)| get_dashboard(q));
+    let query = move || list_query(query_map);
     // Workstations the list does not show yet (made elsewhere, or matching
     // the filters now): read the list again, at most twice a second however
     // many of their events arrive.
@@ -62,9 +102,6 @@ fn Dashboard() -> impl IntoView {
             );
         }
     };
-    let quota = Resource::new(move || (create.version().get(), project()), |(_, p)| get_quota(p));
-    let capacity = Resource::new(move || create.version().get(), |_| get_capacity());
-    let usage = Resource::new(move || (create.version().get(), project()), |(_, p)| get_usage(None, p));
     view! {
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">

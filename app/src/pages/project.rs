@@ -17,20 +17,24 @@ use crate::domain::{AppError, Member, Permission, ProjectDetail, Role};
 /// The project page.
 #[component]
 pub fn ProjectPage() -> impl IntoView {
+    let params = use_params_map();
+    let reference = move || params.read().get("project").unwrap_or_default();
+    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
+    let change = ServerAction::<SetMember>::new();
+    let detail = Resource::new(move || (reference(), change.version().get()), |(p, _)| get_project_page(p));
     view! {
         <Title text="Project · Atelier"/>
         <Authenticated>
-            <Project/>
+            <Project detail change/>
         </Authenticated>
     }
 }
 
 #[component]
-fn Project() -> impl IntoView {
-    let params = use_params_map();
-    let reference = move || params.read().get("project").unwrap_or_default();
-    let change = ServerAction::<SetMember>::new();
-    let detail = Resource::new(move || (reference(), change.version().get()), |(p, _)| get_project_page(p));
+fn Project(
+    detail: Resource<Result<ProjectDetail, AppError>>,
+    change: ServerAction<SetMember>,
+) -> impl IntoView {
     view! {
         <main class="page project">
             <p class="back"><a href="/">"← All workstations"</a></p>

@@ -8,27 +8,34 @@ use leptos_router::hooks::use_params_map;
 use super::authenticated::Authenticated;
 use crate::api::{get_catalog, get_usage, get_workstation};
 use crate::components::{ErrorNotice, UsagePanel, WorkstationView};
+use crate::domain::{AppError, Catalog, UsageTotals, WorkstationDetail};
 
 /// One workstation: live status, progress, and its history.
 #[component]
 pub fn WorkstationPage() -> impl IntoView {
-    view! {
-        <Title text="Workstation · Atelier"/>
-        <Authenticated>
-            <WorkstationDetailPanel/>
-        </Authenticated>
-    }
-}
-
-/// Reads the workstation named in the address, and the catalog its
-/// reconfigure form offers.
-#[component]
-fn WorkstationDetailPanel() -> impl IntoView {
+    // The workstation named in the address, the catalog its reconfigure form
+    // offers, and its usage. Made here, outside `Authenticated`'s
+    // `<Suspense>` (see `Authenticated`).
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_workstation);
     let catalog = Resource::new(|| (), |_| get_catalog());
     let usage = Resource::new(id, |id| get_usage(Some(id), String::new()));
+    view! {
+        <Title text="Workstation · Atelier"/>
+        <Authenticated>
+            <WorkstationDetailPanel detail catalog usage/>
+        </Authenticated>
+    }
+}
+
+/// The workstation, or why it cannot be shown, and its usage.
+#[component]
+fn WorkstationDetailPanel(
+    detail: Resource<Result<Option<WorkstationDetail>, AppError>>,
+    catalog: Resource<Result<Catalog, AppError>>,
+    usage: Resource<Result<UsageTotals, AppError>>,
+) -> impl IntoView {
     view! {
         <main class="page detail">
             <p class="back"><a href="/">"← All workstations"</a></p>

@@ -253,3 +253,42 @@ async fn building_routers_does_not_stall_pages_being_rendered() {
     building.store(false, std::sync::atomic::Ordering::Relaxed);
     builder.join().unwrap();
 }
+
+/// The values a page sends for hydration, one per resource it read.
+fn resolved_resources(html: &str) -> Vec<&str> {
+    html.split("__RESOLVED_RESOURCES[")
+        .skip(1)
+        .filter_map(|entry| entry.split_once("] = "))
+        .map(|(_, value)| value.split("</script>").next().unwrap_or(value).trim_end_matches(';'))
+        .collect()
+}
+
+/// Each page reads its data once per request. The signed-in frame's
+/// `<Suspense>` walks its children again until nothing in them is pending;
+/// resources made in there were made once per walk, each calling its server
+/// function and sending its result in the page (up to three copies of the
+/// list on the home page, and markup from a later read than the data).
+#[tokio::test]
+async fn a_page_reads_and_sends_each_resource_once() {
+    let app = TestApp::spawn().await;
+    let cookie = format!("atelier_session={}", session_for(&app, "carol").await);
+    let token = app.token_for("carol").await;
+    let id = app.create(&token, &crate::helpers::valid_body("read-once")).await;
+    for path in ["/".to_owned(), format!("/workstations/{id}"), "/audit".into(), "/account".into()] {
+        for _ in 0..3 {
+            let res = app.client.get(app.url(&path)).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), 200, "{path}");
+            let html = res.text().await.unwrap();
+            let values = resolved_resources(&html);
+            assert!(values.len() >= 2, "{path}: the session and the page's data are sent: {values:?}");
+            let mut seen = std::collections::HashSet::new();
+            for value in &values {
+                assert!(seen.insert(value), "{path}: sent twice: {value}");
+            }
+            let with_workstation = values.iter().filter(|v| v.contains("read-once")).count();
+            if path == "/" || path.starts_with("/workstations/") {
+                assert_eq!(with_workstation, 1, "{path}: the workstation is read once: {values:?}");
+            }
+        }
+    }
+}
