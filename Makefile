@@ -19,8 +19,10 @@ run: build
 	LEPTOS_SITE_ROOT=target/site ./target/release/atelier --database "$(DATABASE_URL)" serve --addr "$(ADDR)" \
 	  --provisioner "$(PROVISIONER)"
 
+# --precompress: the wasm, JS and CSS also as .br and .gz beside them, which
+# the server sends to browsers that accept them (the wasm: ~1.9 MB raw).
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 tools:
 	@scripts/tools.sh build

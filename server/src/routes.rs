@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(ops::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(files(&state))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(axum::Extension(std::sync::Arc::new(ops::RequestMetrics::default())))
         .layer(axum::middleware::from_fn(security::same_origin))
@@ -49,6 +49,47 @@ pub fn router(state: AppState) -> Router {
         // Outside the task of a write, so a deadline never cuts one in half.
         .layer(axum::middleware::from_fn_with_state(state.settings.request_timeout, deadline))
         .with_state(state)
+}
+
+/// The site's files (the wasm, its JS and CSS, terminal.js, xterm.js), as
+/// brotli or gzip when the browser takes it (`make build` writes both beside
+/// each); any other address is the app's 404 page. `no-cache`: browsers ask
+/// again on each use and get a 304 while the file is unchanged. The names
+/// stay the same from one build to the next, and a browser that guessed a
+/// file still fresh would run an older build's wasm against a newer server.
+fn files(
+    state: &AppState,
+) -> impl tower::Service<
+    axum::extract::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    use axum::handler::Handler;
+    use axum::http::{header, HeaderValue};
+    use tower::ServiceExt;
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let not_found = leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    let files = tower_http::services::ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
+    let files = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
+        .service(files);
+    ServiceExt::<axum::extract::Request>::map_response(files, IntoResponse::into_response)
 }
 
 /// Requests that change state run to their end in a task of their own: a

@@ -292,3 +292,53 @@ async fn a_page_reads_and_sends_each_resource_once() {
         }
     }
 }
+
+/// The site's files go out as brotli (or gzip) to browsers that take it, are
+/// asked for again on each use (`no-cache`: their names do not change from
+/// one build to the next) and answer 304 while unchanged; other addresses are
+/// the app's 404 page.
+#[tokio::test]
+async fn site_files_are_sent_compressed_and_checked_on_each_use() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/atelier.js"), "export default function init() {}\n").unwrap();
+    // What `cargo leptos build --precompress` writes beside it (the bytes are
+    // sent as they are; the client here does not decode them).
+    std::fs::write(site.path().join("pkg/atelier.js.br"), b"brotli bytes").unwrap();
+    let root = site.path().display().to_string();
+    let app = TestApp::spawn_with(|o| o.site_root = root).await;
+
+    let res = app
+        .client
+        .get(app.url("/pkg/atelier.js"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert!(res.headers()["vary"].to_str().unwrap().contains("accept-encoding"));
+    let modified = res.headers()["last-modified"].clone();
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"brotli bytes");
+
+    let res = app.client.get(app.url("/pkg/atelier.js")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("content-encoding").is_none(), "plain to a client that takes no encoding");
+    assert!(res.text().await.unwrap().contains("export default"));
+
+    let res = app
+        .client
+        .get(app.url("/pkg/atelier.js"))
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 304, "unchanged: nothing sent again");
+
+    let res = app.client.get(app.url("/pkg/missing.js")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    let res = app.client.get(app.url("/pkg/")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404, "no directory listings");
+}
