@@ -68,10 +68,15 @@ pub fn App() -> impl IntoView {
     feedback::Clock::provide();
     feedback::Toasts::provide();
     // Marks the page as live; browser tests wait for it before clicking.
+    // The User Timing mark says when, from the navigation's start (the
+    // benchmark reads it; so can the browser's tools).
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
+        }
+        if let Some(performance) = window().performance() {
+            let _ = performance.mark("atelier:hydrated");
         }
     });
     view! {
