@@ -16,7 +16,7 @@ use crate::domain::{AccountPage, AppError, CreatedToken, Project};
 /// The account page.
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
+    // Made before `Authenticated` (see there why).
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let new_project = ServerAction::<CreateProject>::new();

@@ -16,7 +16,7 @@ use crate::domain::{AdminPage, AppError, Quota, QuotaOverrides, UserView};
 /// The admin page.
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
+    // Made before `Authenticated` (see there why).
     let create = ServerAction::<CreateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let revoke = ServerAction::<RevokeToken>::new();

@@ -28,7 +28,7 @@ pub fn AuditPage() -> impl IntoView {
             page: q.get("page").unwrap_or_default(),
         })
     };
-    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
+    // Made before `Authenticated` (see there why).
     let page = Resource::new(query, get_audit);
     view! {
         <Title text="Audit log · Atelier"/>

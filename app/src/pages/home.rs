@@ -29,10 +29,8 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// What the home page reads. Made by the page, outside `Authenticated`'s
-/// `<Suspense>`, which walks its children again until no read is pending:
-/// resources made in there were made, and their server functions called,
-/// up to three times for one request.
+/// What the home page reads, made by the page before `Authenticated` (see
+/// there why).
 #[derive(Clone, Copy)]
 struct DashboardData {
     create: ServerAction<CreateWorkstation>,

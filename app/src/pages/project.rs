@@ -19,7 +19,7 @@ use crate::domain::{AppError, Member, Permission, ProjectDetail, Role};
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let reference = move || params.read().get("project").unwrap_or_default();
-    // Made here, outside `Authenticated`'s `<Suspense>` (see `Authenticated`).
+    // Made before `Authenticated` (see there why).
     let change = ServerAction::<SetMember>::new();
     let detail = Resource::new(move || (reference(), change.version().get()), |(p, _)| get_project_page(p));
     view! {

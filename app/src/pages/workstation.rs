@@ -14,8 +14,7 @@ use crate::domain::{AppError, Catalog, UsageTotals, WorkstationDetail};
 #[component]
 pub fn WorkstationPage() -> impl IntoView {
     // The workstation named in the address, the catalog its reconfigure form
-    // offers, and its usage. Made here, outside `Authenticated`'s
-    // `<Suspense>` (see `Authenticated`).
+    // offers, and its usage; made before `Authenticated` (see there why).
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let detail = Resource::new(id, get_workstation);

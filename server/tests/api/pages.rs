@@ -271,10 +271,30 @@ fn resolved_resources(html: &str) -> Vec<&str> {
 #[tokio::test]
 async fn a_page_reads_and_sends_each_resource_once() {
     let app = TestApp::spawn().await;
-    let cookie = format!("atelier_session={}", session_for(&app, "carol").await);
+    // An admin of the instance with a project, so every page renders whole.
+    let carol = app::backend::store::create_user_as(&app.state.pool, "carol", true).await.unwrap();
+    let session =
+        app::backend::auth::start_session(&app.state.pool, &carol, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let cookie = format!("atelier_session={session}");
     let token = app.token_for("carol").await;
     let id = app.create(&token, &crate::helpers::valid_body("read-once")).await;
-    for path in ["/".to_owned(), format!("/workstations/{id}"), "/audit".into(), "/account".into()] {
+    let res = app
+        .post_json("/v1/projects", &token, &serde_json::json!({ "name": "read-team" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let pages = [
+        "/".to_owned(),
+        format!("/workstations/{id}"),
+        "/audit".into(),
+        "/account".into(),
+        "/admin".into(),
+        "/projects/read-team".into(),
+    ];
+    for path in pages {
         for _ in 0..3 {
             let res = app.client.get(app.url(&path)).header("cookie", &cookie).send().await.unwrap();
             assert_eq!(res.status().as_u16(), 200, "{path}");
