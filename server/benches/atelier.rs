@@ -28,7 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use app::backend::store::{self, Db};
+use app::backend::store;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -410,10 +410,9 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
     .await
     .unwrap();
     async fn create(
-        State(db): State<Db>,
+        State(pool): State<sqlx::SqlitePool>,
         Json(body): Json<FloorBody>,
     ) -> (StatusCode, Json<serde_json::Value>) {
-        let Db::Sqlite(pool) = db else { unreachable!("the SQLite floor") };
         let configuration = serde_json::to_string(&body.configuration).unwrap_or_default();
         let inserted: Result<i64, _> =
             sqlx::query_scalar("INSERT INTO workstations (name, configuration) VALUES (?, ?) RETURNING id")
@@ -423,7 +422,7 @@ async fn floor(dir: &Path, label: &str, sync: SqliteSynchronous) -> std::net::So
                 .await;
         floor_answer(inserted, body.name)
     }
-    let app = Router::new().route("/floor", post(create)).with_state(Db::Sqlite(pool));
+    let app = Router::new().route("/floor", post(create)).with_state(pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -188,6 +188,15 @@ async fn metrics(
     let _ = writeln!(out, "atelier_db_connections{{state=\"idle\"}} {idle}");
     let _ = writeln!(out, "atelier_db_connections{{state=\"max\"}} {}", state.pool.max_connections());
 
+    let (here, pooled) = state.pool.reads_here();
+    out.push_str(
+        "# HELP atelier_db_short_reads_total Short reads (list pages) by where they ran: on the request's own \
+         thread, or through the pool when one ran past its budget or failed there (SQLite).\n",
+    );
+    out.push_str("# TYPE atelier_db_short_reads_total counter\n");
+    let _ = writeln!(out, "atelier_db_short_reads_total{{on=\"request_thread\"}} {here}");
+    let _ = writeln!(out, "atelier_db_short_reads_total{{on=\"pool\"}} {pooled}");
+
     let mut res = out.into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

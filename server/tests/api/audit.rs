@@ -327,7 +327,7 @@ async fn records_older_than_the_retention_are_trimmed() {
     let oldest = records(&app, &alice, "").await[1]["id"].as_i64().unwrap();
     let backdate = "UPDATE audit_log SET at = '2020-01-01T00:00:00.000Z' WHERE id = $1";
     match &app.state.pool {
-        store::Db::Sqlite(pool) => sqlx::query(backdate).bind(oldest).execute(pool).await.map(|_| ()),
+        store::Db::Sqlite(pool, _) => sqlx::query(backdate).bind(oldest).execute(pool).await.map(|_| ()),
         store::Db::Postgres(pool) => sqlx::query(backdate).bind(oldest).execute(pool).await.map(|_| ()),
     }
     .unwrap();

@@ -50,7 +50,7 @@ async fn one_batch(app: &TestApp, user: &str, bodies: Vec<Value>) -> Vec<Result<
     let expected = match (&app.state.pool, refused) {
         (store::Db::Postgres(_), false) => (one_statement + 1, undone),
         (store::Db::Postgres(_), true) => (one_statement, undone + 1),
-        (store::Db::Sqlite(_), _) => (0, 0),
+        (store::Db::Sqlite(..), _) => (0, 0),
     };
     assert_eq!(way, expected, "(one statement, undone): {results:?}");
     results

@@ -265,7 +265,7 @@ impl TestApp {
     pub async fn hold_write_lock(&self) -> WriteLock {
         use sqlx::ConnectOptions;
         match &self.state.pool {
-            store::Db::Sqlite(pool) => {
+            store::Db::Sqlite(pool, _) => {
                 let mut conn = (*pool.connect_options()).clone().connect().await.unwrap();
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
                 WriteLock::Sqlite(conn)

@@ -2,6 +2,10 @@
 
 use std::collections::HashSet;
 
+use std::time::Duration;
+
+use app::backend::store::{self, Db, ListFilter, Readers};
+use app::domain::WorkstationStatus;
 use serde_json::{json, Value};
 
 use crate::helpers::{field_errors, problem, valid_body, TestApp};
@@ -72,6 +76,59 @@ async fn filters_by_status_region_gpu_and_name_prefix() {
     assert_eq!(names(&page(&app, &token, "?namePrefix=de%25").await), Vec::<String>::new(), "% is literal");
     assert_eq!(names(&page(&app, &token, "?status=error").await), ["Dev_c"]);
     assert_eq!(names(&page(&app, &token, "?region=us-east-1&gpu=NVIDIA%20L4").await), ["dev-a"]);
+}
+
+/// On SQLite a page is read on the request's own thread unless the read runs
+/// past its budget; then it is read through the pool. Both give the same
+/// page, field for field, whatever the filters.
+#[tokio::test]
+async fn a_page_read_on_the_calling_thread_is_the_page_read_through_the_pool() {
+    let app = TestApp::spawn().await;
+    let Db::Sqlite(pool, _) = &app.state.pool else { return };
+    let token = app.token_for("alice").await;
+    app.create(&token, &body("dev-a", "NVIDIA L4", "us-east-1")).await;
+    let up = app.create(&token, &body("dev-b", "NVIDIA A10G", "us-east-1")).await;
+    app.create(&token, &body("render", "NVIDIA L4", "eu-west-1")).await;
+    let failing = app.create_unchecked(&token, &body("Dev_c", "NVIDIA H100 80GB", "ap-southeast-1")).await;
+    app.follow_to_end(&token, &failing).await;
+    app.follow_to_end(&token, &up).await;
+    app.act_ok(&token, &up, "launch").await;
+    app.wait_for_status(&token, &up, "running", Duration::from_secs(30)).await;
+
+    let through_pool = Db::Sqlite(pool.clone(), Readers::none());
+    let before = app.state.pool.reads_here();
+    let owner = store::find_user(&app.state.pool, "alice").await.unwrap().unwrap().id;
+    let filters = [
+        ListFilter::default(),
+        ListFilter { status: Some(WorkstationStatus::Running), ..ListFilter::default() },
+        ListFilter {
+            region: Some("us-east-1".into()),
+            gpu: Some("NVIDIA L4".into()),
+            ..ListFilter::default()
+        },
+        ListFilter { name_prefix: Some("dev".into()), ..ListFilter::default() },
+        ListFilter { before_seq: Some(3), ..ListFilter::default() },
+    ];
+    for filter in &filters {
+        for limit in [1, 2, 50] {
+            let here = store::list_workstation_page(&app.state.pool, owner, filter, limit).await.unwrap();
+            let pooled = store::list_workstation_page(&through_pool, owner, filter, limit).await.unwrap();
+            assert!(!here.is_empty(), "{filter:?}");
+            assert_eq!(here, pooled, "{filter:?}, limit {limit}");
+        }
+    }
+    let (answered, passed) = app.state.pool.reads_here();
+    assert_eq!(
+        (answered - before.0, passed - before.1),
+        (15, 0),
+        "every page was read on the calling thread"
+    );
+    assert_eq!(through_pool.reads_here(), (0, 15));
+    let all = store::list_workstation_page(&app.state.pool, owner, &ListFilter::default(), 50).await.unwrap();
+    let names: Vec<&str> = all.iter().map(|(_, s)| s.workstation.name.as_str()).collect();
+    assert_eq!(names, ["Dev_c", "render", "dev-b", "dev-a"]);
+    let running = all.iter().find(|(_, s)| s.workstation.id == up).unwrap();
+    assert_eq!(running.1.workstation.status, WorkstationStatus::Running);
 }
 
 #[tokio::test]

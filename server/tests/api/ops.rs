@@ -46,6 +46,8 @@ async fn metrics_count_requests_by_route_jobs_and_streams() {
     let res = app.get(&format!("/v1/workstations/{id}"), &token).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let _missing = app.get("/v1/workstations/ws-nope", &token).send().await.unwrap();
+    let listed = app.get("/v1/workstations", &token).send().await.unwrap();
+    assert_eq!(listed.status().as_u16(), 200);
     let mut stream = app.stream("/v1/events", &token, None).await;
     assert!(stream.next().await.is_some());
 
@@ -64,6 +66,15 @@ async fn metrics_count_requests_by_route_jobs_and_streams() {
         "atelier_event_streams_open 1",
         "atelier_create_commits_total 1",
         "atelier_creates_stored_total 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    // The list page was read on the request's thread (SQLite) or through the
+    // pool (PostgreSQL, where the counters stay at zero).
+    let here = if app.state.pool.as_sqlite().is_some() { 1 } else { 0 };
+    for line in [
+        format!(r#"atelier_db_short_reads_total{{on="request_thread"}} {here}"#),
+        r#"atelier_db_short_reads_total{on="pool"} 0"#.to_owned(),
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
     }

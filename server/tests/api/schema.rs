@@ -27,7 +27,7 @@ const ONLY_ON_SQLITE: [&str; 2] =
 async fn schema(db: &Db) -> BTreeSet<String> {
     let mut lines = BTreeSet::new();
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table'
                  AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'",

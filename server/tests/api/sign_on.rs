@@ -71,7 +71,7 @@ async fn a_forged_replayed_foreign_or_late_state_is_refused_and_recorded() {
     sso::begin(pool, "state-four", "nonce", "verifier", "browser-four").await.unwrap();
     let late = "UPDATE oidc_logins SET expires_at = '2020-01-01T00:00:00.000Z'";
     match pool {
-        app::backend::store::Db::Sqlite(p) => sqlx::query(late).execute(p).await.map(|_| ()),
+        app::backend::store::Db::Sqlite(p, _) => sqlx::query(late).execute(p).await.map(|_| ()),
         app::backend::store::Db::Postgres(p) => sqlx::query(late).execute(p).await.map(|_| ()),
     }
     .unwrap();

@@ -14,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 use super::dialect::Dialect;
+use super::readers::Readers;
 
 /// SQLite's embedded, numbered migrations.
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -23,7 +24,8 @@ pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres")
 /// The process's one pool, on either backend.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the connections for short reads on the calling thread.
+    Sqlite(SqlitePool, Readers),
     Postgres(PgPool),
 }
 
@@ -116,10 +118,12 @@ pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
                     tokio::fs::create_dir_all(parent).await.map_err(sqlx::Error::Io)?;
                 }
             }
+            let file = options.get_filename().to_owned();
             let pool =
                 tested_when_idle(SqlitePoolOptions::new()).max_connections(8).connect_with(options).await?;
             SQLITE_MIGRATOR.run(&pool).await?;
-            Ok(Db::Sqlite(pool))
+            let readers = Readers::new(&file);
+            Ok(Db::Sqlite(pool, readers))
         }
         Backend::Postgres => {
             // A write waiting for the write lock gives up as SQLite's busy
@@ -144,7 +148,7 @@ impl Db {
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self {
-            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Sqlite(..) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
     }
@@ -152,7 +156,7 @@ impl Db {
     /// The SQL of this database's backend.
     pub fn dialect(&self) -> &'static Dialect {
         match self {
-            Self::Sqlite(_) => &super::dialect::SQLITE,
+            Self::Sqlite(..) => &super::dialect::SQLITE,
             Self::Postgres(_) => &super::dialect::POSTGRES,
         }
     }
@@ -160,7 +164,7 @@ impl Db {
     /// The migrations of this database's backend.
     pub fn migrator(&self) -> &'static Migrator {
         match self {
-            Self::Sqlite(_) => &SQLITE_MIGRATOR,
+            Self::Sqlite(..) => &SQLITE_MIGRATOR,
             Self::Postgres(_) => &POSTGRES_MIGRATOR,
         }
     }
@@ -169,7 +173,7 @@ impl Db {
     /// as its WAL checkpoint).
     pub fn as_sqlite(&self) -> Option<&SqlitePool> {
         match self {
-            Self::Sqlite(pool) => Some(pool),
+            Self::Sqlite(pool, _) => Some(pool),
             Self::Postgres(_) => None,
         }
     }
@@ -177,7 +181,7 @@ impl Db {
     /// Connections open now, and how many of them are idle.
     pub fn connections(&self) -> (u32, usize) {
         match self {
-            Self::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Self::Sqlite(pool, _) => (pool.size(), pool.num_idle()),
             Self::Postgres(pool) => (pool.size(), pool.num_idle()),
         }
     }
@@ -185,7 +189,7 @@ impl Db {
     /// The most connections the pool opens.
     pub fn max_connections(&self) -> u32 {
         match self {
-            Self::Sqlite(pool) => pool.options().get_max_connections(),
+            Self::Sqlite(pool, _) => pool.options().get_max_connections(),
             Self::Postgres(pool) => pool.options().get_max_connections(),
         }
     }
@@ -201,7 +205,7 @@ impl Db {
     /// (PostgreSQL's `LISTEN`); SQLite has none.
     pub async fn listen(&self, channel: &str) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
         match self {
-            Self::Sqlite(_) => Err(sqlx::Error::Configuration("SQLite sends no notifications".into())),
+            Self::Sqlite(..) => Err(sqlx::Error::Configuration("SQLite sends no notifications".into())),
             Self::Postgres(pool) => {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
                 listener.listen(channel).await?;
@@ -214,7 +218,7 @@ impl Db {
     /// server leaves one complete file (PostgreSQL needs nothing).
     pub async fn checkpoint(&self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, _) => {
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.map(drop)
             }
             Self::Postgres(_) => Ok(()),
@@ -224,8 +228,36 @@ impl Db {
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(pool) => pool.close().await,
+            Self::Sqlite(pool, readers) => {
+                readers.close();
+                pool.close().await;
+            }
             Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// The rows of a short read (`sql`, in SQLite's SQL, with `params`), read
+    /// on the calling thread, each made by `row`; `None` when it is to be read
+    /// through the pool instead: always on PostgreSQL, and on SQLite when the
+    /// read ran past its budget or failed (see [`Readers`]).
+    pub fn read_here<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        match self {
+            Self::Sqlite(_, readers) => readers.read(sql, params, row),
+            Self::Postgres(_) => None,
+        }
+    }
+
+    /// How many short reads were answered on the calling thread, and how
+    /// many went through the pool (SQLite; none on PostgreSQL).
+    pub fn reads_here(&self) -> (u64, u64) {
+        match self {
+            Self::Sqlite(_, readers) => readers.counts(),
+            Self::Postgres(_) => (0, 0),
         }
     }
 
@@ -233,7 +265,7 @@ impl Db {
     pub async fn execute_script(&self, sql: &str) -> Result<(), sqlx::Error> {
         use sqlx::Executor;
         match self {
-            Self::Sqlite(pool) => pool.execute(sql).await.map(drop),
+            Self::Sqlite(pool, _) => pool.execute(sql).await.map(drop),
             Self::Postgres(pool) => pool.execute(sql).await.map(drop),
         }
     }
@@ -287,8 +319,8 @@ async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
     let db = db.clone();
     tokio::spawn(async move {
         match db {
-            Db::Sqlite(pool) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin().await?)),
+            Db::Sqlite(pool, _) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Sqlite(pool, _) => Ok(Tx::Sqlite(pool.begin().await?)),
             // The lock is taken in BEGIN's own round trip: one simple query
             // whose lock, taken first in its implicit transaction, BEGIN then
             // makes part of the transaction it opens. Should the lock time
@@ -311,7 +343,7 @@ async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
 macro_rules! on_pool {
     ($db:expr, |$pool:ident, $d:ident| $body:expr) => {
         match $db {
-            $crate::backend::store::Db::Sqlite($pool) => {
+            $crate::backend::store::Db::Sqlite($pool, _) => {
                 #[allow(unused_variables)]
                 let $d = &$crate::backend::store::dialect::SQLITE;
                 $body

@@ -111,6 +111,37 @@ impl TryFrom<WorkstationRow> for WorkstationState {
     }
 }
 
+impl WorkstationRow {
+    /// The row from its columns, read by position in the order of
+    /// [`PAGE_ROW_COLUMNS`] (SQLite, on the calling thread).
+    fn from_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: row.get(0)?,
+            id: row.get(1)?,
+            name: row.get(2)?,
+            owner_id: row.get(3)?,
+            owner_kind: row.get(4)?,
+            owner_name: row.get(5)?,
+            status: row.get(6)?,
+            cpu_cores: row.get(7)?,
+            memory_gb: row.get(8)?,
+            gpu: row.get(9)?,
+            storage_gb: row.get(10)?,
+            region: row.get(11)?,
+            phase: row.get(12)?,
+            progress: row.get(13)?,
+            status_reason: row.get(14)?,
+            created_at: row.get(15)?,
+            version: row.get(16)?,
+            pending_configuration: row.get(17)?,
+            auto_stop_idle_secs: row.get(18)?,
+            auto_stop_running_secs: row.get(19)?,
+            last_activity_at: row.get(20)?,
+            running_since: row.get(21)?,
+        })
+    }
+}
+
 /// The columns a [`WorkstationRow`] reads, its owner's kind and name among them.
 const WORKSTATION_COLUMNS: &str = "id, name, owner_id,
     (SELECT o.kind FROM users o WHERE o.id = workstations.owner_id) AS owner_kind,
@@ -620,9 +651,10 @@ pub struct ListFilter {
 }
 
 /// The columns of a workstation row with its position, in the order of
-/// [`WorkstationRow`]'s fields: SQLite sends each row of a page as a JSON
-/// array of them (no keys to write, send and match), which serde reads
-/// into the struct by position. A test holds the two orders together.
+/// [`WorkstationRow`]'s fields: [`WorkstationRow::from_columns`] reads them
+/// by position, and when SQLite's page goes through the pool it sends each
+/// row as a JSON array of them (no keys to write, send and match), which
+/// serde reads into the struct by position. A test holds the orders together.
 const PAGE_ROW_COLUMNS: [&str; 22] = [
     "seq",
     "id",
@@ -692,15 +724,36 @@ pub async fn list_workstation_page(
         .collect();
     let limit_param = filters.len() + 2;
     let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
+    let page = |columns: &str| {
+        format!(
+            "SELECT {columns} FROM (
+             SELECT seq, {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations
+             WHERE owner_id = $1{conditions}
+             ORDER BY seq DESC
+             LIMIT ${limit_param}) AS page"
+        )
+    };
+    // SQLite: read on this thread, row by row, unless the read runs long.
+    let limit = limit + 1;
+    let here = {
+        let mut here_params: Vec<&dyn rusqlite::ToSql> = vec![&owner_id];
+        here_params.extend(params.iter().map(|param| match param {
+            Param::Text(text) => text as &dyn rusqlite::ToSql,
+            Param::Int(n) => n,
+        }));
+        here_params.push(&limit);
+        db.read_here(
+            &page(&PAGE_ROW_COLUMNS.join(", ")),
+            rusqlite::params_from_iter(here_params),
+            WorkstationRow::from_columns,
+        )
+    };
+    if let Some(rows) = here {
+        return rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect();
+    }
     let columns =
         dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(&PAGE_ROW_COLUMNS.join(", ")));
-    let sql = format!(
-        "SELECT {columns} FROM (
-         SELECT seq, {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations
-         WHERE owner_id = $1{conditions}
-         ORDER BY seq DESC
-         LIMIT ${limit_param}) AS page"
-    );
+    let sql = page(&columns);
     // The statement's parameters, in order, on either backend's query.
     macro_rules! bound {
         ($query:expr) => {{
@@ -711,7 +764,7 @@ pub async fn list_workstation_page(
                     Param::Int(n) => query.bind(*n),
                 };
             }
-            query.bind(limit + 1)
+            query.bind(limit)
         }};
     }
     let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.json_page.is_some() {
