@@ -150,6 +150,13 @@ const WORKSTATION_COLUMNS: &str = "id, name, owner_id,
     status_reason, created_at, version, pending_configuration, auto_stop_idle_secs, auto_stop_running_secs,
     last_activity_at";
 
+/// [`WORKSTATION_COLUMNS`] for rows of one owner, whose id is the
+/// statement's `$1`: the owner's kind and name are then read once a statement
+/// (a subquery on a parameter, which both backends run once), not once a row.
+fn one_owners_columns() -> String {
+    WORKSTATION_COLUMNS.replace("o.id = workstations.owner_id", "o.id = $1")
+}
+
 /// When a running workstation's run started (its open usage interval), as
 /// a column of a statement on `workstations`.
 const RUNNING_SINCE: &str = "CASE WHEN status = 'running' THEN (SELECT u.started_at FROM usage_intervals u
@@ -724,10 +731,11 @@ pub async fn list_workstation_page(
         .collect();
     let limit_param = filters.len() + 2;
     let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
+    let owners_columns = one_owners_columns();
     let page = |columns: &str| {
         format!(
             "SELECT {columns} FROM (
-             SELECT seq, {WORKSTATION_COLUMNS}, {RUNNING_SINCE} FROM workstations
+             SELECT seq, {owners_columns}, {RUNNING_SINCE} FROM workstations
              WHERE owner_id = $1{conditions}
              ORDER BY seq DESC
              LIMIT ${limit_param}) AS page"
@@ -814,6 +822,14 @@ mod tests {
             bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
             unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
         }
+    }
+
+    /// A page reads its owner's kind and name once, not for each row.
+    #[test]
+    fn a_page_reads_its_owner_once() {
+        let columns = one_owners_columns();
+        assert_eq!(columns.matches("WHERE o.id = $1").count(), 2, "{columns}");
+        assert!(!columns.contains("workstations.owner_id"), "{columns}");
     }
 
     /// SQLite's page rows are arrays read by position: the columns must be
