@@ -1,7 +1,9 @@
 //! The store: every SQL statement of the service, one function a query,
 //! returning domain types, in one file per table group. Nothing outside this
 //! module writes SQL, and nothing outside [`conn`] and [`dialect`] tells the
-//! backends apart.
+//! backends apart (a list page's rows are also read by position for
+//! [`readers`], SQLite's reads on the calling thread, which `conn` offers
+//! as `Db::read_here`).
 //!
 //! Why the statements are built at run time (`sqlx::query` with `format!`)
 //! rather than checked at compile time (`sqlx::query!`): sqlx checks a macro
