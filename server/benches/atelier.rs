@@ -152,10 +152,9 @@ async fn bench() {
         // size here) moves every size alike. Each size's figures are the
         // medians of its rounds.
         const ROUNDS: usize = 3;
-        let each = seconds;
         println!("\n## List: `GET /v1/workstations` (one page of 50), 16 connections\n");
         println!(
-            "{ROUNDS} rounds of {each} s, the sizes in turn in each round; medians of the rounds, and each round's p99\n"
+            "{ROUNDS} rounds of {seconds} s, the sizes in turn in each round; medians of the rounds, and each round's p99\n"
         );
         println!(
             "| the user's workstations | requests/s | p50 ms | p99 ms | p99 ms by round | non-2xx | p99 / p99 at 100,000 |"
@@ -172,7 +171,7 @@ async fn bench() {
         let mut runs: Vec<Vec<Run>> = vec![Vec::new(); sizes.len()];
         for _ in 0..ROUNDS {
             for (token, size_runs) in tokens.iter().zip(&mut runs) {
-                size_runs.push(wrk(&server.url, "/v1/workstations", &none, Some(token), 16, each).await);
+                size_runs.push(wrk(&server.url, "/v1/workstations", &none, Some(token), 16, seconds).await);
             }
         }
         let median = |runs: &[Run], figure: fn(&Run) -> f64| {

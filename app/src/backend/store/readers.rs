@@ -63,7 +63,7 @@ impl Readers {
     }
 
     /// Readers whose reads are stopped after `budget`.
-    pub fn with_budget(path: &Path, budget: Duration) -> Self {
+    fn with_budget(path: &Path, budget: Duration) -> Self {
         Self::of(path.is_file().then(|| path.to_owned()), budget)
     }
 

@@ -142,20 +142,32 @@ impl WorkstationRow {
     }
 }
 
-/// The columns a [`WorkstationRow`] reads, its owner's kind and name among them.
-const WORKSTATION_COLUMNS: &str = "id, name, owner_id,
-    (SELECT o.kind FROM users o WHERE o.id = workstations.owner_id) AS owner_kind,
-    (SELECT o.name FROM users o WHERE o.id = workstations.owner_id) AS owner_name,
+/// The columns a [`WorkstationRow`] reads, its owner's kind and name among
+/// them, the owner's id being the SQL `$owner`.
+macro_rules! workstation_columns {
+    ($owner:literal) => {
+        concat!(
+            "id, name, owner_id,
+    (SELECT o.kind FROM users o WHERE o.id = ",
+            $owner,
+            ") AS owner_kind,
+    (SELECT o.name FROM users o WHERE o.id = ",
+            $owner,
+            ") AS owner_name,
     status, cpu_cores, memory_gb, gpu, storage_gb, region, phase, progress,
     status_reason, created_at, version, pending_configuration, auto_stop_idle_secs, auto_stop_running_secs,
-    last_activity_at";
+    last_activity_at"
+        )
+    };
+}
+
+/// The columns a [`WorkstationRow`] reads, each row's owner read for it.
+const WORKSTATION_COLUMNS: &str = workstation_columns!("workstations.owner_id");
 
 /// [`WORKSTATION_COLUMNS`] for rows of one owner, whose id is the
 /// statement's `$1`: the owner's kind and name are then read once a statement
 /// (a subquery on a parameter, which both backends run once), not once a row.
-fn one_owners_columns() -> String {
-    WORKSTATION_COLUMNS.replace("o.id = workstations.owner_id", "o.id = $1")
-}
+const ONE_OWNERS_COLUMNS: &str = workstation_columns!("$1");
 
 /// When a running workstation's run started (its open usage interval), as
 /// a column of a statement on `workstations`.
@@ -699,9 +711,11 @@ pub async fn list_workstation_page(
         let escaped = p.replace('!', "!!").replace('%', "!%").replace('_', "!_");
         format!("{escaped}%")
     });
-    // On SQLite the page comes back as one JSON array (of arrays) in one
-    // row: its driver hands rows over between threads one at a time, and a
-    // page is many rows. PostgreSQL's rows come over one connection as they are.
+    // On SQLite the page is read on this thread (`Db::read_here`); when
+    // that read is left to the pool, the page comes back as one JSON array
+    // (of arrays) in one row: sqlx's driver hands rows over between threads
+    // one at a time, and a page is many rows. PostgreSQL's rows come over one
+    // connection as they are.
     // The name prefix matches in any case, as SQLite's LIKE does.
     // Only the filters given are in the statement: a condition such as
     // `$2 IS NULL OR status = $2` would have PostgreSQL plan for any value
@@ -731,18 +745,19 @@ pub async fn list_workstation_page(
         .collect();
     let limit_param = filters.len() + 2;
     let params: Vec<Param> = filters.into_iter().map(|(_, param, _)| param).collect();
-    let owners_columns = one_owners_columns();
     let page = |columns: &str| {
         format!(
             "SELECT {columns} FROM (
-             SELECT seq, {owners_columns}, {RUNNING_SINCE} FROM workstations
+             SELECT seq, {ONE_OWNERS_COLUMNS}, {RUNNING_SINCE} FROM workstations
              WHERE owner_id = $1{conditions}
              ORDER BY seq DESC
              LIMIT ${limit_param}) AS page"
         )
     };
-    // SQLite: read on this thread, row by row, unless the read runs long.
+    let columns = PAGE_ROW_COLUMNS.join(", ");
+    let plain = page(&columns);
     let limit = limit + 1;
+    // SQLite: read on this thread, row by row, unless the read runs long.
     let here = {
         let mut here_params: Vec<&dyn rusqlite::ToSql> = vec![&owner_id];
         here_params.extend(params.iter().map(|param| match param {
@@ -750,39 +765,36 @@ pub async fn list_workstation_page(
             Param::Int(n) => n,
         }));
         here_params.push(&limit);
-        db.read_here(
-            &page(&PAGE_ROW_COLUMNS.join(", ")),
-            rusqlite::params_from_iter(here_params),
-            WorkstationRow::from_columns,
-        )
+        db.read_here(&plain, rusqlite::params_from_iter(here_params), WorkstationRow::from_columns)
     };
-    if let Some(rows) = here {
-        return rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect();
-    }
-    let columns =
-        dialect.json_page.map_or_else(|| "*".to_owned(), |aggregate| aggregate(&PAGE_ROW_COLUMNS.join(", ")));
-    let sql = page(&columns);
-    // The statement's parameters, in order, on either backend's query.
-    macro_rules! bound {
-        ($query:expr) => {{
-            let mut query = $query.bind(owner_id);
-            for param in &params {
-                query = match param {
-                    Param::Text(text) => query.bind(*text),
-                    Param::Int(n) => query.bind(*n),
-                };
+    let rows = match here {
+        Some(rows) => rows,
+        None => {
+            let sql = dialect.json_page.map_or(plain, |aggregate| page(&aggregate(&columns)));
+            // The statement's parameters, in order, on either backend's query.
+            macro_rules! bound {
+                ($query:expr) => {{
+                    let mut query = $query.bind(owner_id);
+                    for param in &params {
+                        query = match param {
+                            Param::Text(text) => query.bind(*text),
+                            Param::Int(n) => query.bind(*n),
+                        };
+                    }
+                    query.bind(limit)
+                }};
             }
-            query.bind(limit)
-        }};
-    }
-    let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.json_page.is_some() {
-        let page: String = bound!(sqlx::query_scalar(&sql)).fetch_one(pool).await?;
-        serde_json::from_str(&page).map_err(|e| decode_error("workstation page", e))?
-    } else {
-        bound!(sqlx::query_as::<_, WorkstationRow>(&sql)).fetch_all(pool).await?
-    });
-    // Newest first, whatever order the aggregate kept.
-    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
+            let mut rows: Vec<WorkstationRow> = on_pool!(db, |pool, d| if d.json_page.is_some() {
+                let page: String = bound!(sqlx::query_scalar(&sql)).fetch_one(pool).await?;
+                serde_json::from_str(&page).map_err(|e| decode_error("workstation page", e))?
+            } else {
+                bound!(sqlx::query_as::<_, WorkstationRow>(&sql)).fetch_all(pool).await?
+            });
+            // Newest first, whatever order the aggregate kept.
+            rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.seq));
+            rows
+        }
+    };
     rows.into_iter().map(|r| Ok((r.seq, WorkstationState::try_from(r)?))).collect()
 }
 
@@ -827,9 +839,9 @@ mod tests {
     /// A page reads its owner's kind and name once, not for each row.
     #[test]
     fn a_page_reads_its_owner_once() {
-        let columns = one_owners_columns();
-        assert_eq!(columns.matches("WHERE o.id = $1").count(), 2, "{columns}");
-        assert!(!columns.contains("workstations.owner_id"), "{columns}");
+        assert_eq!(ONE_OWNERS_COLUMNS.matches("WHERE o.id = $1").count(), 2, "{ONE_OWNERS_COLUMNS}");
+        assert!(!ONE_OWNERS_COLUMNS.contains("workstations.owner_id"), "{ONE_OWNERS_COLUMNS}");
+        assert_eq!(WORKSTATION_COLUMNS.matches("WHERE o.id = workstations.owner_id").count(), 2);
     }
 
     /// SQLite's page rows are arrays read by position: the columns must be
