@@ -362,3 +362,65 @@ async fn site_files_are_sent_compressed_and_checked_on_each_use() {
     let res = app.client.get(app.url("/pkg/")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404, "no directory listings");
 }
+
+/// Gunzips a response body.
+fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).expect("a gzip body");
+    text
+}
+
+/// Pages go out compressed to browsers that take it and plain to clients
+/// that do not; JSON answers and event streams are never compressed (an
+/// event has to reach the client when it is sent).
+#[tokio::test]
+async fn pages_are_compressed_for_browsers_that_take_it_but_json_and_event_streams_never() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("zip").await;
+    let id = app.create(&token, &crate::helpers::valid_body("zip-1")).await;
+
+    let res = app.client.get(app.url("/sign-in")).send().await.unwrap();
+    assert!(res.headers().get("content-encoding").is_none(), "plain to a client that takes no encoding");
+    let plain = res.text().await.unwrap();
+    let res = app.client.get(app.url("/sign-in")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(res.headers()["vary"].to_str().unwrap().contains("accept-encoding"));
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("'nonce-"));
+    let page = gunzip(&res.bytes().await.unwrap());
+    assert!(page.contains("API token") && page.len() > plain.len() / 2, "{page}");
+    let res = app.client.get(app.url("/sign-in")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    // The app's 404 page too.
+    let res =
+        app.client.get(app.url("/no/such/page")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(gunzip(&res.bytes().await.unwrap()).contains("Page not found"));
+
+    let res = app
+        .get(&format!("/v1/workstations/{id}"), &token)
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("content-encoding").is_none(), "JSON goes out as it is");
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], id.as_str());
+    let res =
+        app.get("/v1/workstations/ws-none", &token).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(res.headers().get("content-encoding").is_none(), "problem documents go out as they are");
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], 404);
+
+    let res = app
+        .get("/v1/events", &token)
+        .header("accept-encoding", "gzip, br")
+        .timeout(std::time::Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(res.headers().get("content-encoding").is_none(), "an event stream goes out as it is written");
+}
