@@ -103,12 +103,7 @@ fn compress_pages() -> tower_http::compression::CompressionLayer<impl tower_http
     let html = |_: axum::http::StatusCode,
                 _: axum::http::Version,
                 headers: &axum::http::HeaderMap,
-                _: &axum::http::Extensions| {
-        headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"))
-    };
+                _: &axum::http::Extensions| security::is_html(headers);
     tower_http::compression::CompressionLayer::new()
         .quality(tower_http::CompressionLevel::Fastest)
         .compress_when(DefaultPredicate::new().and(html))

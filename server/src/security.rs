@@ -19,11 +19,7 @@ const DATA_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 pub async fn headers(req: Request, next: Next) -> Response {
     let docs = req.uri().path().starts_with("/docs/");
     let mut res = next.run(req).await;
-    let html = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+    let html = is_html(res.headers());
     let h = res.headers_mut();
     h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("same-origin"));
@@ -40,6 +36,14 @@ pub async fn headers(req: Request, next: Next) -> Response {
         h.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     res
+}
+
+/// Whether a response is a page (`text/html`).
+pub fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// The most header bytes (names and values) a request may send.
