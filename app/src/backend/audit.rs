@@ -131,7 +131,7 @@ async fn write_batch(db: &Db, batch: &[NewAuditRecord]) {
 }
 
 async fn try_write(db: &Db, batch: &[NewAuditRecord]) -> Result<(), Error> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_append(db).await?;
     store::insert_audit_records(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(())

@@ -496,3 +496,27 @@ async fn a_cancel_a_retry_and_a_rename_leave_one_record_each() {
     assert_eq!(renamed["outcome"], "succeeded");
     assert_eq!(renamed["project"], project);
 }
+
+#[tokio::test]
+async fn on_postgresql_records_are_written_while_another_process_holds_the_write_lock() {
+    let app = TestApp::spawn().await;
+    let store::Db::Postgres(_) = &app.state.pool else {
+        eprintln!("SQLite has one write lock for every write (set ATELIER_TEST_POSTGRES)");
+        return;
+    };
+    let alice = app.token_for("alice").await;
+    let other = app.hold_write_lock().await;
+    // A create refused for its input takes no lock; its record, written
+    // under the audit log's own lock, does not wait for the writes either.
+    let res = app.post_json("/v1/workstations", &alice, &json!({ "name": "" })).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let read =
+        tokio::time::timeout(Duration::from_secs(3), records(&app, &alice, "?action=workstation.create"));
+    let found = read.await.expect("the record waited for the write lock");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["outcome"], "refused");
+    assert_eq!(found[0]["status"], 400);
+    other.release().await;
+    // Writes go on as before.
+    app.create(&alice, &valid_body("after")).await;
+}

@@ -293,6 +293,10 @@ impl Tx {
 /// lock, released at commit or rollback).
 pub const WRITE_LOCK: i64 = 0x0061_7465_6c69_6572; // "atelier"
 
+/// The lock the audit log's writers take on PostgreSQL instead of
+/// [`WRITE_LOCK`] (see [`begin_append`]).
+pub const AUDIT_LOCK: i64 = 0x0061_7564_6974; // "audit"
+
 /// Starts a transaction that will write. Write transactions run one at a
 /// time, on every instance, as on SQLite: a check and the write after it see
 /// the same data, and events commit in the order of their ids (so a reader
@@ -306,31 +310,43 @@ pub const WRITE_LOCK: i64 = 0x0061_7465_6c69_6572; // "atelier"
 /// is dropped half-way, as happens when a client hangs up mid-request. Run to
 /// its end, the transaction is either returned or rolled back when dropped.
 pub async fn begin_write(db: &Db) -> Result<Tx, sqlx::Error> {
-    begin_to_the_end(db, true).await
+    begin_to_the_end(db, Some(WRITE_LOCK)).await
+}
+
+/// Starts a transaction that only appends to the audit log. Such
+/// transactions run one at a time, on every instance, so records commit in
+/// the order of their ids (a reader paging back by id never skips one
+/// committed later with a smaller id), but on PostgreSQL beside the other
+/// writes: they take [`AUDIT_LOCK`], not [`WRITE_LOCK`], since a record
+/// checks nothing and no check reads records. On SQLite, as [`begin_write`]
+/// (one writer at a time is all SQLite has).
+pub async fn begin_append(db: &Db) -> Result<Tx, sqlx::Error> {
+    begin_to_the_end(db, Some(AUDIT_LOCK)).await
 }
 
 /// Starts a transaction that only reads (several reads that see one state).
 pub async fn begin_read(db: &Db) -> Result<Tx, sqlx::Error> {
-    begin_to_the_end(db, false).await
+    begin_to_the_end(db, None).await
 }
 
-/// Begins a transaction in a task of its own (see [`begin_write`]).
-async fn begin_to_the_end(db: &Db, write: bool) -> Result<Tx, sqlx::Error> {
+/// Begins a transaction in a task of its own (see [`begin_write`]), taking
+/// `lock` first when it will write.
+async fn begin_to_the_end(db: &Db, lock: Option<i64>) -> Result<Tx, sqlx::Error> {
     let db = db.clone();
     tokio::spawn(async move {
-        match db {
-            Db::Sqlite(pool, _) if write => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Sqlite(pool, _) => Ok(Tx::Sqlite(pool.begin().await?)),
+        match (db, lock) {
+            (Db::Sqlite(pool, _), Some(_)) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            (Db::Sqlite(pool, _), None) => Ok(Tx::Sqlite(pool.begin().await?)),
             // The lock is taken in BEGIN's own round trip: one simple query
             // whose lock, taken first in its implicit transaction, BEGIN then
             // makes part of the transaction it opens. Should the lock time
             // out, nothing was begun and the connection goes back to the pool
             // clean (with the lock after BEGIN, it would go back inside a
             // failed transaction).
-            Db::Postgres(pool) if write => Ok(Tx::Postgres(
-                pool.begin_with(format!("SELECT pg_advisory_xact_lock({WRITE_LOCK}); BEGIN")).await?,
+            (Db::Postgres(pool), Some(lock)) => Ok(Tx::Postgres(
+                pool.begin_with(format!("SELECT pg_advisory_xact_lock({lock}); BEGIN")).await?,
             )),
-            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+            (Db::Postgres(pool), None) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     })
     .await
