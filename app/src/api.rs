@@ -238,7 +238,7 @@ mod ssr {
 }
 
 /// The signed-in user, or `None`.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
     let state = ssr::state()?;
     let Some(user) = ssr::current_user(&state).await? else { return Ok(None) };
@@ -253,14 +253,14 @@ pub async fn get_session() -> Result<Option<SessionUser>, AppError> {
 }
 
 /// The single sign-on provider's name, when one is configured.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_sign_on() -> Result<Option<String>, AppError> {
     Ok(ssr::state()?.settings.sign_on.as_ref().map(|s| s.provider_name.clone()))
 }
 
 /// Exchanges an API token for a browser session cookie (HttpOnly, so the
 /// token never reaches page script again) and goes to the home page.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn sign_in(token: String) -> Result<(), AppError> {
     use crate::backend::{audit, auth};
     let state = ssr::state()?;
@@ -313,7 +313,7 @@ pub async fn sign_in(token: String) -> Result<(), AppError> {
 }
 
 /// Ends the session (server-side too) and goes to the sign-in page.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::backend::auth;
     let state = ssr::state()?;
@@ -332,14 +332,14 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 /// The catalog the form's pickers and checks use.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_catalog() -> Result<Catalog, AppError> {
     Ok((*ssr::state()?.catalog).clone())
 }
 
 /// The signed-in user's workstations, newest first, and where their live
 /// stream starts.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard, AppError> {
     use crate::backend::{store::ListFilter, workstations};
     let state = ssr::state()?;
@@ -369,7 +369,7 @@ pub async fn get_dashboard(query: crate::domain::ListQuery) -> Result<Dashboard,
 
 /// The project a page names (its name or id), with the user's role in it;
 /// `None` for an empty name (the user's own account).
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_project(project: String) -> Result<Option<crate::domain::Project>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
@@ -377,7 +377,7 @@ pub async fn get_project(project: String) -> Result<Option<crate::domain::Projec
 }
 
 /// One of the signed-in user's workstations with its history.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
@@ -388,7 +388,7 @@ pub async fn get_workstation(id: String) -> Result<Option<WorkstationDetail>, Ap
 
 /// Creates a workstation from the form's fields. The same `parse` as the
 /// browser and the REST API decides; its errors come back per field.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn create_workstation(
     name: String,
     cpu_cores: String,
@@ -460,7 +460,7 @@ async fn create_in(
 
 /// Launches, stops, cancels, retries or deletes one of the signed-in user's
 /// workstations (the same state machine as the REST API).
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn workstation_action(id: String, action: String) -> Result<(), AppError> {
     use crate::backend::lifecycle;
     let state = ssr::state()?;
@@ -482,7 +482,7 @@ pub async fn workstation_action(id: String, action: String) -> Result<(), AppErr
 
 /// "Keep running": postpones the auto-stop of one of the signed-in user's
 /// running workstations, as activity does.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn keep_running(id: String) -> Result<(), AppError> {
     use crate::backend::auto_stop::{self, Activity};
     let state = ssr::state()?;
@@ -502,7 +502,7 @@ pub async fn keep_running(id: String) -> Result<(), AppError> {
 }
 
 /// Reconfigures one of the signed-in user's workstations from the form.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn reconfigure_workstation(
     id: String,
     cpu_cores: String,
@@ -549,7 +549,7 @@ async fn reconfigure_as(
 
 /// Changes the auto-stop timeouts of one of the signed-in user's
 /// workstations (at once, in any status).
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn set_auto_stop(
     id: String,
     idle_timeout: String,
@@ -564,7 +564,7 @@ pub async fn set_auto_stop(
 
 /// A page of the audit log as the signed-in user may read it (see
 /// `backend::audit::scope`), newest first, filtered by the page's URL.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_audit(query: crate::domain::AuditQuery) -> Result<crate::domain::AuditLogPage, AppError> {
     use crate::backend::{audit, auth::Principal, store::AuditFilter, store::AuditScope};
     let state = ssr::state()?;
@@ -602,7 +602,7 @@ pub async fn get_audit(query: crate::domain::AuditQuery) -> Result<crate::domain
 }
 
 /// The signed-in user's quota: limits and usage.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_quota(#[server(default)] project: String) -> Result<crate::domain::QuotaStatus, AppError> {
     let state = ssr::state()?;
     let user = ssr::require_user(&state).await?;
@@ -613,7 +613,7 @@ pub async fn get_quota(#[server(default)] project: String) -> Result<crate::doma
 /// What the signed-in user's workstations (or one of them) used this month,
 /// in total: what the pages show. (The per-workstation rows stay with the
 /// API's usage report: a page must not carry one row per workstation.)
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_usage(
     workstation: Option<String>,
     #[server(default)] project: String,
@@ -631,7 +631,7 @@ pub async fn get_usage(
 }
 
 /// Free capacity per region and GPU type.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_capacity() -> Result<Vec<crate::domain::CapacityEntry>, AppError> {
     let state = ssr::state()?;
     ssr::require_user(&state).await?;

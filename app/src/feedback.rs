@@ -21,32 +21,31 @@ pub fn now_millis() -> f64 {
     }
 }
 
-/// The page's clock, shared by every relative time; it ticks every 15 s
-/// in the browser.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock(RwSignal<f64>);
+/// The page's clock, shared by every relative time on it; in the browser it
+/// ticks every 15 s, and each island's times read the same one.
+struct Clock;
 
 impl Clock {
-    /// Starts the clock and makes it available to the components below.
-    pub fn provide() -> Self {
-        let clock = Clock(RwSignal::new(now_millis()));
-        #[cfg(feature = "hydrate")]
-        Effect::new(move |_| {
-            clock.0.set(now_millis());
-            if let Ok(handle) = set_interval_with_handle(
-                move || clock.0.set(now_millis()),
-                std::time::Duration::from_secs(15),
-            ) {
-                on_cleanup(move || handle.clear());
-            }
-        });
-        provide_context(clock);
-        clock
-    }
-
     fn now() -> f64 {
-        use_context::<Clock>().map_or_else(now_millis, |c| c.0.get())
+        #[cfg(feature = "hydrate")]
+        {
+            CLOCK.with(|clock| clock.get())
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            now_millis()
+        }
     }
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static CLOCK: ArcRwSignal<f64> = {
+        let clock = ArcRwSignal::new(now_millis());
+        let ticking = clock.clone();
+        let _ = set_interval_with_handle(move || ticking.set(now_millis()), std::time::Duration::from_secs(15));
+        clock
+    };
 }
 
 /// "3 min ago", with the exact time on hover.
@@ -76,28 +75,42 @@ struct Toast {
     text: String,
 }
 
-/// The page's toasts.
-#[derive(Debug, Clone, Copy)]
+/// The page's toasts: one list for the whole page, which every island
+/// pushes to and the toast region shows.
+#[derive(Debug, Clone)]
 pub struct Toasts {
-    list: RwSignal<Vec<Toast>>,
-    next: StoredValue<u64>,
+    list: ArcRwSignal<Vec<Toast>>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static TOASTS: Toasts = Toasts::new();
 }
 
 impl Toasts {
     /// How long a toast stays unless dismissed.
     const SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(8);
 
-    /// Makes toasts available to the components below.
-    pub fn provide() -> Self {
-        let toasts = Toasts { list: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
-        provide_context(toasts);
-        toasts
+    fn new() -> Self {
+        Toasts { list: ArcRwSignal::new(Vec::new()), next: Default::default() }
+    }
+
+    /// The page's toasts (on the server, an empty list for the one page).
+    pub fn get() -> Self {
+        #[cfg(feature = "hydrate")]
+        {
+            TOASTS.with(Clone::clone)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            Self::new()
+        }
     }
 
     /// Shows `text` for a while.
     pub fn push(&self, tone: Tone, text: String) {
-        let id = self.next.get_value();
-        self.next.set_value(id + 1);
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.list.update(|list| {
             list.push(Toast { id, tone, text });
             // Never a wall of them.
@@ -105,7 +118,7 @@ impl Toasts {
                 list.remove(0);
             }
         });
-        let list = self.list;
+        let list = self.list.clone();
         set_timeout(move || list.update(|l| l.retain(|t| t.id != id)), Self::SHOWN_FOR);
     }
 
@@ -115,13 +128,14 @@ impl Toasts {
 }
 
 /// Where toasts appear; a polite live region, so screen readers read them.
-#[component]
+#[island]
 pub fn ToastRegion() -> impl IntoView {
-    let toasts = use_context::<Toasts>().unwrap_or_else(Toasts::provide);
+    let toasts = Toasts::get();
+    let list = toasts.list.clone();
     view! {
         <div class="toasts" role="status" aria-live="polite" data-testid="toasts">
             <For
-                each=move || toasts.list.get()
+                each=move || list.get()
                 key=|t| t.id
                 children=move |t| {
                     let class = match t.tone {
@@ -129,6 +143,7 @@ pub fn ToastRegion() -> impl IntoView {
                         Tone::Failure => "toast toast-failure",
                     };
                     let id = t.id;
+                    let toasts = toasts.clone();
                     view! {
                         <div class=class data-testid="toast">
                             <p>{t.text}</p>
@@ -179,9 +194,7 @@ pub fn announce_job_end(name: &str, event: &WorkstationEvent) {
     let Some((tone, text)) = job_end_message(name, event) else {
         return;
     };
-    if let Some(toasts) = use_context::<Toasts>() {
-        toasts.push(tone, text.clone());
-    }
+    Toasts::get().push(tone, text.clone());
     #[cfg(feature = "hydrate")]
     notify::show(&text);
 }
@@ -193,9 +206,7 @@ pub fn announce_auto_stop(name: &str, event: &WorkstationEvent) {
         return;
     };
     let text = format!("{name}: {message}");
-    if let Some(toasts) = use_context::<Toasts>() {
-        toasts.push(Tone::Failure, text.clone());
-    }
+    Toasts::get().push(Tone::Failure, text.clone());
     #[cfg(feature = "hydrate")]
     notify::show(&text);
 }

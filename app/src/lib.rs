@@ -4,11 +4,13 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod codec;
 pub mod components;
 pub mod domain;
 pub mod feedback;
 pub mod live;
 pub mod pages;
+pub mod refresh;
 
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -33,6 +35,14 @@ pub fn page_csp(nonce: Option<&str>) -> String {
     )
 }
 
+/// Hydrates the page's islands (the components marked `#[island]`: the
+/// parts of a page that change in the browser). Called from here, the crate
+/// that holds the islands, so that the browser's module links them.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+}
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -49,7 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 // The Terminal panel's behaviour (see components/terminal_panel.rs).
                 <script type="module" src="/terminal.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags/>
@@ -65,20 +75,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    feedback::Clock::provide();
-    feedback::Toasts::provide();
-    // Marks the page as live; browser tests wait for it before clicking.
-    // The User Timing mark says when, from the navigation's start (the
-    // benchmark reads it; so can the browser's tools).
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-        if let Some(performance) = window().performance() {
-            let _ = performance.mark("atelier:hydrated");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/atelier.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>

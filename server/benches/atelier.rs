@@ -744,39 +744,7 @@ fn gzipped_len(path: &Path) -> usize {
 /// selectors: those would put Playwright's own script into each page, on
 /// the thread that hydrates it.
 fn hydrate_ms(url: &str, token: &str) -> Option<(f64, f64, f64)> {
-    let script = r#"
-const { chromium } = require('@playwright/test');
-(async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-  const page = await browser.newPage();
-  await page.goto(process.argv[2] + '/sign-in');
-  await page.waitForSelector('body[data-hydrated="true"]');
-  await page.getByLabel('API token').fill(process.argv[3]);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(process.argv[2] + '/');
-  const inPage = [], outside = [];
-  let shown = 0;
-  for (let i = 0; i < 9; i++) {
-    const start = Date.now();
-    await page.goto(process.argv[2] + '/');
-    const [mark, cards] = await page.evaluate(() => new Promise((resolve) => {
-      const done = () => {
-        const mark = performance.getEntriesByName('atelier:hydrated')[0];
-        if (mark) resolve([mark.startTime, document.querySelectorAll('.ws-card').length]);
-        return mark;
-      };
-      if (!done()) new PerformanceObserver((_, observer) => { if (done()) observer.disconnect(); }).observe({ type: 'mark' });
-    }));
-    outside.push(Date.now() - start);
-    if (cards === 0) throw new Error('the page shows no workstations');
-    inPage.push(mark);
-    shown = cards;
-  }
-  const median = (a) => a.sort((x, y) => x - y)[a.length >> 1];
-  console.log(median(inPage), median(outside), shown);
-  await browser.close();
-})().catch((e) => { console.error(e); process.exit(1); });
-"#;
+    let script = include_str!("hydrate.js");
     let mut child = Command::new("node")
         .arg("-")
         .arg(url)

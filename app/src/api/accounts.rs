@@ -10,7 +10,7 @@ use crate::domain::{AccountPage, AdminPage, AppError, CreatedToken};
 
 /// The signed-in user's account: their tokens and the projects a new one
 /// may be limited to.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_account() -> Result<AccountPage, AppError> {
     use crate::backend::{accounts, auth, auth::Principal, projects};
     let state = ssr::state()?;
@@ -52,7 +52,7 @@ fn created_cookie(value: &str, max_age: u32, secure: bool) -> String {
 /// Creates an API token for the signed-in user, shown this once: read-only
 /// if `read_only` is set, limited to one of their projects if `project`
 /// names one, expiring after `lifetime` days unless it is empty.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn create_token(
     #[server(default)] label: String,
     #[server(default)] read_only: String,
@@ -96,7 +96,7 @@ pub async fn create_token(
 
 /// Revokes a token by its prefix: one of the signed-in user's own, or
 /// anyone's for an admin of the instance.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn revoke_token(prefix: String) -> Result<(), AppError> {
     use crate::backend::{accounts, auth};
     use crate::domain::AuditAction;
@@ -119,7 +119,7 @@ pub async fn revoke_token(prefix: String) -> Result<(), AppError> {
 
 /// The admin page: every user and everyone's tokens, for an admin of the
 /// instance only.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_admin() -> Result<AdminPage, AppError> {
     use crate::backend::accounts;
     let state = ssr::state()?;
@@ -133,7 +133,7 @@ pub async fn get_admin() -> Result<AdminPage, AppError> {
 
 /// Sets a user's or a project's own limits (`name` is theirs), all four at
 /// once; an empty field is the server's default.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn set_user_quota(
     name: String,
     #[server(default)] cpu_cores: String,
@@ -184,7 +184,7 @@ pub async fn set_user_quota(
 
 /// Creates a user (an admin of the instance too if `admin` is set); they
 /// sign in with a token made for them.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn create_user(name: String, #[server(default)] admin: String) -> Result<(), AppError> {
     use crate::backend::{accounts, auth, Error};
     use crate::domain::{AuditAction, FieldError};
@@ -213,7 +213,7 @@ pub async fn create_user(name: String, #[server(default)] admin: String) -> Resu
 
 /// Disables (`disabled` = `yes`) or enables (`no`) a user; an admin cannot
 /// disable themselves.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn set_user_disabled(name: String, disabled: String) -> Result<(), AppError> {
     use crate::backend::accounts;
     use crate::domain::AuditAction;

@@ -21,7 +21,7 @@ fn project_refusal(e: crate::backend::Error) -> AppError {
 }
 
 /// A project (its name or id) the signed-in user is in, with its members.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn get_project_page(project: String) -> Result<ProjectDetail, AppError> {
     use crate::backend::{auth::Principal, projects};
     use crate::domain::ProjectRef;
@@ -35,7 +35,7 @@ pub async fn get_project_page(project: String) -> Result<ProjectDetail, AppError
 }
 
 /// Makes a project; the signed-in user becomes its owner.
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn create_project(name: String) -> Result<Project, AppError> {
     use crate::backend::{auth::Principal, projects};
     use crate::domain::{AuditAction, FieldError, ProjectName};
@@ -56,7 +56,7 @@ pub async fn create_project(name: String) -> Result<Project, AppError> {
 }
 
 /// Adds a member with a role, or changes their role (`role` empty: removes them).
-#[server]
+#[server(output = crate::codec::Json)]
 pub async fn set_member(
     project: String,
     user: String,

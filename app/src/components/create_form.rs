@@ -19,7 +19,7 @@ pub fn CreateWorkstationForm(
     catalog: Catalog,
     action: ServerAction<CreateWorkstation>,
     /// Free capacity, to say before submitting whether the choice fits.
-    capacity: Resource<Result<Vec<CapacityEntry>, AppError>>,
+    capacity: Signal<Option<Vec<CapacityEntry>>>,
     /// The project to create in (its name); none: the user's own account.
     project: Option<String>,
 ) -> impl IntoView {
@@ -58,7 +58,7 @@ pub fn CreateWorkstationForm(
         });
     };
     let room = move || {
-        let entries = capacity.get()?.ok()?;
+        let entries = capacity.get()?;
         let (gpu, region) = draft.with(|d| (d.gpu.clone(), d.region.clone()));
         let entry = entries.into_iter().find(|e| e.gpu == gpu && e.region == region)?;
         Some(if entry.free == 0 {

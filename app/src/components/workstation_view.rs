@@ -18,7 +18,7 @@ use crate::live::follow_events;
 
 /// A workstation's page: status, live progress with an estimate, the reason
 /// of a failure, and the timeline of its events.
-#[component]
+#[island]
 pub fn WorkstationView(detail: WorkstationDetail, catalog: Catalog) -> impl IntoView {
     let id = detail.state.workstation.id.clone();
     let notice_id = id.clone();

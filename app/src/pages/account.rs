@@ -12,46 +12,48 @@ use crate::api::{get_account, CreateProject, CreateToken, RevokeToken};
 use crate::components::ErrorNotice;
 use crate::domain::account::TOKEN_LIFETIMES_DAYS;
 use crate::domain::{AccountPage, AppError, CreatedToken, Project};
+use crate::refresh::refreshed;
 
 /// The account page.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     // Made before `Authenticated` (see there why).
-    let create = ServerAction::<CreateToken>::new();
-    let revoke = ServerAction::<RevokeToken>::new();
-    let new_project = ServerAction::<CreateProject>::new();
-    let account = Resource::new(
-        move || (create.version().get(), revoke.version().get(), new_project.version().get()),
-        |_| get_account(),
-    );
+    let account = Resource::new(|| (), |_| get_account());
     view! {
         <Title text="Your account · Atelier"/>
         <Authenticated>
-            <Account account create revoke new_project/>
+            <Account account/>
         </Authenticated>
     }
 }
 
 #[component]
-fn Account(
-    account: Resource<Result<AccountPage, AppError>>,
-    create: ServerAction<CreateToken>,
-    revoke: ServerAction<RevokeToken>,
-    new_project: ServerAction<CreateProject>,
-) -> impl IntoView {
+fn Account(account: Resource<Result<AccountPage, AppError>>) -> impl IntoView {
     view! {
         <main class="page account">
             <p class="back"><a href="/">"← All workstations"</a></p>
-            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match account.await {
-                        Ok(page) => Either::Left(view! { <AccountView page create revoke new_project/> }),
+                        Ok(page) => Either::Left(view! { <AccountForms page/> }),
                         Err(error) => Either::Right(view! { <ErrorNotice error/> }),
                     }
                 })}
             </Transition>
         </main>
     }
+}
+
+/// The account's tokens and projects with the forms that change them; the
+/// page is read again after each change.
+#[island]
+fn AccountForms(page: AccountPage) -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let new_project = ServerAction::<CreateProject>::new();
+    let changed = move || (create.version().get(), revoke.version().get(), new_project.version().get());
+    let page = refreshed(page, changed, get_account);
+    move || view! { <AccountView page=page.get() create revoke new_project/> }
 }
 
 #[component]

@@ -12,51 +12,52 @@ use crate::api::{get_admin, CreateUser, RevokeToken, SetUserDisabled, SetUserQuo
 use crate::components::ErrorNotice;
 use crate::domain::time::exact;
 use crate::domain::{AdminPage, AppError, Quota, QuotaOverrides, UserView};
+use crate::refresh::refreshed;
 
 /// The admin page.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     // Made before `Authenticated` (see there why).
-    let create = ServerAction::<CreateUser>::new();
-    let disable = ServerAction::<SetUserDisabled>::new();
-    let revoke = ServerAction::<RevokeToken>::new();
-    let quota = ServerAction::<SetUserQuota>::new();
-    let page = Resource::new(
-        move || {
-            (create.version().get(), disable.version().get(), revoke.version().get(), quota.version().get())
-        },
-        |_| get_admin(),
-    );
+    let page = Resource::new(|| (), |_| get_admin());
     view! {
         <Title text="Administration · Atelier"/>
         <Authenticated>
-            <Admin page create disable revoke quota/>
+            <Admin page/>
         </Authenticated>
     }
 }
 
 #[component]
-fn Admin(
-    page: Resource<Result<AdminPage, AppError>>,
-    create: ServerAction<CreateUser>,
-    disable: ServerAction<SetUserDisabled>,
-    revoke: ServerAction<RevokeToken>,
-    quota: ServerAction<SetUserQuota>,
-) -> impl IntoView {
+fn Admin(page: Resource<Result<AdminPage, AppError>>) -> impl IntoView {
     view! {
         <main class="page admin">
             <p class="back"><a href="/">"← All workstations"</a></p>
             <h1>"Administration"</h1>
-            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) => Either::Left(view! { <AdminView page create disable revoke quota/> }),
+                        Ok(page) => Either::Left(view! { <AdminForms page/> }),
                         Err(error) => Either::Right(view! { <ErrorNotice error/> }),
                     }
                 })}
             </Transition>
         </main>
     }
+}
+
+/// The users, tokens and quotas with the forms that change them; the page
+/// is read again after each change.
+#[island]
+fn AdminForms(page: AdminPage) -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let quota = ServerAction::<SetUserQuota>::new();
+    let changed = move || {
+        (create.version().get(), disable.version().get(), revoke.version().get(), quota.version().get())
+    };
+    let page = refreshed(page, changed, get_admin);
+    move || view! { <AdminView page=page.get() create disable revoke quota/> }
 }
 
 #[component]

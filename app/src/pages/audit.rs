@@ -48,7 +48,7 @@ fn AuditLog(
             <p class="back"><a href="/">"← All workstations"</a></p>
             <section class="panel" aria-labelledby="audit-heading">
                 <h1 id="audit-heading">"Audit log"</h1>
-                <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let query = query();
                         match page.await {

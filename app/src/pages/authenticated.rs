@@ -22,7 +22,7 @@ pub(super) fn Authenticated(children: ChildrenFn) -> impl IntoView {
     let session = Resource::new(|| (), |_| get_session());
     let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <div class="skeleton topbar-skeleton" aria-busy="true"></div> }>
+        <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match session.await {
                     Ok(Some(user)) => EitherOf3::A(view! {

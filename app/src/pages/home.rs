@@ -16,6 +16,7 @@ use crate::domain::{
     AppError, CapacityEntry, Catalog, Dashboard as DashboardPage, ListQuery, Permission, Project,
     QuotaStatus, UsageTotals,
 };
+use crate::refresh::refreshed;
 
 /// The home page: the user's workstations and the form for a new one.
 #[component]
@@ -33,7 +34,6 @@ pub fn HomePage() -> impl IntoView {
 /// there why).
 #[derive(Clone, Copy)]
 struct DashboardData {
-    create: ServerAction<CreateWorkstation>,
     catalog: Resource<Result<Catalog, AppError>>,
     shown_project: Resource<Result<Option<Project>, AppError>>,
     dashboard: Resource<Result<DashboardPage, AppError>>,
@@ -44,23 +44,15 @@ struct DashboardData {
 
 impl DashboardData {
     fn load() -> Self {
-        let create = ServerAction::<CreateWorkstation>::new();
         let query_map = use_query_map();
         let project = move || query_map.with(|q| q.get("project").unwrap_or_default());
         Self {
-            create,
             catalog: Resource::new(|| (), |_| get_catalog()),
-            // Read apart from the list, which is read again as events arrive:
-            // the form under it must not be rebuilt (and lose what is typed)
-            // each time.
             shown_project: Resource::new(project, get_project),
-            dashboard: Resource::new(
-                move || (create.version().get(), list_query(query_map)),
-                |(_, q)| get_dashboard(q),
-            ),
-            quota: Resource::new(move || (create.version().get(), project()), |(_, p)| get_quota(p)),
-            capacity: Resource::new(move || create.version().get(), |_| get_capacity()),
-            usage: Resource::new(move || (create.version().get(), project()), |(_, p)| get_usage(None, p)),
+            dashboard: Resource::new(move || list_query(query_map), get_dashboard),
+            quota: Resource::new(project, get_quota),
+            capacity: Resource::new(|| (), |_| get_capacity()),
+            usage: Resource::new(project, |p| get_usage(None, p)),
         }
     }
 }
@@ -81,62 +73,48 @@ fn list_query(query_map: Memo<ParamsMap>) -> ListQuery {
 /// and pages.
 #[component]
 fn Dashboard(data: DashboardData) -> impl IntoView {
-    let DashboardData { create, catalog, shown_project, dashboard, quota, capacity, usage } = data;
+    let DashboardData { catalog, shown_project, dashboard, quota, capacity, usage } = data;
     let query_map = use_query_map();
     let query = move || list_query(query_map);
-    // Workstations the list does not show yet (made elsewhere, or matching
-    // the filters now): read the list again, at most twice a second however
-    // many of their events arrive.
-    let refetch_due = StoredValue::new(false);
-    let refetch_soon = move || {
-        if !refetch_due.get_value() {
-            refetch_due.set_value(true);
-            set_timeout(
-                move || {
-                    refetch_due.set_value(false);
-                    dashboard.refetch();
-                },
-                std::time::Duration::from_millis(500),
-            );
-        }
-    };
     view! {
         <main class="page dashboard">
             <section class="panel create" aria-labelledby="create-heading">
                 <h2 id="create-heading">"New workstation"</h2>
-                <Suspense fallback=|| view! { <div class="skeleton form-skeleton"></div> }>
+                <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         // Where it would be made, and whether the role there allows it.
                         let shown = shown_project.await.ok().flatten();
+                        let scope = query().project;
+                        let quota = quota.await.ok();
+                        let usage = usage.await.ok();
                         if let Some(p) = shown.clone().filter(|p| !p.role.allows(Permission::Create)) {
                             return view! {
                                 <p class="notice" data-testid="create-not-allowed">
                                     "You are a " {p.role.as_str()} " of " <strong>{p.name}</strong>
                                     ": members create its workstations."
                                 </p>
+                                <CreatePanel form=None scope quota usage/>
                             }
                             .into_any();
                         }
                         let project = shown.map(|p| p.name);
                         match catalog.await {
-                            Ok(catalog) => view! { <CreateWorkstationForm catalog action=create capacity project/> }.into_any(),
-                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                            Ok(catalog) => {
+                                let capacity = capacity.await.ok();
+                                let form = Some(CreateForm { catalog, project, capacity });
+                                view! { <CreatePanel form scope quota usage/> }.into_any()
+                            }
+                            Err(error) => view! {
+                                <ErrorNotice error/>
+                                <CreatePanel form=None scope quota usage/>
+                            }
+                            .into_any(),
                         }
                     })}
                 </Suspense>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        quota.await.ok().map(|status| view! { <QuotaPanel status/> })
-                    })}
-                </Transition>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        usage.await.ok().map(|report| view! { <UsagePanel total=report title="Used this month"/> })
-                    })}
-                </Transition>
             </section>
             <section class="panel list" aria-labelledby="list-heading">
-                <Transition fallback=|| view! { <h2 id="list-heading">"Workstations"</h2> }>
+                <Suspense fallback=|| view! { <h2 id="list-heading">"Workstations"</h2> }>
                     {move || Suspend::new(async move {
                         let shown = shown_project.await.ok().flatten();
                         let heading = match &shown {
@@ -149,35 +127,104 @@ fn Dashboard(data: DashboardData) -> impl IntoView {
                         });
                         view! { <h2 id="list-heading" data-testid="list-heading">{heading}</h2> {members} }
                     })}
-                </Transition>
+                </Suspense>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         catalog.await.ok().map(|catalog| view! { <ListFilters catalog query=query()/> })
                     })}
                 </Suspense>
-                <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+                <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match dashboard.await {
-                            Ok(data) => {
-                                let next = data.next_page_token.clone();
-                                let q = query();
-                                let first_page = q.page.is_empty();
-                                let filtered = !(first_page
-                                    && q.status.is_empty()
-                                    && q.region.is_empty()
-                                    && q.gpu.is_empty()
-                                    && q.q.is_empty());
-                                view! {
-                                    <LiveWorkstationList data on_unknown=refetch_soon filtered/>
-                                    <Pager query=query() next first_page/>
-                                }
-                                .into_any()
-                            }
+                            Ok(data) => view! { <LiveList data query=query()/> }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
-                </Transition>
+                </Suspense>
             </section>
         </main>
+    }
+}
+
+/// What the create form needs: the catalog it offers, the project it
+/// creates in (none: the user's own account), and the free capacity.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct CreateForm {
+    catalog: Catalog,
+    project: Option<String>,
+    capacity: Option<Vec<CapacityEntry>>,
+}
+
+/// The create form (when the user may create here) and the quota and usage
+/// under it, which are read again after each create. `scope`: the project
+/// the page shows, as the address names it (empty: the user's own account).
+#[island]
+fn CreatePanel(
+    form: Option<CreateForm>,
+    scope: String,
+    quota: Option<QuotaStatus>,
+    usage: Option<UsageTotals>,
+) -> impl IntoView {
+    let create = ServerAction::<CreateWorkstation>::new();
+    let created = move || create.version().get();
+    let quota = {
+        let scope = scope.clone();
+        refreshed(quota, created, move || {
+            let scope = scope.clone();
+            async move { get_quota(scope).await.map(Some) }
+        })
+    };
+    let usage = refreshed(usage, created, move || {
+        let scope = scope.clone();
+        async move { get_usage(None, scope).await.map(Some) }
+    });
+    let form = form.map(|CreateForm { catalog, project, capacity }| {
+        let capacity = refreshed(capacity, created, || async { get_capacity().await.map(Some) });
+        view! { <CreateWorkstationForm catalog action=create capacity=capacity.into() project/> }
+    });
+    view! {
+        {form}
+        {move || quota.get().map(|status| view! { <QuotaPanel status/> })}
+        {move || usage.get().map(|report| view! { <UsagePanel total=report title="Used this month"/> })}
+    }
+}
+
+/// The list, its pages, and the live stream that keeps it current. Read
+/// again when a workstation it does not show has an event (made elsewhere,
+/// or matching the filters now), at most twice a second however many of
+/// their events arrive.
+#[island]
+fn LiveList(data: DashboardPage, query: ListQuery) -> impl IntoView {
+    let stale = RwSignal::new(0u64);
+    let data = {
+        let query = query.clone();
+        refreshed(data, move || stale.get(), move || get_dashboard(query.clone()))
+    };
+    let refetch_due = StoredValue::new(false);
+    let refetch_soon = move || {
+        if !refetch_due.get_value() {
+            refetch_due.set_value(true);
+            set_timeout(
+                move || {
+                    refetch_due.set_value(false);
+                    stale.update(|n| *n += 1);
+                },
+                std::time::Duration::from_millis(500),
+            );
+        }
+    };
+    let first_page = query.page.is_empty();
+    let filtered = !(first_page
+        && query.status.is_empty()
+        && query.region.is_empty()
+        && query.gpu.is_empty()
+        && query.q.is_empty());
+    move || {
+        let data = data.get();
+        let next = data.next_page_token.clone();
+        view! {
+            <LiveWorkstationList data on_unknown=refetch_soon filtered/>
+            <Pager query=query.clone() next first_page/>
+        }
     }
 }

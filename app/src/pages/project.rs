@@ -13,6 +13,7 @@ use crate::api::{get_project_page, SetMember};
 use crate::components::ErrorNotice;
 use crate::domain::time::exact;
 use crate::domain::{AppError, Member, Permission, ProjectDetail, Role};
+use crate::refresh::refreshed;
 
 /// The project page.
 #[component]
@@ -20,34 +21,41 @@ pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let reference = move || params.read().get("project").unwrap_or_default();
     // Made before `Authenticated` (see there why).
-    let change = ServerAction::<SetMember>::new();
-    let detail = Resource::new(move || (reference(), change.version().get()), |(p, _)| get_project_page(p));
+    let detail = Resource::new(reference, get_project_page);
     view! {
         <Title text="Project · Atelier"/>
         <Authenticated>
-            <Project detail change/>
+            <Project detail/>
         </Authenticated>
     }
 }
 
 #[component]
-fn Project(
-    detail: Resource<Result<ProjectDetail, AppError>>,
-    change: ServerAction<SetMember>,
-) -> impl IntoView {
+fn Project(detail: Resource<Result<ProjectDetail, AppError>>) -> impl IntoView {
     view! {
         <main class="page project">
             <p class="back"><a href="/">"← All workstations"</a></p>
-            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(detail) => Either::Left(view! { <ProjectView detail change/> }),
+                        Ok(detail) => Either::Left(view! { <ProjectForms detail/> }),
                         Err(error) => Either::Right(view! { <ErrorNotice error/> }),
                     }
                 })}
             </Transition>
         </main>
     }
+}
+
+/// The members with the forms that change them; the project is read again
+/// after each change.
+#[island]
+fn ProjectForms(detail: ProjectDetail) -> impl IntoView {
+    let change = ServerAction::<SetMember>::new();
+    let reference = detail.project.id.to_string();
+    let detail =
+        refreshed(detail, move || change.version().get(), move || get_project_page(reference.clone()));
+    move || view! { <ProjectView detail=detail.get() change/> }
 }
 
 #[component]

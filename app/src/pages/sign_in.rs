@@ -10,8 +10,6 @@ use crate::domain::sso::SignOnError;
 /// pasting an API token; the server swaps either for a session cookie.
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let sign_in = ServerAction::<SignIn>::new();
-    let error = move || sign_in.value().get().and_then(Result::err).map(|e| e.to_string());
     let query = leptos_router::hooks::use_query_map();
     // Why a sign-in through the provider came back here, in words.
     let sign_on_error = move || {
@@ -36,29 +34,39 @@ pub fn SignInPage() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            <ActionForm action=sign_in>
-                <div class="field" class:invalid=move || error().is_some()>
-                    <label for="token">"API token"</label>
-                    <input
-                        id="token"
-                        name="token"
-                        type="password"
-                        autocomplete="off"
-                        spellcheck="false"
-                        placeholder="atl_…"
-                        aria-invalid=move || error().is_some().to_string()
-                        aria-describedby=move || error().map(|_| "token-error")
-                    />
-                    <p class="field-error" id="token-error">{error}</p>
-                </div>
-                <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
-                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </ActionForm>
+            <SignInForm/>
             <p class="hint">
                 "No token yet? An administrator can create one with "
                 <code>"atelier token create --user NAME"</code> "."
             </p>
         </main>
+    }
+}
+
+/// The token form; a wrong token is said under the field.
+#[island]
+fn SignInForm() -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    let error = move || sign_in.value().get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <ActionForm action=sign_in>
+            <div class="field" class:invalid=move || error().is_some()>
+                <label for="token">"API token"</label>
+                <input
+                    id="token"
+                    name="token"
+                    type="password"
+                    autocomplete="off"
+                    spellcheck="false"
+                    placeholder="atl_…"
+                    aria-invalid=move || error().is_some().to_string()
+                    aria-describedby=move || error().map(|_| "token-error")
+                />
+                <p class="field-error" id="token-error">{error}</p>
+            </div>
+            <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>
+                {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+            </button>
+        </ActionForm>
     }
 }

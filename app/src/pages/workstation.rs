@@ -38,7 +38,7 @@ fn WorkstationDetailPanel(
     view! {
         <main class="page detail">
             <p class="back"><a href="/">"← All workstations"</a></p>
-            <Transition fallback=|| view! { <div class="skeleton list-skeleton"></div> }>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match (detail.await, catalog.await) {
                         (Ok(Some(detail)), Ok(catalog)) => {

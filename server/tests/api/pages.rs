@@ -254,7 +254,7 @@ async fn building_routers_does_not_stall_pages_being_rendered() {
     builder.join().unwrap();
 }
 
-/// The values a page sends for hydration, one per resource it read.
+/// The values a page sends for hydration, one per resource read in it.
 fn resolved_resources(html: &str) -> Vec<&str> {
     html.split("__RESOLVED_RESOURCES[")
         .skip(1)
@@ -263,13 +263,33 @@ fn resolved_resources(html: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Each page reads its data once per request. The signed-in frame's
-/// `<Suspense>` walks its children again until nothing in them is pending;
-/// resources made in there were made once per walk, each calling its server
-/// function and sending its result in the page (up to three copies of the
-/// list on the home page, and markup from a later read than the data).
+/// The islands of a page (the parts that hydrate), by component name, each
+/// with its props as sent (JSON, escaped for the attribute).
+fn islands(html: &str) -> Vec<(&str, &str)> {
+    html.split("<leptos-island data-component=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap_or((rest, ""));
+            // The macro appends a hash of the island's path: `LiveList_1234`.
+            let name = name.rsplit_once('_').map_or(name, |(name, _)| name);
+            let props = rest
+                .strip_prefix(" data-props=\"")
+                .and_then(|p| p.split_once('"'))
+                .map_or("", |(props, _)| props);
+            (name, props)
+        })
+        .collect()
+}
+
+/// A page sends the browser only what its islands need: no resource of the
+/// page's own (those are read and rendered on the server), and each island
+/// once, with its data once. The signed-in frame's `<Suspense>` walks its
+/// children again until nothing in them is pending; resources made in there
+/// were made once per walk, each calling its server function (up to three
+/// copies of the list on the home page), which is why pages make theirs
+/// before it.
 #[tokio::test]
-async fn a_page_reads_and_sends_each_resource_once() {
+async fn a_page_sends_each_island_once_and_no_resource() {
     let app = TestApp::spawn().await;
     // An admin of the instance with a project, so every page renders whole.
     let carol = app::backend::store::create_user_as(&app.state.pool, "carol", true).await.unwrap();
@@ -286,28 +306,30 @@ async fn a_page_reads_and_sends_each_resource_once() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201);
-    let pages = [
-        "/".to_owned(),
-        format!("/workstations/{id}"),
-        "/audit".into(),
-        "/account".into(),
-        "/admin".into(),
-        "/projects/read-team".into(),
+    let pages: [(String, &[&str]); 6] = [
+        ("/".to_owned(), &["CreatePanel", "LiveList", "ToastRegion"]),
+        (format!("/workstations/{id}"), &["WorkstationView", "ToastRegion"]),
+        ("/audit".into(), &["ToastRegion"]),
+        ("/account".into(), &["AccountForms", "ToastRegion"]),
+        ("/admin".into(), &["AdminForms", "ToastRegion"]),
+        ("/projects/read-team".into(), &["ProjectForms", "ToastRegion"]),
     ];
-    for path in pages {
+    for (path, expected) in pages {
         for _ in 0..3 {
             let res = app.client.get(app.url(&path)).header("cookie", &cookie).send().await.unwrap();
             assert_eq!(res.status().as_u16(), 200, "{path}");
             let html = res.text().await.unwrap();
-            let values = resolved_resources(&html);
-            assert!(values.len() >= 2, "{path}: the session and the page's data are sent: {values:?}");
-            let mut seen = std::collections::HashSet::new();
-            for value in &values {
-                assert!(seen.insert(value), "{path}: sent twice: {value}");
-            }
-            let with_workstation = values.iter().filter(|v| v.contains("read-once")).count();
+            let sent = resolved_resources(&html);
+            assert!(sent.is_empty(), "{path}: resources were sent: {sent:?}");
+            let found = islands(&html);
+            let mut names: Vec<&str> = found.iter().map(|(name, _)| *name).collect();
+            names.sort_unstable();
+            let mut expected = expected.to_vec();
+            expected.sort_unstable();
+            assert_eq!(names, expected, "{path}: the islands");
+            let with_workstation = found.iter().filter(|(_, props)| props.contains("read-once")).count();
             if path == "/" || path.starts_with("/workstations/") {
-                assert_eq!(with_workstation, 1, "{path}: the workstation is read once: {values:?}");
+                assert_eq!(with_workstation, 1, "{path}: the workstation is sent once: {found:?}");
             }
         }
     }
